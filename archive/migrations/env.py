@@ -1,0 +1,28 @@
+"""Alembic environment: the URL comes from archive.schema, never from an ini file."""
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from archive.models import Base
+
+config = context.config
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        _run(conn)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLite cannot ALTER most things in place: batch mode copies the table.
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

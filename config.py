@@ -1,0 +1,94 @@
+"""Settings, read from the environment with embedded defaults.
+
+Every setting is an `ARCHIVE_*` environment variable; the README's settings
+table documents each one (a test fails when one is missing from it).
+Settings are read when a `Config` is created, not at import, so tests can set
+the environment or pass overrides.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_USER_AGENT = (
+    "CommentArchiveBot/0.1 (+https://github.com/comment-archive; "
+    "comment-moderation transparency archive)"
+)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (environment variable, default as text, converter, documentation)
+SETTINGS: dict[str, tuple[str, str, Any, str]] = {
+    "DATA_DIR": ("ARCHIVE_DATA_DIR", "./instance", str,
+                 "Folder for the SQLite database, the search index and capture blobs."),
+    "DATABASE_URL": ("ARCHIVE_DATABASE_URL", "", str,
+                     "SQLAlchemy URL; empty means SQLite in the data folder."),
+    "MIN_HOST_DELAY": ("ARCHIVE_MIN_HOST_DELAY", "5", float,
+                       "Minimum seconds between two requests to one host."),
+    "CONFIRM_CAPTURES": ("ARCHIVE_CONFIRM_CAPTURES", "2", int,
+                         "Consecutive good captures a comment must be absent from to be removed."),
+    "USER_AGENT": ("ARCHIVE_USER_AGENT", DEFAULT_USER_AGENT, str,
+                   "User-Agent sent with every request and matched against robots.txt."),
+    "ALLOW_PRIVATE_ADDRESSES": ("ARCHIVE_ALLOW_PRIVATE_ADDRESSES", "0", _flag,
+                                "Allow fetching loopback, private and link-local addresses (tests, demos)."),
+    "SECRET_KEY": ("ARCHIVE_SECRET_KEY", "", str,
+                   "Flask session key; empty means a random key kept in the data folder."),
+    "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
+                       "Search engine: whoosh, or database (SQLite FTS5 / PostgreSQL tsvector)."),
+    "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,
+                      "Seconds one response may take, connection to last byte."),
+    "MAX_RESPONSE_BYTES": ("ARCHIVE_MAX_RESPONSE_BYTES", "10000000", int,
+                           "Largest response body kept; a larger one fails the capture."),
+    "MAX_COMMENT_PAGES": ("ARCHIVE_MAX_COMMENT_PAGES", "200", int,
+                          "Most comment pages walked in one capture; more fails the capture."),
+    "FETCH_RETRIES": ("ARCHIVE_FETCH_RETRIES", "3", int,
+                      "Retries for timeouts, 429 and 5xx answers, with backoff."),
+    "DEFAULT_INTERVAL": ("ARCHIVE_DEFAULT_INTERVAL", "1h", str,
+                         "Capture interval of a new watch when none is given."),
+    "WORKERS": ("ARCHIVE_WORKERS", "4", int,
+                "Captures run at once by the scheduler (one host is never fetched in parallel)."),
+    "DEMO_ON_EMPTY": ("ARCHIVE_DEMO_ON_EMPTY", "1", _flag,
+                      "`serve` loads the offline demo when nothing is watched yet."),
+}
+
+
+class Config:
+    """Settings for one archive; attributes are upper-case for Flask."""
+
+    TESTING = False
+
+    def __init__(self, **overrides: Any) -> None:
+        for name, (env, default, convert, _doc) in SETTINGS.items():
+            raw = os.environ.get(env, default)
+            setattr(self, name, convert(raw))
+        for name, value in overrides.items():
+            setattr(self, name, value)
+        self.DATA_DIR = str(Path(self.DATA_DIR).resolve())
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{Path(self.DATA_DIR) / 'archive.db'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class TestConfig(Config):
+    """Test settings: no politeness delay, loopback allowed, quick retries."""
+
+    TESTING = True
+
+    def __init__(self, **overrides: Any) -> None:
+        defaults = {
+            "MIN_HOST_DELAY": 0.0,
+            "ALLOW_PRIVATE_ADDRESSES": True,
+            "SECRET_KEY": "test-secret",
+            "FETCH_TIMEOUT": 10.0,
+            "FETCH_RETRIES": 1,
+            "DEMO_ON_EMPTY": False,
+            "WTF_CSRF_ENABLED": True,
+        }
+        defaults.update(overrides)
+        super().__init__(**defaults)

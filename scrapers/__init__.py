@@ -1,0 +1,38 @@
+"""The adapter registry.
+
+How to add a platform:
+  1. write `scrapers/<platform>.py` with a subclass of `scrapers.base.Adapter`
+     (parse bytes only: no fetching, no database, no web app);
+  2. import it below and add it to `ADAPTERS`, most specific first: when a
+     watch names no adapter, the one whose `detect` scores highest on the
+     article page wins (ties go to the earlier one);
+  3. save real pages under `tests/fixtures/<platform>/` and add regression
+     tests in `tests/scrapers/test_<platform>.py`.
+"""
+from __future__ import annotations
+
+from .base import Adapter, Page
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    cls.name: cls for cls in (
+    )
+}
+
+
+def get_adapter(name: str) -> Adapter:
+    try:
+        return ADAPTERS[name]()
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS)) or "none"
+        raise ValueError(f"unknown adapter {name!r} (known: {known})") from None
+
+
+def choose_adapter(page: Page) -> Adapter | None:
+    """The adapter that reads this page best, or None when none recognises it."""
+    best: tuple[int, Adapter | None] = (0, None)
+    for cls in ADAPTERS.values():
+        adapter = cls()
+        score = adapter.detect(page)
+        if score > best[0]:
+            best = (score, adapter)
+    return best[1]

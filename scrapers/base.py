@@ -1,0 +1,145 @@
+"""The adapter contract: bytes in, comment records out.
+
+An adapter turns the raw pages of one platform into `CommentRecord`s. It never
+fetches, never touches the database and never imports the web app: the
+capture pipeline (archive/capture.py) fetches each URL the adapter asks for,
+hands it the `Page`, and finally asks it to `combine` the per-page results
+into one `ThreadView` of the whole thread.
+
+A capture of one thread goes:
+
+    urls = [adapter.first_url(thread_url)]
+    for each url: result = adapter.parse(page)        # a PageResult
+                  urls += result.follow               # more pages of this thread
+    view = adapter.combine(results)                   # a ThreadView
+
+Adapters must never guess: when a page does not look like what the adapter
+knows, `PageResult.recognised` is False (with a reason) and the capture is
+treated as suspect, which never produces a removal.
+"""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Literal, Mapping, Sequence
+
+Coverage = Literal["complete", "window", "none"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fetched response, as the adapter sees it."""
+    url: str                       # the URL asked for
+    final_url: str                 # after redirects
+    status: int
+    headers: Mapping[str, str]     # response headers, keys lower-case
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    """One comment as one page showed it."""
+    key: str                       # platform id ("123"), or fingerprint_key(...)
+    author: str
+    text: str                      # plain text, for diffs and search
+    html: str = ""                 # the body's HTML as served: hostile
+    posted_at: datetime | None = None   # naive UTC
+    parent_key: str | None = None
+    author_url: str | None = None
+    position: int = 0              # reading order within the thread
+    # A platform placeholder keeping the place of a deleted comment.
+    tombstone: bool = False
+
+
+@dataclass
+class PageResult:
+    """What an adapter made of one page."""
+    recognised: bool               # the comment area (or API/feed document) was found
+    reason: str = ""               # why not recognised / why suspect
+    comments: list[CommentRecord] = field(default_factory=list)
+    follow: list[str] = field(default_factory=list)   # more URLs this capture needs
+    title: str = ""
+    claimed_count: int | None = None   # the page's own count ("6 Responses", X-WP-Total)
+    platform_id: str | None = None     # e.g. the WordPress post id
+    # Set when the page is a known block (captcha, consent wall, maintenance):
+    # the capture becomes suspect even if some comments were parsed.
+    blocked: bool = False
+    comments_open: bool | None = None
+
+
+@dataclass
+class ThreadView:
+    """Everything one capture saw of a thread, combined from all its pages."""
+    recognised: bool
+    reason: str
+    comments: list[CommentRecord]
+    coverage: Coverage
+    # For a window: only comments posted strictly after this are covered.
+    window_after: datetime | None = None
+    has_tree: bool = True          # parent keys are known (feeds do not know them)
+    title: str = ""
+    claimed_count: int | None = None
+    platform_id: str | None = None
+
+
+class Adapter(ABC):
+    """Base class of one platform's adapter; subclasses set the class attributes."""
+
+    name: ClassVar[str]            # registry name, used on the command line
+    label: ClassVar[str]           # human name for the operator UI
+
+    def first_url(self, thread_url: str) -> str:
+        return thread_url
+
+    def detect(self, page: Page) -> int:
+        """How sure this adapter is that it reads `page` (0 = not at all, 100 = certain)."""
+        return 0
+
+    @abstractmethod
+    def parse(self, page: Page) -> PageResult:
+        """Read one page; never raise on hostile or broken input (say so in the result)."""
+
+    def combine(self, results: Sequence[PageResult]) -> ThreadView:
+        """Join the pages of one capture; the default suits paginated HTML."""
+        recognised = bool(results) and all(r.recognised for r in results)
+        reasons = [r.reason for r in results if r.reason]
+        seen: dict[str, CommentRecord] = {}
+        for result in results:
+            for record in result.comments:
+                seen.setdefault(record.key, record)
+        first = results[0] if results else PageResult(recognised=False)
+        return ThreadView(
+            recognised=recognised and not any(r.blocked for r in results),
+            reason="; ".join(reasons),
+            comments=sorted(seen.values(), key=lambda r: r.position),
+            coverage="complete" if recognised else "none",
+            title=first.title,
+            claimed_count=first.claimed_count,
+            platform_id=first.platform_id,
+        )
+
+
+def fingerprint_key(author: str, posted_at: datetime | None, text: str) -> str:
+    """A key for platforms without stable ids: an edit changes it (see DESIGN.md)."""
+    basis = "\x1f".join([author.strip(), posted_at.isoformat() if posted_at else "",
+                         " ".join(text.split())])
+    return "fp:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+
+
+def decode_body(page: Page) -> str:
+    """Page bytes as text: the declared charset, else UTF-8, never an exception."""
+    charset = "utf-8"
+    for part in page.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            charset = value.strip('"\' ')
+    try:
+        return page.body.decode(charset, errors="replace")
+    except LookupError:
+        return page.body.decode("utf-8", errors="replace")
