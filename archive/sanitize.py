@@ -1,0 +1,63 @@
+"""Comment bodies made safe to show: an allow-list HTML sanitiser (nh3).
+
+Comment HTML comes from the open web and is hostile. Only a handful of
+text-formatting tags survive; links keep an absolute http(s) `href` and get
+`rel="nofollow noopener ugc"`; every attribute other than `href` is dropped,
+and the content of script-like elements is removed, not shown as text.
+"""
+from __future__ import annotations
+
+import html
+
+import nh3
+from markupsafe import Markup
+
+ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong", "blockquote", "code", "pre",
+                          "ul", "ol", "li"})
+# Elements whose content is code or embedded media, never readable text.
+DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "noscript", "template",
+                                  "object", "embed", "svg", "math", "textarea", "select",
+                                  "title", "noembed", "noframes", "xmp"})
+LINK_REL = "nofollow noopener ugc"
+# Longer bodies are cut before sanitising: a multi-megabyte "comment" is an
+# attack or an adapter bug, and the whole text stays in the capture evidence.
+MAX_BODY_CHARS = 100_000
+TRUNCATED_NOTE = "[cut for display: the full body is in the capture evidence]"
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes={"a": {"href"}},
+    url_schemes={"http", "https"},
+    url_relative="deny",
+    link_rel=LINK_REL,
+    strip_comments=True,
+)
+
+
+def clean_html(body: str | None) -> Markup:
+    """Hostile comment HTML -> markup safe to embed in a page."""
+    body = body or ""
+    truncated = len(body) > MAX_BODY_CHARS
+    cleaned = _CLEANER.clean(body[:MAX_BODY_CHARS])
+    if truncated:
+        cleaned += f'<p class="truncated">{html.escape(TRUNCATED_NOTE)}</p>'
+    return Markup(cleaned)
+
+
+def text_to_html(text: str | None) -> Markup:
+    """Plain text -> escaped paragraphs (blank lines split, single newlines break)."""
+    text = (text or "")[:MAX_BODY_CHARS]
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    parts = ["<p>" + html.escape(p.strip()).replace("\n", "<br>") + "</p>" for p in paragraphs]
+    return Markup("".join(parts))
+
+
+def comment_body(html_body: str | None, text: str | None) -> Markup:
+    """The body to display: the served HTML when kept (sanitised), else the plain text."""
+    if html_body and html_body.strip():
+        cleaned = clean_html(html_body)
+        # Markup that sanitises to nothing visible (all script) must not hide the text.
+        if cleaned.striptags().strip() or not (text or "").strip():
+            return cleaned
+    return text_to_html(text)
