@@ -1,0 +1,99 @@
+"""`capture` (one round now) and `serve` (web app + scheduler)."""
+from __future__ import annotations
+
+import logging
+
+import click
+from sqlalchemy import func, select
+
+from ..capture import CaptureSummary, capture_round, capture_watch
+from ..db import get_db
+from ..errors import ArchiveError
+from ..fetch import Fetcher
+from ..models import Thread, Watch
+from ..scheduler import DataDirLock, start_scheduler
+from ..watches import canonical_url
+from . import current_app_obj
+
+
+def _print_summaries(summaries: list[CaptureSummary]) -> None:
+    by_outcome: dict[str, int] = {}
+    for s in summaries:
+        by_outcome[s.outcome] = by_outcome.get(s.outcome, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(by_outcome.items())) or "nothing was due"
+    click.echo(f"captured {len(summaries)} thread(s): {parts}")
+
+
+@click.command()
+@click.argument("url", required=False)
+@click.option("--all", "all_due", is_flag=True, help="Capture every due watch (and poll due feeds).")
+def capture(url: str | None, all_due: bool) -> None:
+    """Run one capture round now, synchronously.
+
+    With --all, every due watch is captured and due feeds are polled; with
+    URL, that watched thread is captured whatever its schedule. Exits 0 even
+    when some fetches fail, and prints a line per capture and a summary.
+    """
+    if bool(url) == all_due:
+        raise click.UsageError("give either --all or one URL")
+    app = current_app_obj()
+    lock = DataDirLock(app.config["DATA_DIR"])
+    if not lock.acquire():
+        raise ArchiveError("another process is capturing for this data folder "
+                           "(a running `serve`?); it captures due watches itself")
+    fetcher = Fetcher.from_config(app.config)
+    try:
+        if all_due:
+            def progress(done: int, total: int, summary: CaptureSummary) -> None:
+                click.echo(f"({done}/{total}) {summary.line()}")
+            _print_summaries(capture_round(app, fetcher, progress))
+        else:
+            with get_db(app).read_session() as session:
+                watch_id = session.scalar(select(Watch.id).join(Thread).where(
+                    Thread.url == canonical_url(url)))
+            if watch_id is None:
+                raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
+            summary = capture_watch(app, watch_id, fetcher)
+            click.echo(summary.line())
+            _print_summaries([summary])
+    finally:
+        fetcher.close()
+        lock.release()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-scheduler", is_flag=True, help="Serve pages only; capture nothing.")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the web archive and run the capture scheduler.
+
+    Only one process per data folder schedules captures; a second `serve`
+    serves pages only. When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY
+    is on (the default), the offline Community Care demo is loaded first.
+    """
+    from waitress import serve as waitress_serve
+
+    app = current_app_obj()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with get_db(app).read_session() as session:
+        empty = not session.scalar(select(func.count()).select_from(Watch))
+    root = click.get_current_context().find_root()
+    if empty and app.config["DEMO_ON_EMPTY"] and "demo" in root.command.commands:  # type: ignore[attr-defined]
+        click.echo("nothing is watched yet: loading the offline Community Care demo first")
+        root.invoke(root.command.commands["demo"])  # type: ignore[attr-defined]
+    running = None if no_scheduler else start_scheduler(app)
+    if not no_scheduler and running is None:
+        click.echo("another process captures for this data folder; serving pages only")
+    click.echo(f"serving the archive on http://{host}:{port}/ (Ctrl-C to stop)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, ident="comment-archive")
+    finally:
+        if running:
+            scheduler, dispatcher, lock = running
+            scheduler.shutdown(wait=False)
+            dispatcher.shutdown()
+            lock.release()
+
+
+COMMANDS = [capture, serve]

@@ -1,0 +1,127 @@
+"""`watch add|list|pause|resume|remove`: what the archive watches."""
+from __future__ import annotations
+
+import json
+
+import click
+from sqlalchemy import select
+
+from ..clock import format_duration, iso, parse_date, parse_duration, utcnow
+from ..db import get_db
+from ..errors import ArchiveError
+from ..models import Watch
+from ..watches import add_watch, get_watch, is_active
+from . import current_app_obj
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+    try:
+        return parse_duration(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+    try:
+        return parse_date(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group()
+def watch() -> None:
+    """Add, list, pause, resume and remove watched threads."""
+
+
+@watch.command("add")
+@click.argument("url")
+@click.option("--adapter", help="Adapter name (default: chosen from the page at each capture).")
+@click.option("--every", callback=_duration, help="Capture interval, e.g. 30m, 1h, 1d (default 1h).")
+@click.option("--until", callback=_date, help="Stop capturing after this date (YYYY-MM-DD).")
+def watch_add(url: str, adapter: str | None, every, until) -> None:  # type: ignore[no-untyped-def]
+    """Watch the comment thread at URL."""
+    app = current_app_obj()
+    every = every or parse_duration(app.config["DEFAULT_INTERVAL"])
+    with app.app_context(), get_db().write() as session:
+        created = add_watch(session, url, allow_private=app.config["ALLOW_PRIVATE_ADDRESSES"],
+                            adapter=adapter, every=every, until=until)
+        click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(every.total_seconds())}"
+                   f"{' until ' + iso(until) if until else ''} (adapter: {adapter or 'auto'})")
+
+
+def _state(w: Watch, now) -> str:  # type: ignore[no-untyped-def]
+    if w.paused:
+        return "paused"
+    if not is_active(w, now):
+        return "ended"
+    return "failing" if w.consecutive_failures else "active"
+
+
+@watch.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+def watch_list(as_json: bool) -> None:
+    """List watches with their state, last outcome and next due time."""
+    app = current_app_obj()
+    now = utcnow()
+    with app.app_context():
+        session = get_db().read_session()
+        rows = [{
+            "id": w.id, "url": w.thread.url, "adapter": w.adapter or "auto",
+            "every": format_duration(w.interval_seconds), "until": iso(w.until),
+            "state": _state(w, now), "last_capture_at": iso(w.last_capture_at),
+            "last_outcome": w.last_outcome, "last_reason": w.last_reason,
+            "consecutive_failures": w.consecutive_failures, "next_due_at": iso(w.next_due_at),
+        } for w in session.scalars(select(Watch).order_by(Watch.id))]
+        session.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No watches yet. Add one with: python -m archive watch add URL")
+        return
+    for r in rows:
+        last = f"{r['last_outcome']} at {r['last_capture_at']}" if r["last_outcome"] else "never captured"
+        click.echo(f"{r['id']:>4}  {r['state']:<8} every {r['every']:<4} {r['url']}\n"
+                   f"      last: {last}{' (' + r['last_reason'] + ')' if r['last_reason'] else ''}; "
+                   f"next due {r['next_due_at']}")
+
+
+def _set_paused(watch_id: int, paused: bool) -> None:
+    app = current_app_obj()
+    with app.app_context(), get_db().write() as session:
+        w = get_watch(session, watch_id)
+        if w.paused == paused:
+            raise ArchiveError(f"watch {watch_id} is already {'paused' if paused else 'active'}")
+        w.paused = paused
+        if not paused:
+            w.next_due_at = utcnow()
+        click.echo(f"watch {watch_id} {'paused' if paused else 'resumed'}: {w.thread.url}")
+
+
+@watch.command("pause")
+@click.argument("watch_id", type=int)
+def watch_pause(watch_id: int) -> None:
+    """Stop capturing a watch until it is resumed."""
+    _set_paused(watch_id, True)
+
+
+@watch.command("resume")
+@click.argument("watch_id", type=int)
+def watch_resume(watch_id: int) -> None:
+    """Resume a paused watch (it is captured at the next round)."""
+    _set_paused(watch_id, False)
+
+
+@watch.command("remove")
+@click.argument("watch_id", type=int)
+def watch_remove(watch_id: int) -> None:
+    """Stop watching; the thread, its captures and comments stay as evidence."""
+    app = current_app_obj()
+    with app.app_context(), get_db().write() as session:
+        w = get_watch(session, watch_id)
+        url = w.thread.url
+        session.delete(w)
+        click.echo(f"watch {watch_id} removed; its evidence stays: {url}")
+
+
+COMMANDS = [watch]
