@@ -1,0 +1,30 @@
+# Two commands a newcomer needs: `make run` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test bench clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(PY) -m archive init
+	$(PY) -m archive serve
+
+test: $(VENV)/.dev
+	sh .ci/system-packages.sh
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) bench/pipeline_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output
