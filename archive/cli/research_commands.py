@@ -1,0 +1,117 @@
+"""Researchers' commands: `export ...`, `stats`, `dataset`, `verify`."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, TextIO
+
+import click
+from sqlalchemy.orm import Session
+
+from ..db import get_db
+from ..errors import ArchiveError
+from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
+                       Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
+                       write_rows)
+from . import current_app_obj
+
+
+@contextmanager
+def output_stream(path: str | None, binary: bool = False) -> Iterator[Any]:
+    """stdout, or a file that only appears, complete, when writing succeeded."""
+    if path is None or path == "-":
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ArchiveError(f"no such folder: {target.parent}")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with (os.fdopen(fd, "wb") if binary
+              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _export(rows: Callable[[Session, ExportFilter], Iterator[dict[str, Any]]],
+            columns: tuple[Column, ...], fmt: str, flt: ExportFilter, output: str | None) -> None:
+    app = current_app_obj()
+    with app.app_context():
+        session = get_db().read_session()
+        try:
+            with output_stream(output) as out:
+                count = write_rows(rows(session, flt), columns, fmt, out)
+        finally:
+            session.close()
+    if output and output != "-":
+        click.echo(f"{count} rows written to {output}", err=True)
+
+
+def filter_options(status_name: str, status_help: str,
+                   choices: tuple[str, ...] | None = None) -> Callable[[Callable], Callable]:
+    """The filters every export takes: status-like, site, thread, date range."""
+    def decorate(func: Callable) -> Callable:
+        options = [
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv",
+                         show_default=True, help="Output format (json: one array)."),
+            click.option(f"--{status_name}", "status",
+                         type=click.Choice(choices) if choices else str, help=status_help),
+            click.option("--site", help="Only this site (host name, e.g. www.example.com)."),
+            click.option("--thread", "thread_id", type=int, help="Only this thread id."),
+            click.option("--from", "date_from", help="From this date (inclusive, UTC)."),
+            click.option("--to", "date_to", help="Up to this date (a bare date: its end)."),
+            click.option("--output", "-o", help="File to write (default: stdout)."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+def make_filter(status: str | None, site: str | None, thread_id: int | None,
+                date_from: str | None, date_to: str | None) -> ExportFilter:
+    start, end = date_bounds(date_from, date_to)
+    return ExportFilter(status=status, site=site, thread_id=thread_id, date_from=start,
+                        date_to=end)
+
+
+@click.group()
+def export() -> None:
+    """Export comments, events, captures or statistics (CSV, JSON, JSONL), or a WARC file."""
+
+
+@export.command("comments")
+@filter_options("status", "Only comments with this status.", COMMENT_STATUSES)
+def export_comments(fmt: str, status: str | None, site: str | None, thread_id: int | None,
+                    date_from: str | None, date_to: str | None, output: str | None) -> None:
+    """One row per comment (dates bound first_seen_at)."""
+    _export(comment_rows, COMMENT_COLUMNS, fmt,
+            make_filter(status, site, thread_id, date_from, date_to), output)
+
+
+@export.command("events")
+@filter_options("kind", "Only events of this kind (e.g. removed, reinstated).")
+def export_events(fmt: str, status: str | None, site: str | None, thread_id: int | None,
+                  date_from: str | None, date_to: str | None, output: str | None) -> None:
+    """One row per event: every transition with the capture that caused it."""
+    _export(event_rows, EVENT_COLUMNS, fmt,
+            make_filter(status, site, thread_id, date_from, date_to), output)
+
+
+@export.command("captures")
+@filter_options("outcome", "Only captures with this outcome.",
+                ("good", "unchanged", "failed", "suspect", "gone"))
+def export_captures(fmt: str, status: str | None, site: str | None, thread_id: int | None,
+                    date_from: str | None, date_to: str | None, output: str | None) -> None:
+    """One row per capture, with its outcome, reason, coverage and hash chain."""
+    _export(capture_rows, CAPTURE_COLUMNS, fmt,
+            make_filter(status, site, thread_id, date_from, date_to), output)
+
+
+COMMANDS = [export]
