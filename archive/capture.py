@@ -214,7 +214,8 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
                         window_after=view.window_after if view else None,
                         has_tree=view.has_tree if view else True, reason=reason)
     verdict = judge(known, snapshot, thread_state(thread), int(app.config["CONFIRM_CAPTURES"]))
-    changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict)
+    changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
+                            snapshot.has_tree)
     if good and view is not None:
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id

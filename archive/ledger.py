@@ -5,6 +5,7 @@ it, kept in step here and rebuildable with `rebuild_comment`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,7 +44,7 @@ def thread_state(thread: Thread) -> ThreadState:
 
 
 def apply_verdict(session: Session, thread: Thread, capture: Capture,
-                  records: list[CommentRecord], verdict: Verdict) -> set[int]:
+                  records: list[CommentRecord], verdict: Verdict, has_tree: bool = True) -> set[int]:
     """Store the verdict of one capture; returns the ids of comments it changed."""
     by_key = {c.key: c for c in session.scalars(
         select(Comment).where(Comment.thread_id == thread.id)
@@ -56,6 +57,9 @@ def apply_verdict(session: Session, thread: Thread, capture: Capture,
                 comment.last_seen_at = capture.started_at
                 comment.last_seen_capture_id = capture.id
                 comment.position = record.position
+                if has_tree and comment.parent_key is None and record.parent_key is not None:
+                    # See verdicts._seen: a place in the tree becoming known is no move.
+                    comment.parent_key = record.parent_key
     for event in verdict.events:
         if event.key is None:
             session.add(Event(thread_id=thread.id, capture_id=capture.id, kind=event.kind,
@@ -86,6 +90,9 @@ def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Commen
                       posted_at=record.posted_at, first_seen_at=capture.started_at,
                       last_seen_at=capture.started_at, last_seen_capture_id=capture.id,
                       status="visible")
+    if record.tombstone:
+        # Its words were never seen: the placeholder is kept as tombstone_text.
+        record = replace(record, text="", html="")
     _add_version(comment, record, capture)
     return comment
 
@@ -105,6 +112,8 @@ def _apply(comment: Comment, event: EventRecord, capture: Capture) -> None:
     elif kind == "moved" and event.record is not None:
         comment.parent_key = event.record.parent_key
     elif kind == "reinstated":
+        if event.details.get("first_text") and event.record is not None:
+            _add_version(comment, event.record, capture)
         comment.times_reinstated += 1
         comment.misses = 0
         comment.tombstone_text = None

@@ -39,6 +39,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
+# The text of a comment known only by its tombstone: its words were never seen.
+NO_TEXT = text_hash("")
+
+
 @dataclass(frozen=True)
 class Known:
     """What the archive knows of one comment before a capture."""
@@ -143,7 +147,7 @@ def _seen(before: Known | None, record: CommentRecord, snap: Snapshot) -> tuple[
         state = Known(record.key, "visible", digest, record.parent_key, record.posted_at, snap.at)
         if record.tombstone:
             # Deleted before any capture saw its text: the placeholder is the evidence.
-            state = replace(state, status="removed", tombstoned=True)
+            state = replace(state, status="removed", tombstoned=True, text_sha256=NO_TEXT)
             return [EventRecord("tombstoned", snap.at, record.key, record, None, snap.at,
                                 {"first_seen_as_tombstone": True})], state
         return [EventRecord("appeared", snap.at, record.key, record)], state
@@ -155,14 +159,23 @@ def _seen(before: Known | None, record: CommentRecord, snap: Snapshot) -> tuple[
         return [EventRecord("tombstoned", snap.at, record.key, record, before.last_seen_at, snap.at)], state
 
     events: list[EventRecord] = []
+    first_text = before.text_sha256 == NO_TEXT and digest != NO_TEXT
     if before.status != "visible" or before.tombstoned:
-        events.append(EventRecord("reinstated", snap.at, record.key, record, details={
+        details: dict[str, Any] = {
             "from": "tombstone" if before.tombstoned else before.status,
-            "absent_since": before.first_missed_at.isoformat() if before.first_missed_at else None}))
-    if digest != before.text_sha256:
+            "absent_since": before.first_missed_at.isoformat() if before.first_missed_at else None}
+        if first_text:
+            details["first_text"] = True
+        events.append(EventRecord("reinstated", snap.at, record.key, record, details=details))
+    if digest != before.text_sha256 and not first_text:
         events.append(EventRecord("edited", snap.at, record.key, record))
     parent = before.parent_key
-    if snap.has_tree and record.parent_key != before.parent_key:
+    if snap.has_tree and before.parent_key is None and record.parent_key is not None:
+        # Known only from a source without a tree (a feed), or top level: platforms
+        # re-parent replies upwards when a parent goes, never a comment downwards,
+        # so this is the comment's place becoming known, not a move.
+        parent = record.parent_key
+    elif snap.has_tree and record.parent_key != before.parent_key:
         events.append(EventRecord("moved", snap.at, record.key, record, details={
             "from_parent": before.parent_key, "to_parent": record.parent_key}))
         parent = record.parent_key

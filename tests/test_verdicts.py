@@ -238,9 +238,6 @@ def test_capture_without_tree_never_emits_moved() -> None:
     assert v.known["2"].parent_key == "1"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a comment first seen in a capture without a tree (a feed) is stored "
-    "with parent None, so the first tree capture reports a spurious 'moved' None -> real parent"))
 def test_first_seen_in_feed_then_placed_in_tree_is_not_moved() -> None:
     feed = window(0, T0 - timedelta(days=2), rec("2", posted=T0 - timedelta(hours=1)))
     page = good(1, rec("1", posted=T0 - timedelta(hours=2)), rec("2", parent="1", posted=T0 - timedelta(hours=1)))
@@ -296,9 +293,6 @@ def test_tombstone_of_missing_comment() -> None:
     assert v.known["1"].status == "removed"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a comment first seen as a tombstone keeps the placeholder's hash as its text, "
-    "so its real text showing later counts as an 'edited' on top of 'reinstated'"))
 def test_unknown_tombstone_that_shows_text_is_reinstated_not_edited() -> None:
     v = replay([good(0, rec("9", "This comment was deleted.", tombstone=True)), good(1, rec("9", "real words"))])
     assert kinds(v.events, "9") == ["tombstoned", "reinstated"]
