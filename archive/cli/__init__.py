@@ -45,8 +45,8 @@ def main() -> None:
     cli.main(args=sys.argv[1:], prog_name="python -m archive")
 
 
-from . import research_commands, setup_commands  # noqa: E402
+from . import capture_commands, research_commands, setup_commands, watch_commands  # noqa: E402
 
-for _module in (setup_commands, research_commands):
+for _module in (setup_commands, watch_commands, capture_commands, research_commands):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

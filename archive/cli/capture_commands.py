@@ -6,17 +6,17 @@ import logging
 import click
 from sqlalchemy import func, select
 
-from ..capture import CaptureSummary, capture_round, capture_watch
 from ..db import get_db
 from ..errors import ArchiveError
-from ..fetch import Fetcher
 from ..models import Thread, Watch
-from ..scheduler import DataDirLock, start_scheduler
 from ..watches import canonical_url
 from . import current_app_obj
 
+# The capture pipeline and the scheduler are imported inside the commands
+# that use them: every other command starts faster without them.
 
-def _print_summaries(summaries: list[CaptureSummary]) -> None:
+
+def _print_summaries(summaries) -> None:  # type: ignore[no-untyped-def]
     by_outcome: dict[str, int] = {}
     for s in summaries:
         by_outcome[s.outcome] = by_outcome.get(s.outcome, 0) + 1
@@ -34,6 +34,10 @@ def capture(url: str | None, all_due: bool) -> None:
     URL, that watched thread is captured whatever its schedule. Exits 0 even
     when some fetches fail, and prints a line per capture and a summary.
     """
+    from ..capture import CaptureSummary, capture_round, capture_watch
+    from ..fetch import Fetcher
+    from ..scheduler import DataDirLock
+
     if bool(url) == all_due:
         raise click.UsageError("give either --all or one URL")
     app = current_app_obj()
@@ -73,6 +77,8 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     is on (the default), the offline Community Care demo is loaded first.
     """
     from waitress import serve as waitress_serve
+
+    from ..scheduler import start_scheduler
 
     app = current_app_obj()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
