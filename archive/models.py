@@ -65,6 +65,10 @@ class Feed(Base):
     etag: Mapped[Optional[str]] = mapped_column(String(512))
     last_modified: Mapped[Optional[str]] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The schedule of the watches this feed creates; None: archive.feeds' defaults.
+    watch_interval_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    watch_early_interval_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    watch_early_seconds: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class FeedEntry(Base):
