@@ -137,7 +137,7 @@ def date_bounds(date_from: str | None, date_to: str | None) -> tuple[datetime | 
     return start, end
 
 
-def _filtered(stmt: Select, flt: ExportFilter, time_col: Any) -> Select:
+def apply_filter(stmt: Select, flt: ExportFilter, time_col: Any) -> Select:
     if flt.site:
         stmt = stmt.where(Site.host == flt.site.strip().lower())
     if flt.thread_id is not None:
@@ -149,7 +149,7 @@ def _filtered(stmt: Select, flt: ExportFilter, time_col: Any) -> Select:
     return stmt
 
 
-def _stream(session: Session, stmt: Select) -> Iterator[Any]:
+def stream_rows(session: Session, stmt: Select) -> Iterator[Any]:
     yield from session.execute(stmt.execution_options(yield_per=BATCH))
 
 
@@ -169,7 +169,7 @@ def comment_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterat
     if flt.status:
         stmt = stmt.where(Comment.status == flt.status)
     names = [c.name for c in COMMENT_COLUMNS]
-    for row in _stream(session, _filtered(stmt, flt, Comment.first_seen_at)):
+    for row in stream_rows(session, apply_filter(stmt, flt, Comment.first_seen_at)):
         record = dict(zip(names, row))
         for name in ("posted_at", "first_seen_at", "last_seen_at", "removed_after",
                      "removed_before"):
@@ -192,7 +192,7 @@ def event_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator
             .outerjoin(Comment, Event.comment_id == Comment.id).order_by(Event.id))
     if flt.status:
         stmt = stmt.where(Event.kind == flt.status)
-    for row in _stream(session, _filtered(stmt, flt, Event.at)):
+    for row in stream_rows(session, apply_filter(stmt, flt, Event.at)):
         (event_id, kind, at, thread_id, url, host, key, comment_pk, capture_id,
          start, end, details) = row
         yield {"event_id": event_id, "kind": kind, "at": iso(at), "thread_id": thread_id,
@@ -215,7 +215,7 @@ def capture_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterat
     if flt.status:
         stmt = stmt.where(Capture.outcome == flt.status)
     names = [c.name for c in CAPTURE_COLUMNS]
-    for row in _stream(session, _filtered(stmt, flt, Capture.started_at)):
+    for row in stream_rows(session, apply_filter(stmt, flt, Capture.started_at)):
         record = dict(zip(names, row))
         record["started_at"] = iso(record["started_at"])
         record["finished_at"] = iso(record["finished_at"])

@@ -16,6 +16,8 @@ from ..errors import ArchiveError
 from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
                        Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
                        write_rows)
+from ..stats import NOTES
+from ..stats_queries import GROUPINGS, build_stats, stats_columns
 from . import current_app_obj
 
 
@@ -114,4 +116,87 @@ def export_captures(fmt: str, status: str | None, site: str | None, thread_id: i
             make_filter(status, site, thread_id, date_from, date_to), output)
 
 
-COMMANDS = [export]
+def _stats_rows(by: str, flt: ExportFilter) -> list[dict[str, Any]]:
+    app = current_app_obj()
+    with app.app_context(), get_db().read_session() as session:
+        return build_stats(session, by, flt)
+
+
+def _table(rows: list[dict[str, Any]], by: str) -> str:
+    """A readable summary: the key figures only (csv/json carry every column)."""
+    key = stats_columns(by)[0].name
+    headers = [key, "seen", "removed", "rate", "95% CI", "missing", "reinst.", "edited",
+               "ttr low med h", "ttr high med h"]
+    if by != "author":
+        headers += ["good", "failed", "suspect", "max gap h"]
+    lines = [headers]
+    for r in rows:
+        rate = "-" if r["removal_rate"] is None else f"{r['removal_rate']:.1%}"
+        ci = ("-" if r["removal_rate_low"] is None
+              else f"{r['removal_rate_low']:.1%}-{r['removal_rate_high']:.1%}")
+        cells = [str(r[key]) or "(anonymous)", r["comments_seen"], r["removed"], rate, ci,
+                 r["missing"], r["reinstated"], r["edited"],
+                 r["time_to_removal_lower_median_hours"], r["time_to_removal_upper_median_hours"]]
+        if by != "author":
+            cells += [r["captures_good"], r["captures_failed"], r["captures_suspect"],
+                      r["max_gap_hours"]]
+        lines.append(["-" if c is None else str(c) for c in cells])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+                     for line in lines)
+
+
+def stats_filter_options(func: Callable) -> Callable:
+    for option in reversed([
+            click.option("--by", type=click.Choice(GROUPINGS), default="site", show_default=True,
+                         help="One row per site, thread, month, author, or all together."),
+            click.option("--site", help="Only this site (host name)."),
+            click.option("--thread", "thread_id", type=int, help="Only this thread id."),
+            click.option("--from", "date_from", help="From this date (inclusive, UTC)."),
+            click.option("--to", "date_to", help="Up to this date (a bare date: its end)."),
+    ]):
+        func = option(func)
+    return func
+
+
+@click.command()
+@stats_filter_options
+@click.option("--format", "fmt", type=click.Choice(("table", *FORMATS)), default="table",
+              show_default=True, help="table for reading; csv/json/jsonl carry every column.")
+@click.option("--output", "-o", help="File to write (default: stdout).")
+def stats(by: str, site: str | None, thread_id: int | None, date_from: str | None,
+          date_to: str | None, fmt: str, output: str | None) -> None:
+    """Removal statistics, one row per group, with the detection floor stated.
+
+    removal_rate = removed / comments_seen with a 95% Wilson interval;
+    time to removal is given as lower and upper bounds (the removal lies
+    between the last capture that showed a comment and the first without it).
+    """
+    rows = _stats_rows(by, make_filter(None, site, thread_id, date_from, date_to))
+    with output_stream(output) as out:
+        if fmt == "table":
+            out.write((_table(rows, by) if rows else "no comments or captures in this selection")
+                      + "\n\n" + "\n".join(f"* {note}" for note in NOTES) + "\n")
+        else:
+            write_rows(iter(rows), stats_columns(by), fmt, out)
+    if fmt != "table":
+        # The notes go to stderr so that the data stays machine-readable.
+        click.echo(NOTES[0], err=True)
+
+
+@export.command("stats")
+@stats_filter_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+              help="Output format (json: one array).")
+@click.option("--output", "-o", help="File to write (default: stdout).")
+def export_stats(by: str, site: str | None, thread_id: int | None, date_from: str | None,
+                 date_to: str | None, fmt: str, output: str | None) -> None:
+    """Removal statistics as data, one row per group (see `stats --help`)."""
+    rows = _stats_rows(by, make_filter(None, site, thread_id, date_from, date_to))
+    with output_stream(output) as out:
+        count = write_rows(iter(rows), stats_columns(by), fmt, out)
+    if output and output != "-":
+        click.echo(f"{count} rows written to {output}", err=True)
+
+
+COMMANDS = [export, stats]
