@@ -174,3 +174,47 @@ def test_event_and_capture_rows(app):
     assert events[2]["comment_id"] is None and events[2]["details"] == {"status": 410}
     assert [(c["outcome"], c["reason"], c["exchanges"]) for c in failed] == [
         ("failed", "HTTP 503", 0)]
+
+
+def test_dataset_package(app, runner, tmp_path):
+    import hashlib
+    import zipfile
+
+    import yaml
+
+    ids = build_archive(app)
+    target = tmp_path / "pkg"
+    result = runner.invoke("dataset", "--output", str(target), "--zip",
+                           "--site", "www.communitycare.co.uk", "--author", "Jo Researcher")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in target.iterdir())
+    for table in ("comments", "events", "captures", "stats_by_site", "stats_by_thread",
+                  "stats_by_month"):
+        assert f"{table}.csv" in names and f"{table}.jsonl" in names
+    for extra in ("DATA_DICTIONARY.md", "query.json", "CITATION.cff", "README.md", "SHA256SUMS"):
+        assert extra in names
+    sums = (target / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == len(names) - 1
+    for line in sums:
+        digest, name = line.split("  ")
+        assert hashlib.sha256((target / name).read_bytes()).hexdigest() == digest
+    with (target / "comments.jsonl").open(encoding="utf-8") as handle:
+        rows = list(read_rows(handle, COMMENT_COLUMNS, "jsonl"))
+    assert [r["archive_id"] for r in rows] == [ids["kept"], ids["gone"], ids["hidden"]]
+    query = json.loads((target / "query.json").read_text())
+    assert query["filters"]["site"] == "www.communitycare.co.uk"
+    assert query["row_counts"]["comments"] == 3 and query["schema_revision"]
+    assert query["created_at"].endswith("Z")
+    dictionary = (target / "DATA_DICTIONARY.md").read_text()
+    for column in COMMENT_COLUMNS + EVENT_COLUMNS + CAPTURE_COLUMNS:
+        assert f"| `{column.name}` |" in dictionary
+    assert "Detection floor" in dictionary
+    cff = yaml.safe_load((target / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "dataset"
+    assert cff["authors"] == [{"name": "Jo Researcher"}]
+    with zipfile.ZipFile(tmp_path / "pkg.zip") as packed:
+        assert sorted(packed.namelist()) == sorted(f"pkg/{n}" for n in names)
+    # An existing folder is never overwritten.
+    again = runner.invoke("dataset", "--output", str(target))
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert not list(tmp_path.glob(".pkg*"))

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, TextIO
 import click
 from sqlalchemy.orm import Session
 
+from ..dataset import build_dataset
 from ..db import get_db
 from ..errors import ArchiveError
 from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
@@ -199,4 +200,29 @@ def export_stats(by: str, site: str | None, thread_id: int | None, date_from: st
         click.echo(f"{count} rows written to {output}", err=True)
 
 
-COMMANDS = [export, stats]
+@click.command()
+@click.option("--output", "-o", required=True, help="New folder to create for the package.")
+@click.option("--zip", "make_zip", is_flag=True, help="Also pack the folder as FOLDER.zip.")
+@click.option("--site", help="Only this site (host name).")
+@click.option("--thread", "thread_id", type=int, help="Only this thread id.")
+@click.option("--from", "date_from", help="From this date (inclusive, UTC).")
+@click.option("--to", "date_to", help="Up to this date (a bare date: its end).")
+@click.option("--title", default="Comment moderation archive dataset", show_default=True,
+              help="Title to cite the package by.")
+@click.option("--author", default="Comment-moderation transparency archive", show_default=True,
+              help="Who to credit (person or organisation) in CITATION.cff.")
+def dataset(output: str, make_zip: bool, site: str | None, thread_id: int | None,
+            date_from: str | None, date_to: str | None, title: str, author: str) -> None:
+    """Write a dated, citable dataset package: comments, events, captures and
+    statistics as CSV and JSONL, DATA_DICTIONARY.md, query.json, CITATION.cff,
+    README.md and SHA256SUMS."""
+    flt = make_filter(None, site, thread_id, date_from, date_to)
+    result = build_dataset(current_app_obj(), Path(output), flt, title=title, author=author,
+                           make_zip=make_zip)
+    counts = ", ".join(f"{n} {name}" for name, n in result.row_counts.items())
+    click.echo(f"dataset written to {result.folder} ({counts})")
+    if result.zip_path:
+        click.echo(f"zip: {result.zip_path}")
+
+
+COMMANDS = [export, stats, dataset]
