@@ -24,7 +24,7 @@ from archive.models import Base
 from archive.schema import upgrade
 from config import TestConfig
 
-pytest_plugins = ["tests.local_server"]
+pytest_plugins = ["tests.local_server", "tests.wordpress_site"]
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI") == "true"
