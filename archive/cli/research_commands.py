@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
@@ -14,11 +15,15 @@ from sqlalchemy.orm import Session
 from ..dataset import build_dataset
 from ..db import get_db
 from ..errors import ArchiveError
+from ..evidence import evidence_store
 from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
                        Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
                        write_rows)
+from ..models import Thread
 from ..stats import NOTES
 from ..stats_queries import GROUPINGS, build_stats, stats_columns
+from ..verify import verify_archive
+from ..warc import export_warc
 from . import current_app_obj
 
 
@@ -225,4 +230,55 @@ def dataset(output: str, make_zip: bool, site: str | None, thread_id: int | None
         click.echo(f"zip: {result.zip_path}")
 
 
-COMMANDS = [export, stats, dataset]
+class _Progress:
+    """Progress lines on stderr, at most one every few seconds, for long runs."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.last = time.monotonic()
+
+    def __call__(self, what: str, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every or done == total:
+            self.last = now
+            click.echo(f"{what}: {done}" + (f"/{total}" if total else ""), err=True)
+
+
+@export.command("warc")
+@click.option("--thread", "thread_id", type=int, help="Only this thread id.")
+@click.option("--output", "-o", required=True, help="WARC file to write (.warc.gz).")
+def export_warc_command(thread_id: int | None, output: str) -> None:
+    """The captures as a standard gzip WARC file: request/response (or revisit)
+    records with the original status, headers and bodies, and a metadata record
+    per capture with its outcome, coverage and hash chain."""
+    app = current_app_obj()
+    with app.app_context(), get_db().read_session() as session:
+        if thread_id is not None and session.get(Thread, thread_id) is None:
+            raise ArchiveError(f"no thread with id {thread_id}")
+        with output_stream(output, binary=True) as out:
+            progress = _Progress()
+            summary = export_warc(session, evidence_store(app), out, thread_id,
+                                  progress=lambda n: progress("captures written", n))
+    click.echo(f"{summary.captures} captures, {summary.responses} responses, "
+               f"{summary.revisits} revisits written to {output}", err=True)
+    if summary.unreadable_bodies:
+        raise ArchiveError(f"{summary.unreadable_bodies} bodies could not be read and are "
+                           "missing from the WARC (run `verify`)")
+
+
+@click.command()
+def verify() -> None:
+    """Check every stored blob against its SHA-256 and every thread's capture
+    hash chain; prints each mismatch on its own line and exits 1 on any."""
+    app = current_app_obj()
+    with app.app_context(), get_db().read_session() as session:
+        report = verify_archive(session, evidence_store(app),
+                                on_problem=lambda line: click.echo(f"MISMATCH {line}"),
+                                progress=_Progress())
+    click.echo(f"{report.blobs} blobs and {report.captures} captures checked: "
+               f"{len(report.problems) or 'no'} mismatches")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [export, stats, dataset, verify]
