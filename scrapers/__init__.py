@@ -12,9 +12,13 @@ How to add a platform:
 from __future__ import annotations
 
 from .base import Adapter, Page
+from .generic_css import GenericCssAdapter
+from .guardian import GuardianAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls for cls in (
+        GuardianAdapter,
+        GenericCssAdapter,
     )
 }
 

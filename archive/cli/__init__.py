@@ -46,7 +46,9 @@ def main() -> None:
 
 
 from . import capture_commands, research_commands, setup_commands, watch_commands  # noqa: E402
+from . import operator_commands  # noqa: E402
 
-for _module in (setup_commands, watch_commands, capture_commands, research_commands):
+for _module in (setup_commands, watch_commands, capture_commands, research_commands,
+                operator_commands):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

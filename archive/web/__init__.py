@@ -26,5 +26,7 @@ def init_web(app: Flask) -> None:
     from . import public
 
     app.register_blueprint(public.bp)
+    from . import operators
+    operators.register(app)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso
