@@ -1,0 +1,137 @@
+"""Full-text search over every version of every comment and the thread titles.
+
+The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `whoosh`
+or `database`) or imports Whoosh. Callers use:
+
+    index_comments(app, session, ids)   after a commit that changed comments
+    remove_from_index(app, ids)         after deleting comments
+    query_index(app, SearchQuery(...))  -> SearchResults
+    reindex(app, progress)              rebuild from the database alone
+
+The query language is described in archive/search/query.py.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import get_db
+from ..errors import ArchiveError
+from ..models import Comment
+from .documents import Selection, batch_bounds, comment_texts
+from .engines import ENGINE_FAILURES, clear_stale, get_engine, is_stale, mark_stale
+from .highlight import best_version, highlight
+from .plan import make_plan
+from .types import Hit, SearchQuery, SearchQueryError, SearchResults
+from .whoosh_backend import WhooshEngine
+
+__all__ = ["Hit", "SearchQuery", "SearchQueryError", "SearchResults", "index_comments",
+           "query_index", "reindex", "remove_from_index"]
+
+log = logging.getLogger(__name__)
+
+UPDATE_CHUNK = 500
+REINDEX_BATCH = 2000
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[tuple[int, ...]]:
+    for start in range(0, len(ids), size):
+        yield tuple(ids[start:start + size])
+
+
+def index_comments(app: Flask, session: Session, comment_ids: Iterable[int]) -> None:
+    """(Re)index these comments from the database; call it after the commit.
+
+    The index reads the comments itself, in its own transaction, once it
+    holds its write lock; that way concurrent indexers always end with the
+    latest committed state (a redaction is never overwritten by an older
+    read). `session` is the caller's session: nothing is read or written
+    through it, so uncommitted changes in it are not indexed.
+
+    Never raises for an index that cannot be updated: the capture is already
+    stored; the index is marked stale for `reindex` to repair.
+    """
+    del session  # see the docstring: the index reads in its own transaction
+    ids = sorted(set(comment_ids))
+    if not ids:
+        return
+    engine = get_engine(app)
+    try:
+        for chunk in _chunks(ids, UPDATE_CHUNK):
+            engine.replace(Selection(ids=chunk))
+    except ENGINE_FAILURES as exc:
+        log.warning("search index update failed (%s): %s", engine.name, exc)
+        mark_stale(app, f"{engine.name}: indexing {len(ids)} comment(s) failed: {exc}")
+
+
+def remove_from_index(app: Flask, comment_ids: Iterable[int]) -> None:
+    """Drop these comments from the index (comments deleted from the archive)."""
+    ids = sorted(set(comment_ids))
+    if not ids:
+        return
+    engine = get_engine(app)
+    try:
+        for chunk in _chunks(ids, UPDATE_CHUNK):
+            engine.delete(chunk)
+    except ENGINE_FAILURES as exc:
+        log.warning("search index removal failed (%s): %s", engine.name, exc)
+        mark_stale(app, f"{engine.name}: removing {len(ids)} comment(s) failed: {exc}")
+
+
+def query_index(app: Flask, query: SearchQuery) -> SearchResults:
+    """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
+    plan = make_plan(query)
+    engine = get_engine(app)
+    try:
+        found = engine.search(plan)
+    except ENGINE_FAILURES as exc:
+        log.error("search failed (%s): %s", engine.name, exc)
+        raise ArchiveError(f"search is unavailable ({engine.name}); an operator should run "
+                           "`python -m archive reindex`") from exc
+    page = found.hits[:plan.limit]
+    leaves = plan.leaves
+    with get_db(app).read_session() as session:
+        texts = comment_texts(session, [comment_id for comment_id, _s, _t in page])
+    hits = [Hit(comment_id, score, highlight(best_version(texts.get(comment_id, []), leaves), leaves))
+            for comment_id, score, _sort_at in page]
+    next_cursor = None
+    if len(found.hits) > plan.limit and page:
+        next_cursor = plan.cursor_after(plan.offset + len(page), (page[-1][2], page[-1][0]))
+    return SearchResults(total=found.total, hits=hits, facets=found.facets,
+                         next_cursor=next_cursor, stale=is_stale(app))
+
+
+def reindex(app: Flask, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the chosen engine's index from the database alone; returns documents indexed.
+
+    The rebuild goes through the comments in id order, a batch per
+    transaction, replacing each id range as a whole (which also drops
+    entries of comments that no longer exist); the index stays searchable
+    and other writers can interleave.
+    """
+    engine = get_engine(app)
+    clear_stale(app)
+    if isinstance(engine, WhooshEngine) and not engine.compatible():
+        engine.create()
+    db = get_db(app)
+    with db.read_session() as session:
+        total = int(session.scalar(select(func.count()).select_from(Comment)) or 0)
+    done, low = 0, None
+    try:
+        while True:
+            with db.read_session() as session:
+                high = batch_bounds(session, low, REINDEX_BATCH)
+            done += engine.replace(Selection(low=low, high=high))
+            if progress:
+                progress(done, max(total, done))
+            if high is None:
+                return done
+            low = high
+    except ENGINE_FAILURES as exc:
+        mark_stale(app, f"{engine.name}: reindex failed after {done} comments: {exc}")
+        raise ArchiveError(f"reindex failed after {done} comments ({engine.name}): {exc}") from exc
+

@@ -1,0 +1,54 @@
+"""What every engine provides, and the result shape they share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Protocol, Sequence
+
+from .documents import Selection
+from .plan import Plan
+
+# Facet rows: (status, reinstated, edited, site host, count).
+FacetRow = tuple[str, bool, bool, str, int]
+
+
+@dataclass
+class Found:
+    total: int
+    # (comment id, score, sort_at), best first; one more than the page when
+    # another page follows.
+    hits: list[tuple[int, float, datetime]]
+    facets: dict[str, dict[str, int]]
+
+
+class Engine(Protocol):
+    name: str
+
+    def replace(self, selection: Selection) -> int:
+        """Re-read the selected comments from the database and index them.
+
+        Entries in the selection whose comment no longer exists are dropped.
+        Returns the number of documents written. Raises when the index
+        cannot be updated.
+        """
+
+    def delete(self, comment_ids: Sequence[int]) -> None:
+        """Drop these comments from the index."""
+
+    def search(self, plan: Plan) -> Found:
+        """Run a checked search."""
+
+
+def facet_counts(rows: Iterable[FacetRow]) -> tuple[int, dict[str, dict[str, int]]]:
+    """Total and facets from grouped counts."""
+    status = {"visible": 0, "missing": 0, "removed": 0, "reinstated": 0, "edited": 0}
+    sites: dict[str, int] = {}
+    total = 0
+    for state, reinstated, edited, host, n in rows:
+        total += n
+        status[state] = status.get(state, 0) + n
+        status["reinstated"] += n if reinstated else 0
+        status["edited"] += n if edited else 0
+        sites[host] = sites.get(host, 0) + n
+    ordered_sites = dict(sorted(sites.items(), key=lambda item: (-item[1], item[0])))
+    return total, {"status": status, "site": ordered_sites}

@@ -1,0 +1,141 @@
+"""Comments to search documents: what every engine indexes, read from the database.
+
+One document per comment. Its body is every version's text, then the thread
+title, as separate segments: engines keep a gap between segments so that a
+phrase never matches across two versions. A redacted comment is indexed with
+no text and no author, so that counts still include it but nothing it said
+can be found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from ..models import Comment, CommentVersion, Site, Thread
+from .tokens import tokenize
+
+# Tokens kept per document: a hostile megabyte of text must not blow up an
+# engine (PostgreSQL positions stop at 16383).
+MAX_DOCUMENT_TOKENS = 12_000
+SEGMENT_BREAK = " \u00a6 "
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    comment_id: int
+    # Versions' tokens (oldest first), then the title's: one list per segment.
+    body: tuple[tuple[str, ...], ...]
+    title: tuple[str, ...]
+    author: tuple[str, ...]
+    # The site's host and name, as two segments.
+    site: tuple[tuple[str, ...], ...]
+    site_host: str
+    thread_id: int
+    status: str
+    reinstated: bool
+    edited: bool
+    # When it was posted, or first seen when the page gave no date.
+    sort_at: datetime
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which comments an index update covers: listed ids, or an id range.
+
+    A range (low, high] (None: unbounded) lets a rebuild also drop index
+    entries of comments that no longer exist.
+    """
+    ids: tuple[int, ...] | None = None
+    low: int | None = None
+    high: int | None = None
+
+    def where(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+        if self.ids is not None:
+            return column.in_(self.ids)
+        clause = column.is_not(None)
+        if self.low is not None:
+            clause = clause & (column > self.low)
+        if self.high is not None:
+            clause = clause & (column <= self.high)
+        return clause
+
+
+def _capped(segments: Iterable[list[str]]) -> tuple[tuple[str, ...], ...]:
+    kept: list[tuple[str, ...]] = []
+    budget = MAX_DOCUMENT_TOKENS
+    for tokens in segments:
+        if budget <= 0:
+            break
+        kept.append(tuple(tokens[:budget]))
+        # Each segment also costs the gap that follows it.
+        budget -= len(tokens) + 1
+    return tuple(kept)
+
+
+def segments_text(segments: Sequence[Sequence[str]]) -> str:
+    """Segments as one string of space-separated tokens, with a break token between
+    segments: no query can contain it (it is not a letter or digit), so a phrase
+    never spans two versions of a comment."""
+    return SEGMENT_BREAK.join(" ".join(tokens) for tokens in segments if tokens)
+
+
+def load_documents(session: Session, selection: Selection) -> list[SearchDocument]:
+    """Documents for the selected comments that exist, in id order."""
+    rows = session.execute(
+        select(Comment.id, Comment.author, Comment.redacted, Comment.status,
+               Comment.times_reinstated, Comment.edit_count, Comment.posted_at,
+               Comment.first_seen_at, Comment.thread_id, Thread.title, Site.host, Site.name)
+        .join(Thread, Thread.id == Comment.thread_id).join(Site, Site.id == Thread.site_id)
+        .where(selection.where(Comment.id)).order_by(Comment.id)).all()
+    texts: dict[int, list[str]] = {}
+    open_ids = [row.id for row in rows if not row.redacted]
+    if open_ids:
+        for comment_id, text in session.execute(
+                select(CommentVersion.comment_id, CommentVersion.text)
+                .where(CommentVersion.comment_id.in_(open_ids))
+                .order_by(CommentVersion.comment_id, CommentVersion.seq)):
+            texts.setdefault(comment_id, []).append(text)
+    documents = []
+    for row in rows:
+        title = tokenize(row.title or "")
+        versions = [tokenize(text) for text in texts.get(row.id, [])]
+        documents.append(SearchDocument(
+            comment_id=row.id,
+            body=_capped([*versions, title]),
+            title=tuple(title[:MAX_DOCUMENT_TOKENS]),
+            author=() if row.redacted else tuple(tokenize(row.author or "")[:256]),
+            site=(tuple(tokenize(row.host)), tuple(tokenize(row.name or "")[:256])),
+            site_host=row.host,
+            thread_id=row.thread_id,
+            status=row.status,
+            reinstated=row.times_reinstated > 0,
+            edited=row.edit_count > 0,
+            sort_at=row.posted_at or row.first_seen_at,
+        ))
+    return documents
+
+
+def comment_texts(session: Session, comment_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Every version's text of the given unredacted comments (oldest first), for snippets."""
+    texts: dict[int, list[str]] = {comment_id: [] for comment_id in comment_ids}
+    if not comment_ids:
+        return texts
+    for comment_id, text in session.execute(
+            select(CommentVersion.comment_id, CommentVersion.text)
+            .join(Comment, Comment.id == CommentVersion.comment_id)
+            .where(CommentVersion.comment_id.in_(comment_ids), Comment.redacted.is_(False))
+            .order_by(CommentVersion.comment_id, CommentVersion.seq)):
+        texts[comment_id].append(text)
+    return texts
+
+
+def batch_bounds(session: Session, after: int | None, size: int) -> int | None:
+    """The id closing the next batch of `size` comments after `after` (None: no more)."""
+    query = select(Comment.id).order_by(Comment.id).offset(size - 1).limit(1)
+    if after is not None:
+        query = query.where(Comment.id > after)
+    return session.scalar(query)

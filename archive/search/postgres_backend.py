@@ -1,0 +1,147 @@
+"""The `database` engine on PostgreSQL: tsvector columns with GIN indexes.
+
+`search_documents` (created by the 0002 migration) has one row per comment
+with a tsvector per field. The vectors and queries are written as tsvector
+and tsquery literals from this package's tokens, so PostgreSQL's parser,
+stemmer and stop words never touch them: it matches exactly what the other
+engines match. A one-position gap between segments keeps a phrase inside one
+version. Index writers take a transaction-level advisory lock and read the
+comments after taking it, so the last writer indexes the latest committed
+state (a redaction can never be overwritten by an older read).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from flask import Flask
+from sqlalchemy import text
+
+from ..db import get_db
+from .base import Found
+from .documents import SearchDocument, Selection, load_documents
+from .plan import Plan
+from .query import And, Leaf, Node, Not, Or
+from .sql_search import run_search
+
+VECTORS = {None: "d.body_vec", "title": "d.title_vec", "author": "d.author_vec", "site": "d.site_vec"}
+# PostgreSQL keeps positions up to 16383 and 256 positions per lexeme.
+MAX_POSITION = 16383
+MAX_POSITIONS_PER_LEXEME = 256
+# Any fixed 64-bit number: the key of the index writers' advisory lock.
+WRITE_LOCK_KEY = 0x5EA4C4_1D0C
+
+
+def tsvector_literal(segments: Sequence[Sequence[str]]) -> str:
+    positions: dict[str, list[int]] = {}
+    position = 0
+    for tokens in segments:
+        if not tokens:
+            continue
+        if position:
+            position += 1
+        for token in tokens:
+            position += 1
+            if position > MAX_POSITION:
+                break
+            positions.setdefault(token, []).append(position)
+    # Tokens are letters and digits only: nothing to escape inside quotes.
+    return " ".join(f"'{token}':{','.join(map(str, found[:MAX_POSITIONS_PER_LEXEME]))}"
+                    for token, found in positions.items())
+
+
+def tsquery_literal(node: Node) -> str:
+    """A tsquery for a tree whose leaves all search one field."""
+    if isinstance(node, Leaf):
+        if node.prefix:
+            return f"'{node.words[0]}':*"
+        return " <-> ".join(f"'{word}'" for word in node.words)
+    if isinstance(node, Not):
+        return f"!({tsquery_literal(node.item)})"
+    joiner = " & " if isinstance(node, And) else " | "
+    return joiner.join(f"({tsquery_literal(item)})" for item in node.items)
+
+
+_MIXED = "mixed"
+
+
+def _field(node: Node) -> str | None:
+    if isinstance(node, Leaf):
+        return node.field
+    items = [node.item] if isinstance(node, Not) else list(node.items)
+    fields = {_field(item) for item in items}
+    return fields.pop() if len(fields) == 1 else _MIXED
+
+
+def match_condition(node: Node, params: dict[str, Any]) -> str:
+    """SQL over the field vectors of `d` for a query tree; tsqueries go in params.
+
+    A subtree on one field becomes one tsquery (one GIN scan); fields mix
+    through SQL's AND/OR.
+    """
+    field = _field(node)
+    if field != _MIXED:
+        name = f"q{len(params)}"
+        params[name] = tsquery_literal(node)
+        return f"{VECTORS[field]} @@ CAST(:{name} AS tsquery)"
+    if isinstance(node, Not):
+        return f"NOT ({match_condition(node.item, params)})"
+    joiner = " AND " if isinstance(node, And) else " OR "
+    return joiner.join(f"({match_condition(item, params)})" for item in node.items)  # type: ignore[union-attr]
+
+
+def _row(doc: SearchDocument) -> dict[str, object]:
+    return {"id": doc.comment_id, "body": tsvector_literal(doc.body),
+            "title": tsvector_literal([doc.title]), "author": tsvector_literal([doc.author]),
+            "site": tsvector_literal(doc.site)}
+
+
+def _delete_clause(selection: Selection) -> tuple[str, dict[str, Any]]:
+    if selection.ids is not None:
+        return "comment_id = ANY(:ids)", {"ids": list(selection.ids)}
+    clauses, params = ["TRUE"], {}
+    if selection.low is not None:
+        clauses.append("comment_id > :low")
+        params["low"] = selection.low
+    if selection.high is not None:
+        clauses.append("comment_id <= :high")
+        params["high"] = selection.high
+    return " AND ".join(clauses), params
+
+
+class PostgresEngine:
+    name = "postgres"
+
+    def __init__(self, app: Flask) -> None:
+        self.db = get_db(app)
+
+    def _write(self, selection: Selection, index: bool) -> int:
+        with self.db.write() as session:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+            documents = load_documents(session, selection) if index else []
+            clause, params = _delete_clause(selection)
+            session.execute(text(f"DELETE FROM search_documents WHERE {clause}"), params)
+            if documents:
+                session.execute(
+                    text("INSERT INTO search_documents (comment_id, body_vec, title_vec, author_vec, site_vec) "
+                         "VALUES (:id, CAST(:body AS tsvector), CAST(:title AS tsvector), "
+                         "CAST(:author AS tsvector), CAST(:site AS tsvector))"),
+                    [_row(doc) for doc in documents])
+        return len(documents)
+
+    def replace(self, selection: Selection) -> int:
+        return self._write(selection, index=True)
+
+    def delete(self, comment_ids: Sequence[int]) -> None:
+        self._write(Selection(ids=tuple(comment_ids)), index=False)
+
+    def search(self, plan: Plan) -> Found:
+        params: dict[str, Any] = {}
+        condition = match_condition(plan.expr, params)
+        score = "0.0"
+        body_leaves = [leaf for leaf in plan.leaves if leaf.field is None]
+        if plan.sort == "relevance" and body_leaves:
+            params["rank_query"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
+            score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))"
+        match = f"SELECT d.comment_id AS id, {score} AS score FROM search_documents d WHERE {condition}"
+        with self.db.read_session() as session:
+            return run_search(session, match, params, plan, materialize=False)

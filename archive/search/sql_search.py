@@ -1,0 +1,89 @@
+"""The SQL around a database engine's full-text match: filters, sorts, pages, facets.
+
+SQLite FTS5 and PostgreSQL differ only in how they match text; each gives a
+statement yielding (id, score) and the rest is shared, joined to the live
+comments table, so a comment's status filter is never out of date.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Float, Integer, bindparam, column, text
+from sqlalchemy.orm import Session
+
+from .base import Found, facet_counts
+from .plan import Plan
+
+SORT_AT = "COALESCE(c.posted_at, c.first_seen_at)"
+SITE_JOIN = " JOIN threads t ON t.id = c.thread_id JOIN sites s ON s.id = t.site_id"
+_STATUS_SQL = {"reinstated": "c.times_reinstated > 0", "edited": "c.edit_count > 0"}
+
+
+def _filters(plan: Plan) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if plan.status in _STATUS_SQL:
+        where.append(_STATUS_SQL[plan.status])
+    elif plan.status:
+        where.append("c.status = :f_status")
+        params["f_status"] = plan.status
+    if plan.site:
+        where.append("s.host = :f_site")
+        params["f_site"] = plan.site
+    if plan.thread_id is not None:
+        where.append("c.thread_id = :f_thread")
+        params["f_thread"] = plan.thread_id
+    if plan.date_from:
+        where.append(f"{SORT_AT} >= :f_from")
+        params["f_from"] = plan.date_from
+    if plan.date_to:
+        where.append(f"{SORT_AT} <= :f_to")
+        params["f_to"] = plan.date_to
+    return where, params
+
+
+def _order(plan: Plan, where: list[str], params: dict[str, Any]) -> str:
+    if plan.sort == "relevance":
+        return "m.score DESC, c.id ASC"
+    direction, compare = ("DESC", "<") if plan.sort == "newest" else ("ASC", ">")
+    if plan.after:
+        where.append(f"({SORT_AT}, c.id) {compare} (:k_at, :k_id)")
+        params["k_at"], params["k_id"] = plan.after
+    return f"{SORT_AT} {direction}, c.id {direction}"
+
+
+def _typed(sql: str, params: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # Datetimes go through SQLAlchemy's DateTime type so that SQLite compares
+    # them in the same text format it stores them in.
+    binds = [bindparam(name, value, type_=DateTime()) if isinstance(value, datetime)
+             else bindparam(name, value) for name, value in params.items()]
+    return text(sql).bindparams(*binds)
+
+
+def run_search(session: Session, match: str, match_params: dict[str, Any], plan: Plan,
+               materialize: bool) -> Found:
+    """Page and facets of the comments `match` (a SELECT of id, score) finds."""
+    head = f"WITH m AS {'MATERIALIZED ' if materialize else ''}({match}) "
+    where, params = _filters(plan)
+    params.update(match_params)
+    body = f"FROM m JOIN comments c ON c.id = m.id{SITE_JOIN}"
+    condition = " AND ".join(where) or "1 = 1"
+    facet_rows = session.execute(_typed(
+        f"{head}SELECT c.status, CASE WHEN c.times_reinstated > 0 THEN 1 ELSE 0 END, "
+        f"CASE WHEN c.edit_count > 0 THEN 1 ELSE 0 END, s.host, COUNT(*) {body} "
+        f"WHERE {condition} GROUP BY 1, 2, 3, 4", params)).all()
+    total, facets = facet_counts((row[0], bool(row[1]), bool(row[2]), row[3], row[4]) for row in facet_rows)
+    if total == 0:
+        return Found(0, [], facets)
+    order = _order(plan, where, params)
+    condition = " AND ".join(where) or "1 = 1"
+    params.update(p_limit=plan.limit + 1, p_offset=plan.offset)
+    # The page needs threads and sites only to filter by site.
+    body = body if plan.site else "FROM m JOIN comments c ON c.id = m.id"
+    statement = _typed(
+        f"{head}SELECT c.id, m.score, {SORT_AT} AS sort_at {body} WHERE {condition} "
+        f"ORDER BY {order} LIMIT :p_limit OFFSET :p_offset", params
+    ).columns(column("id", Integer), column("score", Float), column("sort_at", DateTime))
+    hits = [(row.id, float(row.score), row.sort_at) for row in session.execute(statement)]
+    return Found(total, hits, facets)

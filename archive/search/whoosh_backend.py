@@ -1,0 +1,226 @@
+"""The `whoosh` engine (the default): a Whoosh index in <DATA_DIR>/index/.
+
+Fields hold this package's tokens separated by spaces and are analysed by a
+plain space tokenizer, so Whoosh matches exactly what the other engines
+match. Whoosh allows one writer per index: a process serialises its own
+writers with a lock, waits briefly for other processes' writers, and reads
+the comments only once it holds the writer, so the last writer always
+indexes the latest committed state. Every search opens a fresh searcher, so
+it sees every committed change.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Sequence
+
+from flask import Flask
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import ID, NUMERIC, TEXT, Schema
+from whoosh.searching import Searcher
+from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
+
+from ..db import get_db
+from .base import Found, facet_counts
+from .documents import SearchDocument, Selection, load_documents, segments_text
+from .plan import Plan
+from .query import And, Leaf, Node, Not, Or
+
+# How long a write waits for another process's writer before giving up.
+WRITE_WAIT_SECONDS = 5.0
+WRITER_MEMORY_MB = 128
+EPOCH = datetime(1970, 1, 1)
+
+
+def _text_field() -> TEXT:
+    return TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True)
+
+
+def make_schema() -> Schema:
+    return Schema(
+        comment_id=NUMERIC(int, bits=64, stored=True, unique=True, sortable=True),
+        body=_text_field(), title=_text_field(), author=_text_field(), site=_text_field(),
+        status=ID(), reinstated=ID(), edited=ID(),
+        # status|reinstated|edited|host in one sortable column: one facet pass.
+        facet=ID(sortable=True),
+        site_host=ID(),
+        thread_id=NUMERIC(int, bits=64),
+        # Microseconds since 1970 (naive UTC).
+        sort_at=NUMERIC(int, bits=64, stored=True, sortable=True),
+    )
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _fields(doc: SearchDocument) -> dict[str, Any]:
+    flags = ("1" if doc.reinstated else "0", "1" if doc.edited else "0")
+    return {"comment_id": doc.comment_id, "body": segments_text(doc.body),
+            "title": " ".join(doc.title), "author": " ".join(doc.author),
+            "site": segments_text(doc.site), "status": doc.status,
+            "reinstated": flags[0], "edited": flags[1],
+            "facet": "|".join((doc.status, *flags, doc.site_host)),
+            "site_host": doc.site_host, "thread_id": doc.thread_id, "sort_at": _micros(doc.sort_at)}
+
+
+FIELD_NAMES = {None: "body", "title": "title", "author": "author", "site": "site"}
+
+
+def to_query(node: Node) -> wq.Query:
+    if isinstance(node, Leaf):
+        field = FIELD_NAMES[node.field]
+        if node.prefix:
+            return wq.Prefix(field, node.words[0])
+        if len(node.words) == 1:
+            return wq.Term(field, node.words[0])
+        return wq.Phrase(field, list(node.words))
+    if isinstance(node, Not):
+        return wq.Not(to_query(node.item))
+    kind = wq.And if isinstance(node, And) else wq.Or
+    return kind([to_query(item) for item in node.items])  # type: ignore[union-attr]
+
+
+def filter_query(plan: Plan, keyset: bool) -> wq.Query | None:
+    """The filters as a query; with `keyset`, also "after the cursor"."""
+    parts: list[wq.Query] = []
+    if plan.status in ("reinstated", "edited"):
+        parts.append(wq.Term(plan.status, "1"))
+    elif plan.status:
+        parts.append(wq.Term("status", plan.status))
+    if plan.site:
+        parts.append(wq.Term("site_host", plan.site))
+    if plan.thread_id is not None:
+        parts.append(wq.NumericRange("thread_id", plan.thread_id, plan.thread_id))
+    if plan.date_from or plan.date_to:
+        parts.append(wq.NumericRange("sort_at", plan.date_from and _micros(plan.date_from),
+                                     plan.date_to and _micros(plan.date_to)))
+    if keyset and plan.after:
+        at, comment_id = _micros(plan.after[0]), plan.after[1]
+        before = plan.sort == "newest"
+        parts.append(wq.Or([
+            wq.NumericRange("sort_at", None if before else at, at if before else None,
+                            startexcl=not before, endexcl=before),
+            wq.And([wq.NumericRange("sort_at", at, at),
+                    wq.NumericRange("comment_id", None if before else comment_id,
+                                    comment_id if before else None,
+                                    startexcl=not before, endexcl=before)]),
+        ]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def sort_facet(sort: str) -> MultiFacet:
+    if sort == "relevance":
+        return MultiFacet([ScoreFacet(), FieldFacet("comment_id")])
+    newest = sort == "newest"
+    return MultiFacet([FieldFacet("sort_at", reverse=newest), FieldFacet("comment_id", reverse=newest)])
+
+
+class WhooshState:
+    """Per-app: the open index and the lock that keeps one writer per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: whoosh_index.Index | None = None
+
+
+class WhooshEngine:
+    name = "whoosh"
+
+    def __init__(self, app: Flask, state: WhooshState) -> None:
+        self.db = get_db(app)
+        self.path = Path(app.config["DATA_DIR"]) / "index"
+        self.state = state
+
+    def exists(self) -> bool:
+        return whoosh_index.exists_in(str(self.path))
+
+    def _open(self) -> whoosh_index.Index:
+        if self.state.index is None:
+            if self.exists():
+                self.state.index = whoosh_index.open_dir(str(self.path))
+            else:
+                self.create()
+        assert self.state.index is not None
+        return self.state.index
+
+    def create(self) -> None:
+        """Start an empty index (dropping any index already there)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.state.index = whoosh_index.create_in(str(self.path), make_schema())
+
+    def compatible(self) -> bool:
+        """Whether the index on disk can be opened and has this schema."""
+        try:
+            return set(self._open().schema.names()) == set(make_schema().names())
+        except (OSError, whoosh_index.IndexError, EOFError, ValueError):
+            return False
+
+    def replace(self, selection: Selection) -> int:
+        with self.state.lock:
+            writer = self._open().writer(timeout=WRITE_WAIT_SECONDS, delay=0.05,
+                                         limitmb=WRITER_MEMORY_MB)
+            try:
+                with self.db.read_session() as session:
+                    documents = load_documents(session, selection)
+                if selection.ids is not None:
+                    for comment_id in selection.ids:
+                        writer.delete_by_term("comment_id", comment_id)
+                else:
+                    writer.delete_by_query(wq.NumericRange(
+                        "comment_id", selection.low, selection.high, startexcl=True))
+                for doc in documents:
+                    writer.add_document(**_fields(doc))
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        return len(documents)
+
+    def delete(self, comment_ids: Sequence[int]) -> None:
+        with self.state.lock:
+            writer = self._open().writer(timeout=WRITE_WAIT_SECONDS, delay=0.05)
+            try:
+                for comment_id in comment_ids:
+                    writer.delete_by_term("comment_id", comment_id)
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+
+    def search(self, plan: Plan) -> Found:
+        with self._open().searcher() as searcher:
+            return self._search(searcher, plan)
+
+    @staticmethod
+    def _search(searcher: Searcher, plan: Plan) -> Found:
+        query = to_query(plan.expr)
+        groups = {"facet": FieldFacet("facet")}
+        want = plan.offset + plan.limit + 1
+        if plan.after is None:
+            # Facets and the page in one pass.
+            results = searcher.search(query, filter=filter_query(plan, keyset=False),
+                                      sortedby=sort_facet(plan.sort), limit=want,
+                                      groupedby=groups, maptype=Count)
+            grouped = results
+        else:
+            grouped = searcher.search(query, filter=filter_query(plan, keyset=False),
+                                      groupedby=groups, maptype=Count, scored=False, limit=None)
+            results = searcher.search(query, filter=filter_query(plan, keyset=True),
+                                      sortedby=sort_facet(plan.sort), limit=want)
+        rows = []
+        for key, n in grouped.groups("facet").items():
+            status, reinstated, edited, host = key.split("|", 3)
+            rows.append((status, reinstated == "1", edited == "1", host, n))
+        total, facets = facet_counts(rows)
+        hits = []
+        for hit in results[plan.offset:want]:
+            stored = hit.fields()
+            score = -hit.score[0] if plan.sort == "relevance" else 0.0
+            hits.append((stored["comment_id"], float(score), EPOCH + timedelta(microseconds=stored["sort_at"])))
+        return Found(total, hits, facets)
