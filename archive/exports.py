@@ -150,7 +150,9 @@ def apply_filter(stmt: Select, flt: ExportFilter, time_col: Any) -> Select:
 
 
 def stream_rows(session: Session, stmt: Select) -> Iterator[Any]:
-    yield from session.execute(stmt.execution_options(yield_per=BATCH))
+    """Rows in batches from the session's connection (plain Core rows: no ORM
+    bookkeeping per row; a server-side cursor on PostgreSQL)."""
+    yield from session.connection().execute(stmt.execution_options(yield_per=BATCH))
 
 
 def comment_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator[dict[str, Any]]:
@@ -242,8 +244,13 @@ def write_rows(rows: Iterable[dict[str, Any]], columns: tuple[Column, ...], fmt:
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(names)
+        # csv writes None as "" and numbers as text by itself; only these need help.
+        special = [(i, c) for i, c in enumerate(columns) if c.kind in ("bool", "json")]
         for row in rows:
-            writer.writerow([_csv_cell(row[c.name], c) for c in columns])
+            cells = [row[n] for n in names]
+            for i, column in special:
+                cells[i] = _csv_cell(cells[i], column)
+            writer.writerow(cells)
             count += 1
     elif fmt == "jsonl":
         for row in rows:
