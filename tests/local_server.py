@@ -35,13 +35,18 @@ Inspecting what arrived (every request is recorded, in order):
     server.count("/article")            # how many
     server.last("/article").header("user-agent")   # header names are case-insensitive
     server.clear_requests()
+    server.peak_in_flight()             # most requests waiting for their answer at once
+                                        # (from arrival until the answer starts; use `delay`)
+    server.peak_in_flight("localhost")  # ... for one host name (the Host header, port ignored)
 
-`server.close()` stops it (the fixture does). Connections still dripping
+`LocalServer(ssl_context=context)` serves HTTPS instead (`url()` then says
+https). `server.close()` stops it (the fixture does). Connections still dripping
 or delayed are cut when the client goes away; nothing blocks shutdown.
 """
 from __future__ import annotations
 
 import gzip as gzip_module
+import ssl
 import threading
 import time
 from collections import deque
@@ -96,21 +101,26 @@ class LocalServer:
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._lock = threading.Lock()
         self._standing: dict[str, Answer] = {}
         self._queued: dict[str, deque[Answer]] = {}
         self._requests: list[Recorded] = []
+        self._in_flight: dict[str, int] = {}
+        self._peaks: dict[str, int] = {}
         self._server = ThreadingHTTPServer((self.host, 0), _make_handler(self))
         self._server.daemon_threads = True
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if ssl_context is not None else "http"
         self.port = int(self._server.server_address[1])
-        self.base_url = f"http://{self.host}:{self.port}"
+        self.base_url = f"{self.scheme}://{self.host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
         self._thread.start()
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def route(self, path: str, body: bytes | str = b"", *, status: int = 200,
               headers: dict[str, str] | None = None,
@@ -161,6 +171,21 @@ class LocalServer:
         if not found:
             raise AssertionError(f"no request for {path}")
         return found[-1]
+
+    def peak_in_flight(self, host: str | None = None) -> int:
+        with self._lock:
+            return self._peaks.get(host or "", 0)
+
+    def _enter(self, host: str) -> None:
+        with self._lock:
+            for key in (host, ""):
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                self._peaks[key] = max(self._peaks.get(key, 0), self._in_flight[key])
+
+    def _leave(self, host: str) -> None:
+        with self._lock:
+            for key in (host, ""):
+                self._in_flight[key] -= 1
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -216,9 +241,16 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             answer = server._take(self.command, self.path, headers)
             if answer is None:
                 answer = Answer(b"not found", 404, {"Content-Type": "text/plain"})
+            host = headers.get("host", "").rsplit(":", 1)[0]
+            # "In flight" ends when the answer starts: a client cannot send
+            # its next request before that, so peaks never overcount.
+            server._enter(host)
             try:
                 if answer.delay:
                     time.sleep(answer.delay)
+            finally:
+                server._leave(host)
+            try:
                 self._send(answer, headers, send_body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
