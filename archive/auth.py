@@ -55,9 +55,10 @@ class Operator(UserMixin):
 
 def init_auth(app: Flask) -> None:
     """Flask-Login and app-wide CSRF protection for every state-changing request."""
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_LIFETIME)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask's own defaults (a 31-day session, no SameSite) are too loose for operators.
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     manager = LoginManager(app)
     manager.login_view = "operators.login"
     manager.login_message = "Please log in to use the operator pages."

@@ -43,6 +43,8 @@ MAX_OPTION_CHARS = 500
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 _NUMBER = re.compile(r"\d[\d,.\u00a0 ]*")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# Code and embedded media are not part of what a reader reads.
+_NOT_TEXT = "script, style, template, noscript, iframe, object, svg, math, textarea"
 _BLOCK_END = re.compile(r"</(p|div|blockquote|li|h[1-6]|pre)\s*>", re.IGNORECASE)
 
 
@@ -102,8 +104,10 @@ def parse_options(raw: Mapping[str, Any]) -> CssOptions:
 def html_to_text(fragment: str) -> str:
     """A comment's HTML as plain text: paragraphs kept, spaces collapsed."""
     marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _BREAK.sub("\n", fragment))
-    body = LexborHTMLParser(f"<body>{marked}</body>").body
-    raw = body.text(separator="") if body is not None else ""
+    tree = LexborHTMLParser(f"<body>{marked}</body>")
+    for node in tree.css(_NOT_TEXT):
+        node.decompose()
+    raw = tree.body.text(separator="") if tree.body is not None else ""
     lines = [" ".join(line.split()) for line in raw.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

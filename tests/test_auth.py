@@ -1,0 +1,152 @@
+"""Operator accounts: login, sessions, rate limits kept in the database, CSRF, `user add`."""
+from __future__ import annotations
+
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+from sqlalchemy import select
+
+from archive.clock import utcnow
+from archive.db import get_db
+from archive.models import User, Watch
+from tests.operator_support import (PASSWORD, audit_actions, count, csrf_token, logged_in, login,
+                                    make_user)
+
+PAGES = ["/ops/", "/ops/watches", "/ops/watches/new", "/ops/watches/import", "/ops/watches/export.csv",
+         "/ops/feeds", "/ops/health", "/ops/audit", "/ops/threads/1", "/ops/comments/1"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_operator_pages_need_login(client, path):  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/ops/login?next=")
+
+
+def test_state_changing_post_needs_login_even_with_a_token(app, client):  # type: ignore[no-untyped-def]
+    token = csrf_token(client)
+    response = client.post("/ops/watches/new", data={"url": "http://127.0.0.1:9/a/", "action": "add",
+                                                     "csrf_token": token})
+    assert response.status_code == 302 and "/ops/login" in response.headers["Location"]
+    assert count(app, Watch) == 0
+
+
+def test_public_pages_need_no_login(client):  # type: ignore[no-untyped-def]
+    assert client.get("/").status_code == 200
+
+
+def test_login_then_logout(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    response = login(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/ops/watches"
+    assert client.get("/ops/watches").status_code == 200
+    logout = client.post("/ops/logout", data={"csrf_token": csrf_token(client, "/ops/watches")})
+    assert logout.status_code == 302
+    assert client.get("/ops/watches").status_code == 302
+    actions = [(actor, action) for actor, action, _t, _r in audit_actions(app)]
+    assert actions == [("alice", "login"), ("alice", "logout")]
+
+
+def test_session_cookie_expires_after_eight_hours(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    response = login(client)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    expires = next(part.split("=", 1)[1] for part in cookie.split("; ") if part.startswith("Expires="))
+    lifetime = parsedate_to_datetime(expires).replace(tzinfo=None) - utcnow()
+    assert timedelta(hours=7, minutes=55) < lifetime <= timedelta(hours=8)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    wrong = login(client, password="not the password")
+    unknown = login(client, name="mallory", address="10.0.0.2")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "wrong user name or password" in wrong.get_data(as_text=True)
+    assert "wrong user name or password" in unknown.get_data(as_text=True)
+
+
+def test_five_wrong_passwords_lock_the_account_from_any_address(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    for attempt in range(5):
+        assert login(client, password="guess", address=f"10.0.0.{attempt + 1}").status_code == 401
+    refused = login(client, address="10.0.0.99")
+    assert refused.status_code == 401
+    assert "too many failed logins for this account" in refused.get_data(as_text=True)
+    with get_db(app).read_session() as session:
+        user = session.scalar(select(User).where(User.name == "alice"))
+        assert user.locked_until is not None and user.locked_until > utcnow()
+    # The lock is a time in the database: once it has passed, the right password works again.
+    with get_db(app).write() as session:
+        session.scalar(select(User).where(User.name == "alice")).locked_until = utcnow() - timedelta(seconds=1)
+    assert login(client, address="10.0.0.99").status_code == 302
+    reasons = [reason for _a, action, _t, reason in audit_actions(app) if action == "login-failed"]
+    assert reasons == ["wrong password"] * 4 + ["wrong password; account locked", "account locked"]
+
+
+def test_five_failures_from_one_address_refuse_it_for_every_account(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    for attempt in range(5):
+        assert login(client, name=f"guess{attempt}", address="10.9.9.9").status_code == 401
+    refused = login(client, address="10.9.9.9")
+    assert refused.status_code == 401
+    assert "too many failed logins from your address" in refused.get_data(as_text=True)
+    assert login(client, address="10.1.1.1").status_code == 302, "another address is not affected"
+
+
+def test_post_without_csrf_token_is_rejected_and_changes_nothing(app):  # type: ignore[no-untyped-def]
+    client = logged_in(app)
+    response = client.post("/ops/watches/new", data={"url": "http://127.0.0.1:9/a/", "action": "add"})
+    assert response.status_code == 400
+    assert "Nothing was changed" in response.get_data(as_text=True)
+    forged = client.post("/ops/watches/new", data={"url": "http://127.0.0.1:9/a/", "action": "add",
+                                                   "csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert count(app, Watch) == 0
+
+
+def test_login_form_needs_its_token_too(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    response = app.test_client().post("/ops/login", data={"name": "alice", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/ops/", "/", "/\\evil.example"])
+def test_next_never_leaves_the_operator_pages(app, target):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post("/ops/login", query_string={"next": target},
+                           data={"name": "alice", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/ops/watches"
+
+
+def test_next_returns_to_the_page_asked_for(app):  # type: ignore[no-untyped-def]
+    make_user(app)
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post("/ops/login", query_string={"next": "/ops/health"},
+                           data={"name": "alice", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/ops/health"
+
+
+def test_user_add_command(app, runner):  # type: ignore[no-untyped-def]
+    result = runner.invoke("user", "add", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "user bob created" in result.output
+    assert login(app.test_client(), name="bob").status_code == 302
+    again = runner.invoke("user", "add", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke("user", "add", "carol", input="short\nshort\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    bad_name = runner.invoke("user", "add", "no spaces", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert bad_name.exit_code == 1 and "user name" in bad_name.output
+    assert count(app, User) == 1
+    assert [(a, act, t) for a, act, t, _r in audit_actions(app) if act == "user-add"] == [
+        ("command line", "user-add", "user bob")]
