@@ -14,7 +14,7 @@ import csv
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Literal, TextIO
+from typing import Any, Callable, Iterable, Iterator, Literal, TextIO
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -155,8 +155,7 @@ def stream_rows(session: Session, stmt: Select) -> Iterator[Any]:
     yield from session.connection().execute(stmt.execution_options(yield_per=BATCH))
 
 
-def comment_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator[dict[str, Any]]:
-    """One row per comment, in archive id order."""
+def _comments_select(flt: ExportFilter) -> Select:
     current_text = (select(CommentVersion.text).where(CommentVersion.comment_id == Comment.id)
                     .order_by(CommentVersion.seq.desc()).limit(1)
                     .correlate(Comment).scalar_subquery())
@@ -170,23 +169,27 @@ def comment_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterat
             .order_by(Comment.id))
     if flt.status:
         stmt = stmt.where(Comment.status == flt.status)
-    names = [c.name for c in COMMENT_COLUMNS]
-    for row in stream_rows(session, apply_filter(stmt, flt, Comment.first_seen_at)):
-        record = dict(zip(names, row))
-        for name in ("posted_at", "first_seen_at", "last_seen_at", "removed_after",
-                     "removed_before"):
-            record[name] = iso(record[name])
-        record["redacted"] = bool(record["redacted"])
-        if record["redacted"]:
-            record["text"] = ""
-        else:
-            record["text"] = record["text"] or ""
-            record["redaction_reason"] = None
-        yield record
+    return apply_filter(stmt, flt, Comment.first_seen_at)
 
 
-def event_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator[dict[str, Any]]:
-    """One row per event, in id order; `status` filters on the event kind."""
+_COMMENT_NAMES = [c.name for c in COMMENT_COLUMNS]
+_COMMENT_TIMES = ("posted_at", "first_seen_at", "last_seen_at", "removed_after", "removed_before")
+
+
+def _comment_record(row: Any) -> dict[str, Any]:
+    record = dict(zip(_COMMENT_NAMES, row))
+    for name in _COMMENT_TIMES:
+        record[name] = iso(record[name])
+    record["redacted"] = bool(record["redacted"])
+    if record["redacted"]:
+        record["text"] = ""
+    else:
+        record["text"] = record["text"] or ""
+        record["redaction_reason"] = None
+    return record
+
+
+def _events_select(flt: ExportFilter) -> Select:
     stmt = (select(Event.id, Event.kind, Event.at, Event.thread_id, Thread.url, Site.host,
                    Comment.key, Event.comment_id, Event.capture_id, Event.window_start,
                    Event.window_end, Event.details)
@@ -194,17 +197,20 @@ def event_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator
             .outerjoin(Comment, Event.comment_id == Comment.id).order_by(Event.id))
     if flt.status:
         stmt = stmt.where(Event.kind == flt.status)
-    for row in stream_rows(session, apply_filter(stmt, flt, Event.at)):
-        (event_id, kind, at, thread_id, url, host, key, comment_pk, capture_id,
-         start, end, details) = row
-        yield {"event_id": event_id, "kind": kind, "at": iso(at), "thread_id": thread_id,
-               "thread_url": url, "site": host, "comment_id": key,
-               "archive_comment_id": comment_pk, "capture_id": capture_id,
-               "window_start": iso(start), "window_end": iso(end), "details": details}
+    return apply_filter(stmt, flt, Event.at)
 
 
-def capture_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterator[dict[str, Any]]:
-    """One row per capture, in id order; `status` filters on the outcome."""
+_EVENT_NAMES = [c.name for c in EVENT_COLUMNS]
+
+
+def _event_record(row: Any) -> dict[str, Any]:
+    record = dict(zip(_EVENT_NAMES, row))
+    for name in ("at", "window_start", "window_end"):
+        record[name] = iso(record[name])
+    return record
+
+
+def _captures_select(flt: ExportFilter) -> Select:
     exchanges = (select(func.count(Exchange.id)).where(Exchange.capture_id == Capture.id)
                  .correlate(Capture).scalar_subquery())
     stmt = (select(Capture.id, Capture.thread_id, Thread.url, Site.host, Capture.adapter,
@@ -216,12 +222,46 @@ def capture_rows(session: Session, flt: ExportFilter = ExportFilter()) -> Iterat
             .order_by(Capture.id))
     if flt.status:
         stmt = stmt.where(Capture.outcome == flt.status)
-    names = [c.name for c in CAPTURE_COLUMNS]
-    for row in stream_rows(session, apply_filter(stmt, flt, Capture.started_at)):
-        record = dict(zip(names, row))
-        record["started_at"] = iso(record["started_at"])
-        record["finished_at"] = iso(record["finished_at"])
-        yield record
+    return apply_filter(stmt, flt, Capture.started_at)
+
+
+_CAPTURE_NAMES = [c.name for c in CAPTURE_COLUMNS]
+
+
+def _capture_record(row: Any) -> dict[str, Any]:
+    record = dict(zip(_CAPTURE_NAMES, row))
+    record["started_at"] = iso(record["started_at"])
+    record["finished_at"] = iso(record["finished_at"])
+    return record
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """One export kind: its columns, its query and how a database row becomes a record.
+    `status` in the filter means the comment status, event kind or capture outcome."""
+    columns: tuple[Column, ...]
+    select: Callable[[ExportFilter], Select]
+    record: Callable[[Any], dict[str, Any]]
+    id_column: Any
+
+    def rows(self, session: Session, flt: ExportFilter = ExportFilter()) -> Iterator[dict[str, Any]]:
+        """Every matching record in id order, streamed."""
+        for row in stream_rows(session, self.select(flt)):
+            yield self.record(row)
+
+    def page(self, session: Session, flt: ExportFilter, after: int,
+             limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` records with ids above `after` (keyset pagination)."""
+        stmt = self.select(flt).where(self.id_column > after).limit(limit)
+        return [self.record(row) for row in session.connection().execute(stmt)]
+
+
+COMMENTS = RowSource(COMMENT_COLUMNS, _comments_select, _comment_record, Comment.id)
+EVENTS = RowSource(EVENT_COLUMNS, _events_select, _event_record, Event.id)
+CAPTURES = RowSource(CAPTURE_COLUMNS, _captures_select, _capture_record, Capture.id)
+comment_rows = COMMENTS.rows
+event_rows = EVENTS.rows
+capture_rows = CAPTURES.rows
 
 
 # --- writers and reader -------------------------------------------------------
