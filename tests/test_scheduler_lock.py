@@ -1,0 +1,55 @@
+"""Only one process captures for a data folder: a second serve or capture must not double-capture."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from archive.scheduler import DataDirLock, start_scheduler
+
+
+def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        import sys, time
+        from archive.scheduler import DataDirLock
+        lock = DataDirLock({data_dir!r})
+        assert lock.acquire()
+        print("locked", flush=True)
+        sys.stdin.read()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_second_process_cannot_capture(sqlite_app, tmp_path):  # type: ignore[no-untyped-def]
+    from tests.conftest import ArchiveRunner
+
+    data_dir = sqlite_app.config["DATA_DIR"]
+    holder = _hold_lock_in_another_process(data_dir)
+    try:
+        assert DataDirLock(data_dir).acquire() is False
+        assert start_scheduler(sqlite_app) is None, "a second scheduler must not start"
+        result = ArchiveRunner(sqlite_app).invoke("capture", "--all")
+        assert result.exit_code == 1
+        assert "another process is capturing" in result.output
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    lock = DataDirLock(data_dir)
+    assert lock.acquire() is True, "the lock is free once its holder has gone"
+    lock.release()
+
+
+def test_scheduler_starts_once_and_stops(sqlite_app):  # type: ignore[no-untyped-def]
+    running = start_scheduler(sqlite_app)
+    assert running is not None
+    scheduler, dispatcher, lock = running
+    try:
+        assert [job.id for job in scheduler.get_jobs()] == ["dispatch"]
+        assert start_scheduler(sqlite_app) is None
+    finally:
+        scheduler.shutdown(wait=False)
+        dispatcher.shutdown()
+        lock.release()
