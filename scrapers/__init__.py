@@ -14,10 +14,16 @@ from __future__ import annotations
 from .base import Adapter, Page
 from .generic_css import GenericCssAdapter
 from .guardian import GuardianAdapter
+from .wordpress import WordPressAdapter
+from .wordpress_api import WordPressApiAdapter
+from .wordpress_feed import WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls for cls in (
         GuardianAdapter,
+        WordPressAdapter,
+        WordPressApiAdapter,
+        WordPressFeedAdapter,
         GenericCssAdapter,
     )
 }

@@ -1,7 +1,7 @@
 <?php
 /*
  * Plugin Name: Loopback test hooks
- * Description: Keeps a test site quiet and lets a test choose the comment
+ * Description: Keeps a test site quiet and lean, and lets a test choose the comment
  * markup through the site's own option `wploop_comment_markup`:
  *   ""                 the theme's own markup;
  *   "xhtml"            a classic theme without html5 comment support
@@ -14,6 +14,13 @@
  */
 
 add_filter('pre_wp_mail', '__return_false');
+
+// Leaner pages (saved as fixtures): no emoji loader, no duotone SVG filters.
+// Many production sites switch these off too; neither touches comments.
+remove_action('wp_head', 'print_emoji_detection_script', 7);
+remove_action('wp_print_styles', 'print_emoji_styles');
+remove_action('wp_body_open', 'wp_global_styles_render_svg_filters');
+remove_action('wp_footer', 'wp_global_styles_render_svg_filters');
 
 add_action('after_setup_theme', function () {
     if (get_option('wploop_comment_markup') !== 'xhtml') {
