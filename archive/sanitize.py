@@ -21,7 +21,7 @@ DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "noscript", "temp
 LINK_REL = "nofollow noopener ugc"
 # Longer bodies are cut before sanitising: a multi-megabyte "comment" is an
 # attack or an adapter bug, and the whole text stays in the capture evidence.
-MAX_BODY_CHARS = 100_000
+MAX_BODY_CHARS = 50_000
 TRUNCATED_NOTE = "[cut for display: the full body is in the capture evidence]"
 
 _CLEANER = nh3.Cleaner(
@@ -61,3 +61,16 @@ def comment_body(html_body: str | None, text: str | None) -> Markup:
         if cleaned.striptags().strip() or not (text or "").strip():
             return cleaned
     return text_to_html(text)
+
+
+_HIGHLIGHT_CLEANER = nh3.Cleaner(tags={"mark", "b", "strong", "em"}, attributes={},
+                                 clean_content_tags=set(DROPPED_WITH_CONTENT), link_rel=None)
+
+
+def clean_highlight(fragment: str) -> Markup:
+    """A search engine's highlighted excerpt: only emphasis marks survive.
+
+    The search module already escapes excerpts; this is the second lock on
+    the door, since an excerpt is made from a hostile comment.
+    """
+    return Markup(_HIGHLIGHT_CLEANER.clean(fragment[:MAX_BODY_CHARS]))

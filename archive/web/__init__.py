@@ -23,10 +23,14 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_web(app: Flask) -> None:
-    from . import public
+    from . import evidence_views, public, search_views
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(evidence_views.bp)
+    app.register_blueprint(search_views.bp)
     from . import operators
     operators.register(app)
+    from . import api
+    app.register_blueprint(api.bp)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso

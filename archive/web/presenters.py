@@ -1,0 +1,80 @@
+"""How a comment's state is said in words, as small HTML fragments.
+
+Python rather than Jinja macros: a thread page says this for hundreds of
+comments, and macro calls cost more than the rest of the page. Every value
+is escaped here; the results are Markup for the templates.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Protocol
+
+from markupsafe import Markup
+
+
+class CommentState(Protocol):
+    status: str
+    misses: int
+    removed_after: datetime | None
+    removed_before: datetime | None
+    times_reinstated: int
+    tombstone_text: str | None
+    versions: int
+    redacted: bool
+    redaction_reason: str | None
+
+
+def utc(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def comment_badges(c: CommentState) -> Markup:
+    """Status words: the current status first, then what else happened to it."""
+    if c.status == "removed":
+        badges = ['<span class="badge removed">Removed (tombstone)</span>' if c.tombstone_text
+                  else '<span class="badge removed">Removed</span>']
+    elif c.status == "missing":
+        badges = ['<span class="badge missing">Missing</span>']
+    else:
+        badges = ['<span class="badge visible">Visible</span>']
+    if c.times_reinstated:
+        badges.append('<span class="badge reinstated">Reinstated</span>')
+    if c.versions > 1:
+        badges.append(f'<span class="badge edited">Edited ({c.versions} versions)</span>')
+    if c.redacted:
+        badges.append('<span class="badge redacted">Redacted</span>')
+    return Markup('<span class="badges">' + " ".join(badges) + "</span>")
+
+
+def removal_line(c: CommentState) -> Markup:
+    """The sentence saying when it disappeared: always a window, never a moment."""
+    lines = []
+    if c.status == "removed" and c.tombstone_text:
+        if c.removed_after:
+            when = f"removed between {utc(c.removed_after)} and {utc(c.removed_before)}"
+        else:
+            when = f"it was already a placeholder when first captured ({utc(c.removed_before)})"
+        lines.append(f'<p class="status-line removed">Deleted on the site: a placeholder took its '
+                     f"place, {when}.</p>")
+    elif c.status == "removed":
+        lines.append(f'<p class="status-line removed">Removed between {utc(c.removed_after)} and '
+                     f"{utc(c.removed_before)} (last seen, then absent from "
+                     f"{_plural(c.misses, 'good capture')}).</p>")
+    elif c.status == "missing":
+        lines.append(f'<p class="status-line missing">Missing, awaiting confirmation: last seen '
+                     f"{utc(c.removed_after)}, absent since {utc(c.removed_before)} "
+                     f"({_plural(c.misses, 'good capture')} so far).</p>")
+    if c.times_reinstated:
+        lines.append(f'<p class="status-line reinstated">Reinstated: it disappeared and came back '
+                     f"({_plural(c.times_reinstated, 'time')}).</p>")
+    return Markup("\n".join(lines))
+
+
+def redaction_notice(c: CommentState) -> Markup:
+    reason = escape(c.redaction_reason or "no reason given")
+    return Markup(f'<p class="redacted">Redacted by the archive\'s operators: {reason}</p>')

@@ -1,0 +1,50 @@
+"""Reading order and pages of a thread (pure)."""
+from __future__ import annotations
+
+from archive.web.thread_tree import MAX_DEPTH, Placed, paginate, reading_order
+
+
+def _order(rows: list[tuple[str, str | None, int]]) -> list[tuple[str, int]]:
+    keys, parents, positions = zip(*rows)
+    return [(keys[p.index], p.depth) for p in reading_order(keys, parents, positions)]
+
+
+def test_replies_follow_their_parent_depth_first() -> None:
+    rows = [("1", None, 1), ("2", None, 2), ("3", "1", 3), ("4", "3", 4), ("5", "1", 5)]
+    assert _order(rows) == [("1", 0), ("3", 1), ("4", 2), ("5", 1), ("2", 0)]
+
+
+def test_siblings_by_position_whatever_the_input_order() -> None:
+    rows = [("b", None, 2), ("c", "a", 9), ("a", None, 1), ("d", "a", 3)]
+    assert _order(rows) == [("a", 0), ("d", 1), ("c", 1), ("b", 0)]
+
+
+def test_unknown_parent_and_cycles_still_show_every_comment() -> None:
+    rows = [("1", "gone", 1), ("x", "y", 2), ("y", "x", 3), ("self", "self", 4)]
+    order = _order(rows)
+    assert sorted(k for k, _ in order) == ["1", "self", "x", "y"]
+    assert ("1", 0) in order and ("self", 0) in order
+
+
+def test_deep_chains_are_capped_in_depth_and_do_not_recurse() -> None:
+    n = 5000
+    rows = [(str(i), str(i - 1) if i else None, i) for i in range(n)]
+    order = _order(rows)
+    assert len(order) == n
+    assert order[1] == ("1", 1)
+    assert max(depth for _, depth in order) == MAX_DEPTH
+
+
+def test_pages_end_before_a_top_level_comment() -> None:
+    order = [Placed(i, d) for i, d in enumerate([0, 1, 1, 0, 1, 0, 0, 1, 1, 1])]
+    # The last conversation is longer than two pages: it is cut at 2 x 2.
+    assert paginate(order, 2) == [(0, 3), (3, 5), (5, 9), (9, 10)]
+
+
+def test_a_huge_conversation_is_split_at_twice_the_page_size() -> None:
+    order = [Placed(0, 0)] + [Placed(i, 1) for i in range(1, 10)]
+    assert paginate(order, 3) == [(0, 6), (6, 10)]
+
+
+def test_empty_thread_has_one_empty_page() -> None:
+    assert paginate([], 50) == [(0, 0)]
