@@ -48,8 +48,9 @@ def main() -> None:
 from . import capture_commands, research_commands, setup_commands, watch_commands  # noqa: E402
 from . import search_commands  # noqa: E402
 from . import operator_commands  # noqa: E402
+from . import demo_commands  # noqa: E402
 
 for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
-                operator_commands):
+                operator_commands, demo_commands):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -1,0 +1,45 @@
+"""`demo`: load the offline Community Care demonstration."""
+from __future__ import annotations
+
+import click
+
+from ..errors import ArchiveError
+from . import current_app_obj
+
+
+@click.command()
+def demo() -> None:
+    """Load the offline Community Care demonstration.
+
+    A local WordPress-like site on 127.0.0.1 is captured several times by the
+    real pipeline while its comments are moderated, edited and reinstated, so
+    the archive has removals, edits, failed captures and search results to
+    show, with no network. Running it again loads nothing twice.
+    """
+    from ..demo import load_demo
+    from ..scheduler import DataDirLock
+
+    app = current_app_obj()
+    lock = DataDirLock(app.config["DATA_DIR"])
+    if not lock.acquire():
+        raise ArchiveError("another process is capturing for this data folder (a running `serve`?); "
+                           "stop it, run `python -m archive demo`, then start it again")
+    try:
+        loaded = load_demo(app, say=click.echo)
+    finally:
+        lock.release()
+    for item in loaded:
+        if item.already_loaded:
+            click.echo(f"already loaded, nothing changed: {item.title}")
+    click.echo("")
+    for item in loaded:
+        click.echo(item.line())
+    click.echo("")
+    click.echo("Comments by Sarah T, Dave R and Mike's first comment are invented stand-ins for the\n"
+               "critical comments the real thread's readers say were moderated out; the six\n"
+               "comments still on the real page are reproduced as published.")
+    click.echo("See it: python -m archive serve, then open http://127.0.0.1:5000/ "
+               "(try searching for \"marks its own homework\").")
+
+
+COMMANDS = [demo]

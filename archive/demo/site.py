@@ -1,0 +1,98 @@
+"""The demo's local WordPress-like site: a small threaded HTTP server on 127.0.0.1.
+
+One server per demo article. The capture pipeline fetches from it exactly as
+from a real site (robots.txt, conditional GET, the REST look-ups it makes when
+a comment goes missing); `set_stage` changes what it shows next.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from .content import Article, Stage
+from .pages import MAINTENANCE_PAGE, article_page, rest_comment
+
+_REST_COMMENT = re.compile(r"^/wp-json/wp/v2/comments/(\d+)/?$")
+
+
+class DemoSite:
+    """Serves one article; use as a context manager (starts and stops the server)."""
+
+    def __init__(self, article: Article) -> None:
+        self.article = article
+        self.stage: Stage = article.stages[0]
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"demo-site-{article.post_id}")
+
+    @property
+    def base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def article_url(self) -> str:
+        return f"{self.base}/{self.article.slug}/"
+
+    def set_stage(self, stage: Stage) -> None:
+        with self._lock:
+            self.stage = stage
+
+    def respond(self, path: str, if_none_match: str | None) -> tuple[int, dict[str, str], bytes]:
+        """The status, headers and body the site answers for one GET."""
+        with self._lock:
+            stage = self.stage
+        html = {"Content-Type": "text/html; charset=UTF-8"}
+        if path == "/robots.txt":
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /wp-admin/\n"
+        match = _REST_COMMENT.match(path)
+        if match:
+            status, body = rest_comment(self.base, self.article, stage, int(match.group(1)))
+            return status, {"Content-Type": "application/json; charset=UTF-8"}, body.encode()
+        if path.rstrip("/") != "/" + self.article.slug:
+            return 404, html, b"<!doctype html><title>Page not found</title><h1>Nothing here</h1>"
+        if stage.mode == "maintenance":
+            return 503, html, MAINTENANCE_PAGE.encode()
+        body = article_page(self.base, self.article, stage).encode("utf-8")
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        headers = {**html, "ETag": etag,
+                   "Link": f'<{self.base}/wp-json/>; rel="https://api.w.org/"'}
+        if if_none_match == etag:
+            return 304, {"ETag": etag}, b""
+        return 200, headers, body
+
+    def __enter__(self) -> "DemoSite":
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "Apache"
+        sys_version = ""
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            path = self.path.split("?", 1)[0].split("#", 1)[0]
+            status, headers, body = site.respond(path, self.headers.get("If-None-Match"))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            """Quiet: the demo prints its own account of what happened."""
+
+    return Handler
