@@ -173,8 +173,8 @@ def watch_new() -> Reply:
     preview = None
     if request.method == "POST":
         try:
-            every = _duration("every", "interval") or parse_duration(current_app.config["DEFAULT_INTERVAL"])
-            until, options = _date("until", "end date"), _options()
+            every, until = _schedule()
+            options = _options()
             adapter = form["adapter"] or None
             if request.form.get("action") == "add":
                 return _add_watch(form["url"], adapter, every, until, options)
@@ -186,6 +186,17 @@ def watch_new() -> Reply:
             return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(),
                                    preview=None), 400
     return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(), preview=preview)
+
+
+def _schedule() -> tuple[timedelta, datetime | None]:
+    """The add form's interval and end date, checked before the preview fetches anything."""
+    every = _duration("every", "interval") or parse_duration(current_app.config["DEFAULT_INTERVAL"])
+    if every < timedelta(minutes=1):
+        raise ArchiveError("interval must be at least 1m")
+    until = _date("until", "end date")
+    if until is not None and until <= utcnow():
+        raise ArchiveError(f"the end date {until:%Y-%m-%d %H:%M} is already past")
+    return every, until
 
 
 def _add_watch(url: str, adapter: str | None, every: timedelta, until: datetime | None,
@@ -204,6 +215,7 @@ def _add_watch(url: str, adapter: str | None, every: timedelta, until: datetime 
 
 @bp.route("/watches/<int:watch_id>/edit", methods=["GET", "POST"])
 def watch_edit(watch_id: int) -> Reply:
+    status = 200
     if request.method == "POST":
         try:
             every, until = _duration("every", "interval"), _date("until", "end date")
@@ -216,11 +228,12 @@ def watch_edit(watch_id: int) -> Reply:
             return redirect(url_for(".watches"))
         except ArchiveError as exc:
             flash(str(exc), "error")
+            status = 400
     watch = get_session().get(Watch, watch_id)
     if watch is None:
         abort(404)
     return render_template("operators/watch_edit.html", watch=watch,
-                           options_text=json.dumps(watch.options, indent=2) if watch.options else "")
+                           options_text=json.dumps(watch.options, indent=2) if watch.options else ""), status
 
 
 def _apply_edit(watch: Watch, every: timedelta | None, until: datetime | None,
