@@ -86,16 +86,16 @@ def query_index(app: Flask, query: SearchQuery) -> SearchResults:
     """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
     plan = make_plan(query)
     engine = get_engine(app)
-    try:
-        found = engine.search(plan)
-    except ENGINE_FAILURES as exc:
-        log.error("search failed (%s): %s", engine.name, exc)
-        raise ArchiveError(f"search is unavailable ({engine.name}); an operator should run "
-                           "`python -m archive reindex`") from exc
-    page = found.hits[:plan.limit]
-    leaves = plan.leaves
     with get_db(app).read_session() as session:
+        try:
+            found = engine.search(plan, session)
+        except ENGINE_FAILURES as exc:
+            log.error("search failed (%s): %s", engine.name, exc)
+            raise ArchiveError(f"search is unavailable ({engine.name}); an operator should run "
+                               "`python -m archive reindex`") from exc
+        page = found.hits[:plan.limit]
         texts = comment_texts(session, [comment_id for comment_id, _s, _t in page])
+    leaves = plan.leaves
     hits = [Hit(comment_id, score, highlight(best_version(texts.get(comment_id, []), leaves), leaves))
             for comment_id, score, _sort_at in page]
     next_cursor = None

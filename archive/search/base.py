@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Protocol, Sequence
 
+from sqlalchemy.orm import Session
+
 from .documents import Selection
 from .plan import Plan
 
@@ -35,8 +37,10 @@ class Engine(Protocol):
     def delete(self, comment_ids: Sequence[int]) -> None:
         """Drop these comments from the index."""
 
-    def search(self, plan: Plan) -> Found:
-        """Run a checked search."""
+    def search(self, plan: Plan, session: Session) -> Found:
+        """Run a checked search. `session` is the read session the hits will be
+        shown from: database engines search in it, so that the hits and the
+        comments' texts come from one snapshot."""
 
 
 def facet_counts(rows: Iterable[FacetRow]) -> tuple[int, dict[str, dict[str, int]]]:

@@ -124,7 +124,8 @@ def comment_texts(session: Session, comment_ids: Sequence[int]) -> dict[int, lis
     texts: dict[int, list[str]] = {comment_id: [] for comment_id in comment_ids}
     if not comment_ids:
         return texts
-    for comment_id, text in session.execute(
+    # Core rows through the session's connection: no ORM work for 20 strings.
+    for comment_id, text in session.connection().execute(
             select(CommentVersion.comment_id, CommentVersion.text)
             .join(Comment, Comment.id == CommentVersion.comment_id)
             .where(CommentVersion.comment_id.in_(comment_ids), Comment.redacted.is_(False))

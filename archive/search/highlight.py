@@ -19,12 +19,13 @@ LEAD_CHARS = 80
 
 def matched_spans(text: str, leaves: Sequence[Leaf]) -> list[tuple[int, int]]:
     """Character spans of `text` that the body leaves of a query match."""
+    leaves = [leaf for leaf in leaves if leaf.field is None]
+    if not leaves:
+        return []
     spans = list(token_spans(text))
     tokens = [token for _s, _e, token in spans]
     marked: set[int] = set()
     for leaf in leaves:
-        if leaf.field is not None:
-            continue
         size = len(leaf.words)
         for i in range(len(tokens) - size + 1):
             if size == 1 and leaf.prefix:
@@ -71,7 +72,7 @@ def highlight(text: str, leaves: Sequence[Leaf]) -> str:
 
 def best_version(texts: Sequence[str], leaves: Sequence[Leaf]) -> str:
     """The newest version with a match, else the newest version (texts oldest first)."""
-    for text in reversed(texts):
+    for text in reversed(texts if len(texts) > 1 else ()):
         if matched_spans(text, leaves):
             return text
     return texts[-1] if texts else ""

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ..db import get_db
 from .base import Found
@@ -24,29 +25,28 @@ from .query import And, Leaf, Node, Not, Or
 from .sql_search import run_search
 
 VECTORS = {None: "d.body_vec", "title": "d.title_vec", "author": "d.author_vec", "site": "d.site_vec"}
-# PostgreSQL keeps positions up to 16383 and 256 positions per lexeme.
-MAX_POSITION = 16383
-MAX_POSITIONS_PER_LEXEME = 256
 # Any fixed 64-bit number: the key of the index writers' advisory lock.
 WRITE_LOCK_KEY = 0x5EA4C4_1D0C
 
 
 def tsvector_literal(segments: Sequence[Sequence[str]]) -> str:
-    positions: dict[str, list[int]] = {}
-    position = 0
+    """A tsvector literal: each token with its positions, a one-position gap
+    between segments. Positions stay under PostgreSQL's 16383 because
+    documents are capped (documents.MAX_DOCUMENT_TOKENS); PostgreSQL itself
+    keeps the first 256 positions of a lexeme."""
+    found: dict[str, str] = {}
+    start = 1
     for tokens in segments:
         if not tokens:
             continue
-        if position:
-            position += 1
-        for token in tokens:
-            position += 1
-            if position > MAX_POSITION:
-                break
-            positions.setdefault(token, []).append(position)
-    # Tokens are letters and digits only: nothing to escape inside quotes.
-    return " ".join(f"'{token}':{','.join(map(str, found[:MAX_POSITIONS_PER_LEXEME]))}"
-                    for token, found in positions.items())
+        for position, token in enumerate(tokens, start):
+            # Tokens are letters and digits only: nothing to escape in quotes.
+            if token in found:
+                found[token] += f",{position}"
+            else:
+                found[token] = f"'{token}':{position}"
+        start += len(tokens) + 1
+    return " ".join(found.values())
 
 
 def tsquery_literal(node: Node) -> str:
@@ -89,10 +89,9 @@ def match_condition(node: Node, params: dict[str, Any]) -> str:
     return joiner.join(f"({match_condition(item, params)})" for item in node.items)  # type: ignore[union-attr]
 
 
-def _row(doc: SearchDocument) -> dict[str, object]:
-    return {"id": doc.comment_id, "body": tsvector_literal(doc.body),
-            "title": tsvector_literal([doc.title]), "author": tsvector_literal([doc.author]),
-            "site": tsvector_literal(doc.site)}
+def _row(doc: SearchDocument) -> tuple[object, ...]:
+    return (doc.comment_id, tsvector_literal(doc.body), tsvector_literal([doc.title]),
+            tsvector_literal([doc.author]), tsvector_literal(doc.site))
 
 
 def _delete_clause(selection: Selection) -> tuple[str, dict[str, Any]]:
@@ -121,11 +120,14 @@ class PostgresEngine:
             clause, params = _delete_clause(selection)
             session.execute(text(f"DELETE FROM search_documents WHERE {clause}"), params)
             if documents:
-                session.execute(
-                    text("INSERT INTO search_documents (comment_id, body_vec, title_vec, author_vec, site_vec) "
-                         "VALUES (:id, CAST(:body AS tsvector), CAST(:title AS tsvector), "
-                         "CAST(:author AS tsvector), CAST(:site AS tsvector))"),
-                    [_row(doc) for doc in documents])
+                # COPY, in the same transaction: several times faster than
+                # INSERT when a rebuild writes thousands of rows.
+                driver = session.connection().connection.driver_connection
+                with driver.cursor() as cursor, cursor.copy(
+                        "COPY search_documents (comment_id, body_vec, title_vec, author_vec, site_vec) "
+                        "FROM STDIN") as copy:
+                    for doc in documents:
+                        copy.write_row(_row(doc))
         return len(documents)
 
     def replace(self, selection: Selection) -> int:
@@ -134,7 +136,7 @@ class PostgresEngine:
     def delete(self, comment_ids: Sequence[int]) -> None:
         self._write(Selection(ids=tuple(comment_ids)), index=False)
 
-    def search(self, plan: Plan) -> Found:
+    def search(self, plan: Plan, session: Session) -> Found:
         params: dict[str, Any] = {}
         condition = match_condition(plan.expr, params)
         score = "0.0"
@@ -143,5 +145,4 @@ class PostgresEngine:
             params["rank_query"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
             score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))"
         match = f"SELECT d.comment_id AS id, {score} AS score FROM search_documents d WHERE {condition}"
-        with self.db.read_session() as session:
-            return run_search(session, match, params, plan, materialize=False)
+        return run_search(session, match, params, plan, materialize=False)

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from flask import Flask
 from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.orm import Session
 
 from ..db import get_db
 from .base import Found
@@ -80,10 +81,9 @@ class SqliteEngine:
         with self.db.write() as session:
             session.execute(_delete_statement(Selection(ids=tuple(comment_ids))))
 
-    def search(self, plan: Plan) -> Found:
+    def search(self, plan: Plan, session: Session) -> Found:
         match = "SELECT rowid AS id, {score} AS score FROM search_fts WHERE search_fts MATCH :m_query"
         # bm25 is "lower is better"; the shared SQL sorts higher first.
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
-        with self.db.read_session() as session:
-            return run_search(session, match.format(score=score),
-                              {"m_query": match_expression(plan.expr)}, plan, materialize=True)
+        return run_search(session, match.format(score=score),
+                          {"m_query": match_expression(plan.expr)}, plan, materialize=True)

@@ -1,0 +1,423 @@
+"""Benchmark: search index build rate and query latency, per engine, app layer vs raw engine.
+
+One synthetic corpus (8-40 words a comment, Zipf-distributed over the seed
+documents' vocabulary plus common English words; sites, threads, authors,
+statuses, edits, a few redactions) is loaded into SQLite and PostgreSQL and
+indexed by each engine through `archive.search.reindex` (docs/s). Whoosh
+indexes only the first --whoosh-max comments: it cannot index a million in
+reasonable time. The `database` engines are measured at that size too, and
+at the full size.
+
+Then each query type (term, phrase, prefix, field, filtered, date-sorted)
+runs --repeat times per query string through `archive.search.query_index`
+(parse, plan, engine, facets, snippets) and through the raw engine (the same
+native query text, precompiled, run with the driver or Whoosh directly and
+fetching the same things: the page of ids, the total and the facet counts).
+Prints median and p95 per type and engine. Asserts nothing.
+
+    .venv/bin/python bench/search_bench.py [--size 1000000] [--whoosh-max 200000]
+        [--repeat 15] [--postgres URL|none] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from archive import create_app  # noqa: E402
+from archive.db import get_db  # noqa: E402
+from archive.schema import upgrade  # noqa: E402
+from archive.search import SearchQuery, query_index, reindex  # noqa: E402
+from archive.search.plan import make_plan  # noqa: E402
+from archive.search.postgres_backend import match_condition, tsquery_literal  # noqa: E402
+from archive.search.sqlite_backend import match_expression  # noqa: E402
+from archive.search.tokens import tokenize  # noqa: E402
+from archive.search.whoosh_backend import filter_query, sort_facet, to_query  # noqa: E402
+from config import Config  # noqa: E402
+
+SEEDS = Path("/work/shared/seeds")
+COMMON = """the of and to a in is that it was for on are as with his they be at one have this
+from or had by not word but what some we can out other were all there when up use your how said an
+each she which do their time if will way about many then them write would like so these her long
+make thing see him two has look more day could go come did number sound no most people my over
+know water than call first who may down side been now find any new work part take get place made
+live where after back little only round man year came show every good me give our under name very
+through just form sentence great think say help low line differ turn cause much mean before move
+right boy old too same tell does set three want air well also play small end put home read hand
+port large spell add even land here must big high such follow act why ask men change went light
+kind off need house picture try us again animal point mother world near build self earth father
+council social worker workers children child family court courts judge parents report service
+care staff manager complaint complaints comment comments removed moderated deleted censored
+article editor website news government policy money budget cuts local authority agency""".split()
+FIRST = "jane john mary peter sarah david emma james anna paul lucy mark helen tom kate chris".split()
+LAST = ("smith jones taylor brown williams wilson johnson davies robinson wright thompson evans "
+        "walker white roberts green hall wood jackson clarke").split()
+STATUSES = ["visible"] * 90 + ["missing"] * 3 + ["removed"] * 7
+START = datetime(2019, 1, 1)
+SPAN_SECONDS = 5 * 365 * 86400
+COMMENTS_PER_THREAD = 50
+SITES = 20
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def vocabulary() -> tuple[list[str], list[float]]:
+    counts: dict[str, int] = {}
+    for path in sorted(SEEDS.glob("0*.txt")):
+        for word in tokenize(path.read_text(encoding="utf-8")):
+            counts[word] = counts.get(word, 0) + 1
+    words = sorted(counts, key=lambda w: -counts[w])
+    words += [w for w in COMMON if w not in counts]
+    # Zipf: the r-th word is 1/r as frequent as the first.
+    return words, [1.0 / rank for rank in range(1, len(words) + 1)]
+
+
+@dataclass
+class Corpus:
+    words: list[str]
+    weights: list[float]
+
+    def comments(self, start: int, stop: int) -> Iterator[tuple[dict[str, Any], list[str]]]:
+        """(comment row, version texts) for comments start+1..stop; the same every run."""
+        for i in range(start, stop):
+            rng = random.Random(i)
+            versions = [" ".join(rng.choices(self.words, self.weights, k=rng.randint(8, 40))).capitalize() + "."]
+            edited = rng.random() < 0.05
+            if edited:
+                versions.append(versions[0][:-1] + " " + " ".join(rng.choices(self.words, self.weights, k=5)) + ".")
+            posted = START + timedelta(seconds=rng.randrange(SPAN_SECONDS))
+            status = rng.choice(STATUSES)
+            yield ({"id": i + 1, "thread_id": i // COMMENTS_PER_THREAD + 1, "key": str(i + 1),
+                    "parent_key": None, "position": i % COMMENTS_PER_THREAD,
+                    "author": f"{rng.choice(FIRST).title()} {rng.choice(LAST).title()}{rng.randrange(100)}",
+                    "author_url": None, "posted_at": posted, "status": status,
+                    "first_seen_at": posted, "last_seen_at": posted, "last_seen_capture_id": None,
+                    "misses": 0, "removed_after": None, "removed_before": None,
+                    "edit_count": len(versions) - 1, "times_removed": int(status == "removed"),
+                    "times_reinstated": int(rng.random() < 0.02), "tombstone_text": None,
+                    "redacted": rng.random() < 0.001, "redaction_reason": None}, versions)
+
+    def threads(self, start: int, stop: int) -> Iterator[dict[str, Any]]:
+        for t in range(start // COMMENTS_PER_THREAD, -(-stop // COMMENTS_PER_THREAD)):
+            rng = random.Random(-t - 1)
+            title = " ".join(rng.choices(self.words[:400], k=rng.randint(5, 12))).capitalize()
+            yield {"id": t + 1, "site_id": t % SITES + 1, "url": f"https://site{t % SITES}.example/a/{t}",
+                   "title": title, "adapter": "wordpress", "platform_id": None, "state": "active",
+                   "gone_misses": 0, "created_at": START}
+
+
+def _sites() -> list[dict[str, Any]]:
+    names = ["guardian", "communitycare", "independent", "telegraph", "mirror"]
+    return [{"id": s + 1, "host": f"www.{names[s % 5]}{s}.example", "name": f"{names[s % 5].title()} {s}"}
+            for s in range(SITES)]
+
+
+def _version_rows(rows: list[tuple[dict[str, Any], list[str]]], first_id: int) -> list[dict[str, Any]]:
+    out, next_id = [], first_id
+    for row, versions in rows:
+        for seq, body in enumerate(versions):
+            out.append({"id": next_id, "comment_id": row["id"], "seq": seq, "text": body, "html": "",
+                        "text_sha256": hashlib.sha256(body.encode()).hexdigest(), "capture_id": None,
+                        "seen_at": row["posted_at"]})
+            next_id += 1
+    return out
+
+
+def load(app: Any, corpus: Corpus, start: int, stop: int) -> None:
+    """Insert comments start+1..stop (with their threads and sites) into the app's database."""
+    db = get_db(app)
+    postgres = not db.is_sqlite
+    version_id = start * 2 + 1  # at most two versions a comment: ids never collide
+    threads = list(corpus.threads(start, stop))
+    with db.write() as session:
+        existing = {tid for (tid,) in session.execute(text("SELECT id FROM threads"))}
+        if not session.execute(text("SELECT 1 FROM sites LIMIT 1")).first():
+            _insert(session, postgres, "sites", _sites())
+        _insert(session, postgres, "threads", [t for t in threads if t["id"] not in existing])
+        batch: list[tuple[dict[str, Any], list[str]]] = []
+        for item in corpus.comments(start, stop):
+            batch.append(item)
+            if len(batch) == 20_000:
+                _insert(session, postgres, "comments", [row for row, _v in batch])
+                _insert(session, postgres, "comment_versions", _version_rows(batch, version_id))
+                version_id += 2 * len(batch)
+                batch = []
+        if batch:
+            _insert(session, postgres, "comments", [row for row, _v in batch])
+            _insert(session, postgres, "comment_versions", _version_rows(batch, version_id))
+    if postgres:
+        with db.write() as session:
+            session.execute(text("ANALYZE"))
+
+
+def _insert(session: Any, postgres: bool, table: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    if postgres:
+        # COPY: ten times faster than INSERT for a million rows.
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    # SQLite keeps datetimes as text in SQLAlchemy's format.
+    rows = [{k: v.strftime(SQLITE_TIME) if isinstance(v, datetime) else v for k, v in row.items()}
+            for row in rows]
+    session.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                         f"({', '.join(':' + c for c in columns)})"), rows)
+
+
+# (type, query) pairs: each runs through the app and raw.
+QUERIES: list[tuple[str, SearchQuery]] = [
+    ("term", SearchQuery(text="cafcass")),
+    ("term", SearchQuery(text="court")),
+    ("term", SearchQuery(text="inspectors")),
+    ("phrase", SearchQuery(text='"family court"')),
+    ("phrase", SearchQuery(text='"the child"')),
+    ("phrase", SearchQuery(text='"moderated out"')),
+    ("prefix", SearchQuery(text="moder*")),
+    ("prefix", SearchQuery(text="inspect*")),
+    ("prefix", SearchQuery(text="chil*")),
+    ("field", SearchQuery(text="author:smith42")),
+    ("field", SearchQuery(text="author:jones court")),
+    ("field", SearchQuery(text="title:cafcass ofsted")),
+    ("filtered", SearchQuery(text="court", status="removed")),
+    ("filtered", SearchQuery(text="cafcass", site="www.guardian0.example",
+                             date_from=datetime(2020, 1, 1), date_to=datetime(2021, 1, 1))),
+    ("filtered", SearchQuery(text="family", status="edited")),
+    ("date-sorted", SearchQuery(text="court", sort="newest")),
+    ("date-sorted", SearchQuery(text="cafcass", sort="oldest")),
+    ("date-sorted", SearchQuery(text="family OR children", sort="newest")),
+]
+
+
+def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
+    """The same search, native query text prepared in advance, run by the bare engine.
+
+    Fetches what the app fetches: the facet counts (which give the total)
+    and the page of ids; no snippets, no objects.
+    """
+    plan = make_plan(query)
+    backend = app.config["SEARCH_BACKEND"]
+    if backend == "whoosh":
+        from whoosh import index as whoosh_index
+        from whoosh.sorting import Count, FieldFacet
+
+        ix = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index"))
+        q, filt, order = to_query(plan.expr), filter_query(plan, keyset=False), sort_facet(plan.sort)
+
+        def run_whoosh() -> int:
+            with ix.searcher() as searcher:
+                results = searcher.search(q, filter=filt, sortedby=order, limit=plan.limit,
+                                          groupedby={"facet": FieldFacet("facet")}, maptype=Count)
+                [int(hit["comment_id"]) for hit in results]
+                return sum(results.groups("facet").values())
+        return run_whoosh
+    where, params = _raw_filters(plan, get_db(app).is_sqlite)
+    order = {"relevance": "m.score DESC, c.id", "newest": "sort_at DESC, c.id DESC",
+             "oldest": "sort_at, c.id"}[plan.sort]
+    joins = ("FROM m JOIN comments c ON c.id = m.id JOIN threads t ON t.id = c.thread_id "
+             "JOIN sites s ON s.id = t.site_id")
+    if get_db(app).is_sqlite:
+        params["m"] = match_expression(plan.expr)
+        score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
+        head = (f"WITH m AS MATERIALIZED (SELECT rowid AS id, {score} AS score FROM search_fts "
+                f"WHERE search_fts MATCH :m) ")
+        connection = sqlite3.connect(get_db(app).url.split("///", 1)[1])
+    else:
+        import psycopg
+
+        tsq: dict[str, Any] = {}
+        condition = match_condition(plan.expr, tsq)
+        params.update(tsq)
+        body = [leaf for leaf in plan.leaves if leaf.field is None]
+        score = "0.0"
+        if plan.sort == "relevance" and body:
+            params["rank"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body)
+            score = "ts_rank(d.body_vec, CAST(:rank AS tsquery))"
+        head = f"WITH m AS (SELECT d.comment_id AS id, {score} AS score FROM search_documents d WHERE {condition}) "
+        connection = psycopg.connect(get_db(app).url.replace("postgresql+psycopg", "postgresql"))
+    facets = (f"{head}SELECT c.status, c.times_reinstated > 0, c.edit_count > 0, s.host, COUNT(*) "
+              f"{joins} WHERE {where} GROUP BY 1, 2, 3, 4")
+    page = (f"{head}SELECT c.id, COALESCE(c.posted_at, c.first_seen_at) AS sort_at {joins} "
+            f"WHERE {where} ORDER BY {order} LIMIT {plan.limit}")
+    if not get_db(app).is_sqlite:
+        # psycopg's placeholders
+        for name in params:
+            facets, page = facets.replace(f":{name}", f"%({name})s"), page.replace(f":{name}", f"%({name})s")
+
+    def run_sql() -> int:
+        cursor = connection.cursor()
+        total = sum(row[-1] for row in cursor.execute(facets, params).fetchall())
+        cursor.execute(page, params).fetchall()
+        return total
+    return run_sql
+
+
+def _raw_filters(plan: Any, sqlite: bool) -> tuple[str, dict[str, Any]]:
+    where, params = ["1 = 1"], {}
+    if plan.status == "edited":
+        where.append("c.edit_count > 0")
+    elif plan.status:
+        where.append("c.status = :st")
+        params["st"] = plan.status
+    if plan.site:
+        where.append("s.host = :site")
+        params["site"] = plan.site
+    if plan.date_from:
+        where.append("COALESCE(c.posted_at, c.first_seen_at) >= :df")
+        params["df"] = plan.date_from.strftime(SQLITE_TIME) if sqlite else plan.date_from
+    if plan.date_to:
+        where.append("COALESCE(c.posted_at, c.first_seen_at) <= :dt")
+        params["dt"] = plan.date_to.strftime(SQLITE_TIME) if sqlite else plan.date_to
+    return " AND ".join(where), params
+
+
+def _timed(run: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    result = run()  # warm caches once
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return times, result
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def measure(app: Any, label: str, size: int, repeat: int, table: list[list[str]]) -> None:
+    by_type: dict[str, tuple[list[float], list[float]]] = {}
+    for kind, query in QUERIES:
+        app_times, results = _timed(lambda: query_index(app, query), repeat)
+        raw_times, raw_total = _timed(raw_runner(app, query), repeat)
+        if results.total != raw_total:
+            print(f"  !! {label} {query.text!r}: app total {results.total} != raw {raw_total}")
+        print(f"  {label:<12} {kind:<11} {query.text[:26]:<26} hits {results.total:>7}  "
+              f"app {statistics.median(app_times):7.1f} ms  raw {statistics.median(raw_times):7.1f} ms",
+              flush=True)
+        times = by_type.setdefault(kind, ([], []))
+        times[0].extend(app_times)
+        times[1].extend(raw_times)
+    for kind, (app_times, raw_times) in by_type.items():
+        app_med, raw_med = statistics.median(app_times), statistics.median(raw_times)
+        table.append([label, f"{size:,}", kind, f"{app_med:.1f}", f"{_p95(app_times):.1f}",
+                      f"{raw_med:.1f}", f"{_p95(raw_times):.1f}", f"{(app_med / raw_med - 1) * 100:+.0f}%"])
+
+
+def index_with(app: Any, backend: str, size: int, rates: list[list[str]]) -> None:
+    app.config["SEARCH_BACKEND"] = backend
+    started = time.perf_counter()
+    done = reindex(app)
+    elapsed = time.perf_counter() - started
+    label = _label(app, backend)
+    rates.append([label, f"{done:,}", f"{elapsed:.1f}", f"{done / elapsed:,.0f}"])
+    print(f"indexed {done:,} comments with {label} in {elapsed:.1f} s ({done / elapsed:,.0f} docs/s)", flush=True)
+
+
+def _label(app: Any, backend: str) -> str:
+    if backend == "whoosh":
+        return "whoosh"
+    return "sqlite-fts5" if get_db(app).is_sqlite else "postgres"
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)))
+
+
+def _postgres_app(url: str, data_dir: Path) -> tuple[Any, Callable[[], None]]:
+    name = f"archive_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = url.rsplit("/", 1)[0] + "/" + name
+    engine = create_engine(db_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(Config(DATA_DIR=str(data_dir), DATABASE_URL=db_url))
+
+    def drop() -> None:
+        get_db(app).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return app, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--whoosh-max", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                        help="admin URL of a PostgreSQL server, or 'none'")
+    parser.add_argument("--keep", help="data folder to use and keep (default: a temporary one)")
+    args = parser.parse_args()
+    words, weights = vocabulary()
+    corpus = Corpus(words, weights)
+    small = min(args.size, args.whoosh_max)
+    print(f"vocabulary {len(words)} words; corpus {args.size:,} comments; whoosh up to {small:,}", flush=True)
+    base = Path(args.keep or tempfile.mkdtemp(prefix="search-bench-"))
+    rates: list[list[str]] = []
+    latency: list[list[str]] = []
+
+    app = create_app(Config(DATA_DIR=str(base / "sqlite")))
+    upgrade(get_db(app).writer)
+    started = time.perf_counter()
+    load(app, corpus, 0, small)
+    print(f"loaded {small:,} comments into SQLite in {time.perf_counter() - started:.1f} s", flush=True)
+    for backend in ("whoosh", "database"):
+        index_with(app, backend, small, rates)
+        measure(app, _label(app, backend), small, args.repeat, latency)
+    if args.size > small:
+        started = time.perf_counter()
+        load(app, corpus, small, args.size)
+        print(f"loaded {args.size:,} comments into SQLite in {time.perf_counter() - started:.1f} s more", flush=True)
+        index_with(app, "database", args.size, rates)
+        measure(app, "sqlite-fts5", args.size, args.repeat, latency)
+    get_db(app).dispose()
+
+    if args.postgres != "none":
+        pg_app, drop = _postgres_app(args.postgres, base / "postgres")
+        try:
+            started = time.perf_counter()
+            load(pg_app, corpus, 0, small)
+            print(f"loaded {small:,} comments into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+            index_with(pg_app, "database", small, rates)
+            measure(pg_app, "postgres", small, args.repeat, latency)
+            if args.size > small:
+                started = time.perf_counter()
+                load(pg_app, corpus, small, args.size)
+                print(f"loaded {args.size:,} comments into PostgreSQL in "
+                      f"{time.perf_counter() - started:.1f} s more", flush=True)
+                index_with(pg_app, "database", args.size, rates)
+                measure(pg_app, "postgres", args.size, args.repeat, latency)
+        finally:
+            drop()
+
+    print("\nindex build (reindex from the database)")
+    _print_table(["engine", "comments", "seconds", "docs/s"], rates)
+    print(f"\nquery latency in ms ({args.repeat} runs per query, 3 queries per type)")
+    _print_table(["engine", "comments", "type", "app med", "app p95", "raw med", "raw p95", "app vs raw"],
+                 latency)
+
+
+if __name__ == "__main__":
+    main()
