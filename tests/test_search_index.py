@@ -1,0 +1,200 @@
+"""Keeping the index right: redaction, hostile text, crashes, stale flags, `reindex`.
+
+Every test runs on SQLite and PostgreSQL (the `app` fixture) with each
+engine that database offers.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from archive.db import get_db
+from archive.errors import ArchiveError
+from archive.models import Comment, CommentVersion
+from archive.search import (SearchQuery, SearchQueryError, index_comments, query_index, reindex,
+                            remove_from_index)
+from archive.search import whoosh_backend
+from tests.test_search_engines import BACKENDS, SPECS, build_archive, keys_of
+
+
+def found(app: Flask, ids: dict[str, int], text: str, **filters: object) -> list[str]:
+    results = query_index(app, SearchQuery(text=text, sort="oldest", per_page=100, **filters))  # type: ignore[arg-type]
+    return keys_of(ids, [hit.comment_id for hit in results.hits])
+
+
+def reindex_now(app: Flask, comment_ids: list[int]) -> None:
+    with get_db(app).read_session() as session:
+        index_comments(app, session, comment_ids)
+
+
+@pytest.fixture(params=BACKENDS)
+def archive(request: pytest.FixtureRequest, app: Flask) -> dict[str, int]:
+    app.config["SEARCH_BACKEND"] = request.param
+    ids = build_archive(app)
+    reindex(app)
+    return ids
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", '"unbalanced', "NOT", "NOT cafcass", "author:", "cafcass OR", "x" * 2000, "(a OR b"])
+def test_malformed_queries_raise_search_query_error(app: Flask, archive: dict[str, int], text: str) -> None:
+    with pytest.raises(SearchQueryError) as caught:
+        query_index(app, SearchQuery(text=text))
+    assert str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_hostile_text_is_escaped_in_highlights(app: Flask, archive: dict[str, int]) -> None:
+    results = query_index(app, SearchQuery(text="script"))
+    [hit] = results.hits
+    assert hit.comment_id == archive["c8"]
+    assert "<script" not in hit.highlight and "</script" not in hit.highlight
+    assert hit.highlight.startswith("&lt;<mark>script</mark>&gt;alert(")
+    # Snippets come from the plain text, never from the page's HTML.
+    assert "<p>" not in hit.highlight and "&lt;p&gt;" not in hit.highlight
+
+
+def test_redacted_text_is_never_indexed_but_counted(app: Flask, archive: dict[str, int]) -> None:
+    assert found(app, archive, "secret OR allegation OR staff") == []
+    assert found(app, archive, "author:private") == []
+    freeze = query_index(app, SearchQuery(text="title:freeze"))
+    assert freeze.total == 2 and freeze.facets["status"]["removed"] == 1
+    [redacted] = [hit for hit in freeze.hits if hit.comment_id == archive["c6"]]
+    assert redacted.highlight == ""
+
+
+def test_redaction_after_indexing_takes_the_text_out(app: Flask, archive: dict[str, int]) -> None:
+    assert found(app, archive, '"moderated out"') == ["c1"]
+    with get_db(app).write() as session:
+        comment = session.get(Comment, archive["c1"])
+        comment.redacted, comment.redaction_reason = True, "privacy"
+    reindex_now(app, [archive["c1"]])
+    assert found(app, archive, '"moderated out"') == []
+    assert found(app, archive, "author:jane") == []
+    # Still counted: the thread title finds it, with an empty snippet.
+    results = query_index(app, SearchQuery(text="ofsted", thread_id=archive["T1"], per_page=100))
+    assert results.total == 4
+    assert {hit.comment_id: hit.highlight for hit in results.hits}[archive["c1"]] == ""
+    with get_db(app).write() as session:
+        session.get(Comment, archive["c1"]).redacted = False
+    reindex_now(app, [archive["c1"]])
+    assert found(app, archive, '"moderated out"') == ["c1"]
+
+
+def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: dict[str, int]) -> None:
+    """A crash between the commit and the index update: reindex alone brings the index back."""
+    with get_db(app).write() as session:
+        thread_id = session.get(Comment, archive["c1"]).thread_id
+        text = "A zeppelin landed on the family court"
+        new = Comment(thread_id=thread_id, key="late", author="Late Comer", posted_at=datetime(2022, 1, 1),
+                      first_seen_at=datetime(2022, 1, 1), last_seen_at=datetime(2022, 1, 1),
+                      versions=[CommentVersion(seq=0, text=text, html="",
+                                               text_sha256=hashlib.sha256(text.encode()).hexdigest())])
+        session.add(new)
+        session.delete(session.get(Comment, archive["c3"]))
+        session.get(Comment, archive["c2"]).status = "visible"
+        session.get(Comment, archive["c4"]).redacted = True
+        session.flush()
+        archive["late"] = new.id
+    # Nothing was indexed: the index still answers from before.
+    assert found(app, archive, "zeppelin") == []
+    assert found(app, archive, "heavy handed") == ["c4"]
+    assert reindex(app) == len(SPECS)  # one added, one deleted
+    assert found(app, archive, "zeppelin") == ["late"]
+    assert found(app, archive, "explanation") == []
+    assert found(app, archive, "heavy handed") == []
+    assert found(app, archive, "cafcass", status="removed") == ["c8"]
+
+
+def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
+    remove_from_index(app, [archive["c7"]])
+    assert found(app, archive, "cafe") == []
+    assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c8"]
+
+
+def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke("reindex")
+    assert result.exit_code == 0, result.output
+    assert f"reindexed {len(SPECS)} comments ({app.config['SEARCH_BACKEND']})" in result.output
+    assert f"indexed {len(SPECS)}/{len(SPECS)} comments" in result.output
+    assert "Rebuild the search index" in runner.invoke("reindex", "--help").output
+
+
+def test_unknown_backend_is_a_one_line_error(app: Flask) -> None:
+    app.config["SEARCH_BACKEND"] = "elastic"
+    with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database"):
+        query_index(app, SearchQuery(text="a"))
+
+
+# Whoosh: one writer per index, and a stale flag when an update cannot be made.
+
+def _stale_flag(app: Flask) -> Path:
+    return Path(app.config["DATA_DIR"]) / "index" / "whoosh.stale"
+
+
+@pytest.fixture
+def whoosh_archive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    app.config["SEARCH_BACKEND"] = "whoosh"
+    monkeypatch.setattr(whoosh_backend, "WRITE_WAIT_SECONDS", 0.3)
+    ids = build_archive(app)
+    reindex(app)
+    return ids
+
+
+def test_locked_whoosh_index_is_marked_stale_and_reindex_repairs_it(
+        app: Flask, whoosh_archive: dict[str, int]) -> None:
+    from whoosh import index as whoosh_index
+
+    ids = whoosh_archive
+    with get_db(app).write() as session:
+        session.get(Comment, ids["c7"]).status = "removed"
+    # Another process holds the index's writer for longer than we wait.
+    other = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index")).writer()
+    try:
+        reindex_now(app, [ids["c7"]])  # does not raise: the capture is already stored
+    finally:
+        other.cancel()
+    assert _stale_flag(app).exists()
+    assert "indexing 1 comment(s) failed" in _stale_flag(app).read_text()
+    results = query_index(app, SearchQuery(text="cafe", status="removed"))
+    assert results.stale and results.total == 0  # the index missed the change, and says so
+    reindex(app)
+    assert not _stale_flag(app).exists()
+    results = query_index(app, SearchQuery(text="cafe", status="removed"))
+    assert not results.stale
+    assert keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
+
+
+def test_a_lost_whoosh_index_is_recreated_and_flagged(app: Flask, whoosh_archive: dict[str, int]) -> None:
+    index_dir = Path(app.config["DATA_DIR"]) / "index"
+    for path in index_dir.iterdir():
+        path.unlink()
+    app.extensions.pop("archive.search.whoosh")  # a new process
+    results = query_index(app, SearchQuery(text="cafcass"))
+    assert results.total == 0 and results.stale
+    reindex(app)
+    results = query_index(app, SearchQuery(text="cafcass"))
+    assert results.total == 6 and not results.stale
+
+
+def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, int]) -> None:
+    """A second app (another process's view) sees what this one indexes, at once."""
+    from archive import create_app
+    from config import TestConfig
+
+    reader = create_app(TestConfig(DATA_DIR=app.config["DATA_DIR"], DATABASE_URL=app.config["DATABASE_URL"],
+                                   SEARCH_BACKEND="whoosh"))
+    try:
+        assert query_index(reader, SearchQuery(text="ofqual")).total == 0
+        with get_db(app).write() as session:
+            comment = session.scalars(select(Comment).where(Comment.id == whoosh_archive["c9"])).one()
+            comment.versions.append(CommentVersion(seq=2, text="ofqual now", html="", text_sha256="x"))
+        reindex_now(app, [whoosh_archive["c9"]])
+        assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
+            whoosh_archive["c9"]]
+    finally:
+        get_db(reader).dispose()
