@@ -53,6 +53,7 @@ def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner
 def test_demo_is_searchable_and_shown(app, runner, client) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke("demo").exit_code == 0
     results = query_index(app, SearchQuery(text='"marks its own homework"'))
+    assert not results.stale
     mike = next(c for (author, key), c in _comments(app).items() if key == "110")
     assert [hit.comment_id for hit in results.hits] == [mike.id]
     with get_db(app).read_session() as session:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..db import get_session
 from ..evidence import EvidenceError, evidence_store
-from ..models import Blob, Capture, Event, Thread
+from ..models import Blob, Capture, Comment, Event, Thread
 
 bp = Blueprint("evidence", __name__)
 
@@ -44,10 +44,12 @@ def capture(capture_id: int) -> tuple[str, int] | str:
     notable = session.scalars(select(Event).where(Event.capture_id == capture_id,
                                                   Event.kind != "appeared")
                               .order_by(Event.id).limit(EVENTS_LISTED)).all()
+    authors = dict(session.execute(select(Comment.id, Comment.author).where(
+        Comment.id.in_({e.comment_id for e in notable if e.comment_id is not None}))).all())
     blobs = {b.sha256: b for b in session.scalars(select(Blob).where(
         Blob.sha256.in_([e.body_sha256 for e in cap.exchanges if e.body_sha256])))}
     return render_template("capture.html", cap=cap, kinds=kinds, notable=notable, blobs=blobs,
-                           events_listed=EVENTS_LISTED)
+                           authors=authors, events_listed=EVENTS_LISTED)
 
 
 @bp.get("/threads/<int:thread_id>/captures")

@@ -26,7 +26,35 @@ class CommentState(Protocol):
 
 
 def utc(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+    """A stored time for readers; seconds only when the moment has them (capture
+    times do, a page's posting times do not), so two captures a few seconds
+    apart never look like one moment."""
+    if moment is None:
+        return "unknown"
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+
+
+def _span(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    for size, unit in ((86400 * 2, 86400), (7200, 3600), (120, 60)):
+        if seconds >= size:
+            return _plural(int(seconds // unit), {86400: "day", 3600: "hour", 60: "minute"}[unit])
+    return _plural(int(seconds), "second")
+
+
+def window(start: datetime | None, end: datetime | None) -> str:
+    """'between A and B (a window of N hours)': as precise as needed to tell A from B."""
+    if start is None or end is None:
+        return f"between {utc(start)} and {utc(end)}"
+    if (start.year, start.month, start.day, start.hour, start.minute) != \
+            (end.year, end.month, end.day, end.hour, end.minute):
+        first, last = utc(start), utc(end)
+    elif start.second != end.second:
+        first, last = (f"{m:%Y-%m-%d %H:%M:%S} UTC" for m in (start, end))
+    else:
+        first, last = (f"{m:%Y-%m-%d %H:%M:%S}.{m.microsecond // 1000:03d} UTC" for m in (start, end))
+    return f"between {first} and {last} (a window of {_span((end - start).total_seconds())})"
 
 
 def _plural(n: int, word: str) -> str:
@@ -56,19 +84,18 @@ def removal_line(c: CommentState) -> Markup:
     lines = []
     if c.status == "removed" and c.tombstone_text:
         if c.removed_after:
-            when = f"removed between {utc(c.removed_after)} and {utc(c.removed_before)}"
+            when = f"removed {window(c.removed_after, c.removed_before)}"
         else:
             when = f"it was already a placeholder when first captured ({utc(c.removed_before)})"
         lines.append(f'<p class="status-line removed">Deleted on the site: a placeholder took its '
                      f"place, {when}.</p>")
     elif c.status == "removed":
-        lines.append(f'<p class="status-line removed">Removed between {utc(c.removed_after)} and '
-                     f"{utc(c.removed_before)} (last seen, then absent from "
-                     f"{_plural(c.misses, 'good capture')}).</p>")
+        lines.append(f'<p class="status-line removed">Removed {window(c.removed_after, c.removed_before)}: '
+                     f"last seen, then absent from {_plural(c.misses, 'good capture')}.</p>")
     elif c.status == "missing":
-        lines.append(f'<p class="status-line missing">Missing, awaiting confirmation: last seen '
-                     f"{utc(c.removed_after)}, absent since {utc(c.removed_before)} "
-                     f"({_plural(c.misses, 'good capture')} so far).</p>")
+        lines.append(f'<p class="status-line missing">Missing, awaiting confirmation: gone '
+                     f"{window(c.removed_after, c.removed_before)}; absent from "
+                     f"{_plural(c.misses, 'good capture')} so far.</p>")
     if c.times_reinstated:
         lines.append(f'<p class="status-line reinstated">Reinstated: it disappeared and came back '
                      f"({_plural(c.times_reinstated, 'time')}).</p>")

@@ -38,6 +38,7 @@ def _page_arg(name: str = "page") -> int:
 def _template_helpers(state) -> None:  # type: ignore[no-untyped-def]
     env = state.app.jinja_env
     env.filters["utc"] = presenters.utc
+    env.globals["window"] = presenters.window
     env.globals.update(comment_badges=presenters.comment_badges,
                        removal_line=presenters.removal_line,
                        redaction_notice=presenters.redaction_notice)
@@ -79,7 +80,7 @@ def thread(thread_id: int) -> tuple[str, int] | str:
         return render_template("not_found.html", what=f"thread {thread_id}"), 404
     only_gone = request.args.get("show") == "disappeared"
     outline = q.thread_outline(session, thread_id)
-    order = reading_order(outline.keys, outline.parent_keys, outline.positions)
+    order = reading_order(outline.keys, outline.parent_keys, outline.positions, outline.posted)
     if only_gone:
         order = [p for p in order if outline.disappeared[p.index]]
     pages = paginate(order, COMMENTS_PER_PAGE)

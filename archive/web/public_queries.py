@@ -81,6 +81,7 @@ class Outline:
     keys: Sequence[str] = ()
     parent_keys: Sequence[str | None] = ()
     positions: Sequence[int] = ()
+    posted: Sequence[datetime | None] = ()
     authors: Sequence[str] = ()
     disappeared: Sequence[bool] = ()
 
@@ -93,7 +94,8 @@ def _disappeared() -> ColumnElement[bool]:
 
 def thread_outline(session: Session, thread_id: int) -> Outline:
     rows = session.connection().execute(
-        select(Comment.id, Comment.key, Comment.parent_key, Comment.position, Comment.author,
+        select(Comment.id, Comment.key, Comment.parent_key, Comment.position, Comment.posted_at,
+               Comment.author,
                case((_disappeared(), True), else_=False))
         .where(Comment.thread_id == thread_id)).all()
     return Outline(*zip(*rows)) if rows else Outline()

@@ -113,7 +113,8 @@ def search() -> tuple[str, int] | str:
     date_from, date_to = _dates(form, problems)
     sites = session.scalars(select(Site).order_by(Site.host)).all()
     thread = session.get(Thread, form.thread_id) if form.thread_id else None
-    context = dict(form=form, sites=sites, thread=thread, statuses=STATUSES, sorts=SORTS,
+    context = dict(form=form, sites=sites, site_names={s.host: s.name or s.host for s in sites},
+                   thread=thread, statuses=STATUSES, sorts=SORTS,
                    results=None, hits=[], page_links=[], problems=problems)
     if form.thread_id and thread is None:
         problems.append(f"There is no thread {form.thread_id}.")

@@ -1,16 +1,18 @@
 """Reading order of a comment thread, and its pages. Pure: no I/O.
 
 A thread is shown as readers saw it: each top-level comment followed by its
-replies, depth first, siblings by their position on the page. A comment
+replies, depth first, siblings in the order they were posted. A comment
 whose parent the archive never saw (or a cycle from a broken page) is shown
 at the top level, so nothing the archive knows is ever left out.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple, Sequence
 
 # Replies deeper than this are drawn at this depth: a phone has little width.
 MAX_DEPTH = 6
+_NO_TIME = datetime.min
 
 
 class Placed(NamedTuple):
@@ -19,16 +21,21 @@ class Placed(NamedTuple):
 
 
 def reading_order(keys: Sequence[str], parent_keys: Sequence[str | None],
-                  positions: Sequence[int]) -> list[Placed]:
-    """Every comment once, depth first, siblings by (position, key).
+                  positions: Sequence[int], posted: Sequence[datetime | None]) -> list[Placed]:
+    """Every comment once, depth first; siblings by posting time, then position.
 
-    The comments are given as three parallel columns (plain sequences are
-    several times faster to read than row objects on a big thread)."""
+    Time first because a comment that disappeared keeps the position it had in
+    the last capture that showed it, while the others move up in later ones:
+    after several removals positions alone would put it out of its place.
+    Undated comments follow the dated ones, by position. The comments come as
+    parallel columns (plain sequences read several times faster than rows).
+    """
     by_key = dict(zip(keys, range(len(keys))))
     # One sort of plain tuples (compared in C), then grouping keeps that order.
-    ranked = sorted(zip(positions, keys, range(len(keys))))
+    ranked = sorted(zip([when is None for when in posted], [when or _NO_TIME for when in posted],
+                        positions, keys, range(len(keys))))
     children: dict[str | None, list[int]] = {}
-    for _position, key, i in ranked:
+    for _undated, _when, _position, key, i in ranked:
         parent = parent_keys[i]
         if parent not in by_key or parent == key:
             parent = None
@@ -52,7 +59,7 @@ def reading_order(keys: Sequence[str], parent_keys: Sequence[str | None],
 
     walk(children.get(None, []))
     # Nodes only reachable through a cycle of parents: show them at the top level.
-    walk([i for _position, _key, i in ranked if not done[i]])
+    walk([row[-1] for row in ranked if not done[row[-1]]])
     return placed
 
 
