@@ -161,3 +161,46 @@ def test_pages_carry_no_inline_script_or_style(client, ids) -> None:  # type: ig
         assert doc.css("[style]") == [], url
         assert doc.css("style") == [], url
         assert doc.css_first('meta[name="viewport"]') is not None
+
+
+def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from archive.web import public
+    monkeypatch.setattr(public, "COMMENTS_PER_PAGE", 3)
+    seen = []
+    page, pages = 1, None
+    while True:
+        doc = _page(client, f"/threads/{ids['thread']}?page={page}")
+        seen += [int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")]
+        pager = _text(doc.css_first("nav.pager"))
+        pages = int(re.search(r"page \d+ of (\d+)", pager).group(1))
+        if page == pages:
+            assert "Next" not in pager
+            break
+        assert doc.css_first('nav.pager a[rel="next"]').attributes["href"].endswith(f"page={page + 1}")
+        page += 1
+    assert pages == 3
+    assert seen == [ids[n] for n in ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")]
+    # Paul and his reply stay on one page; a page past the end shows the last one.
+    last = _page(client, f"/threads/{ids['thread']}?page=99")
+    assert "page 3 of 3" in _text(last.css_first("nav.pager"))
+
+
+def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from archive.db import get_db
+    from tests.public_helpers import T0, capture, new_thread, rec
+    with get_db(app).write() as session:
+        thread = new_thread(session, "https://news.example/pulled/", "A pulled article")
+        capture(session, thread, T0, [rec("1", "Ann", "First!")])
+        for hour in (1, 2):
+            capture(session, thread, T0 + timedelta(hours=hour), [], outcome="gone",
+                    reason="the article answered HTTP 410")
+        thread_id = thread.id
+    doc = _page(client, f"/threads/{thread_id}")
+    text = _text(doc.body)
+    assert "The article itself is gone" in text
+    assert "The article was confirmed gone at 2018-04-01 14:00 UTC" in text
+    assert [_text(b) for b in doc.css("ol.timeline .badge")] == ["Gone", "Gone", "Good"]
+    comment = doc.css_first("ol.comment-tree > li")
+    assert "Visible" in _text(comment)          # not counted as moderated one by one
