@@ -235,8 +235,8 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
     if get_db(app).is_sqlite:
         params["m"] = match_expression(plan.expr)
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
-        head = (f"WITH m AS MATERIALIZED (SELECT rowid AS id, {score} AS score FROM search_fts "
-                f"WHERE search_fts MATCH :m) ")
+        head = ("WITH m AS MATERIALIZED (SELECT rowid AS id, {score} AS score FROM search_fts "
+                "WHERE search_fts MATCH :m) ")
         connection = sqlite3.connect(get_db(app).url.split("///", 1)[1])
     else:
         import psycopg
@@ -249,11 +249,11 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
         if plan.sort == "relevance" and body:
             params["rank"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body)
             score = "ts_rank(d.body_vec, CAST(:rank AS tsquery))"
-        head = f"WITH m AS (SELECT d.comment_id AS id, {score} AS score FROM search_documents d WHERE {condition}) "
+        head = f"WITH m AS (SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d WHERE {condition}) "
         connection = psycopg.connect(get_db(app).url.replace("postgresql+psycopg", "postgresql"))
-    facets = (f"{head}SELECT c.status, c.times_reinstated > 0, c.edit_count > 0, s.host, COUNT(*) "
+    facets = (f"{head.format(score='0.0')}SELECT c.status, c.times_reinstated > 0, c.edit_count > 0, s.host, COUNT(*) "
               f"{joins} WHERE {where} GROUP BY 1, 2, 3, 4")
-    page = (f"{head}SELECT c.id, COALESCE(c.posted_at, c.first_seen_at) AS sort_at {joins} "
+    page = (f"{head.format(score=score)}SELECT c.id, COALESCE(c.posted_at, c.first_seen_at) AS sort_at {joins} "
             f"WHERE {where} ORDER BY {order} LIMIT {plan.limit}")
     if not get_db(app).is_sqlite:
         # psycopg's placeholders

@@ -144,5 +144,5 @@ class PostgresEngine:
         if plan.sort == "relevance" and body_leaves:
             params["rank_query"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
             score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))"
-        match = f"SELECT d.comment_id AS id, {score} AS score FROM search_documents d WHERE {condition}"
-        return run_search(session, match, params, plan, materialize=False)
+        match = f"SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d WHERE {condition}"
+        return run_search(session, match, params, plan, score=score, materialize=False)

@@ -6,6 +6,7 @@ comments table, so a comment's status filter is never out of date.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -56,19 +57,27 @@ def _order(plan: Plan, where: list[str], params: dict[str, Any]) -> str:
 def _typed(sql: str, params: dict[str, Any]):  # type: ignore[no-untyped-def]
     # Datetimes go through SQLAlchemy's DateTime type so that SQLite compares
     # them in the same text format it stores them in.
+    # Only the parameters this statement names (the facet query has no score).
+    used = {name: value for name, value in params.items() if re.search(rf":{name}\b", sql)}
     binds = [bindparam(name, value, type_=DateTime()) if isinstance(value, datetime)
-             else bindparam(name, value) for name, value in params.items()]
+             else bindparam(name, value) for name, value in used.items()]
     return text(sql).bindparams(*binds)
 
 
 def run_search(session: Session, match: str, match_params: dict[str, Any], plan: Plan,
-               materialize: bool) -> Found:
-    """Page and facets of the comments `match` (a SELECT of id, score) finds."""
-    head = f"WITH m AS {'MATERIALIZED ' if materialize else ''}({match}) "
+               score: str, materialize: bool) -> Found:
+    """Page and facets of the comments `match` finds.
+
+    `match` is a SELECT of `id` and `{score}`; the score expression (higher
+    is better) is computed only for the page of a relevance sort, not for
+    the facet counts.
+    """
+    materialized = "MATERIALIZED " if materialize else ""
     where, params = _filters(plan)
     params.update(match_params)
     body = f"FROM m JOIN comments c ON c.id = m.id{SITE_JOIN}"
     condition = " AND ".join(where) or "1 = 1"
+    head = f"WITH m AS {materialized}({match.format(score='0.0')}) "
     facet_rows = session.execute(_typed(
         f"{head}SELECT c.status, CASE WHEN c.times_reinstated > 0 THEN 1 ELSE 0 END, "
         f"CASE WHEN c.edit_count > 0 THEN 1 ELSE 0 END, s.host, COUNT(*) {body} "
@@ -76,6 +85,7 @@ def run_search(session: Session, match: str, match_params: dict[str, Any], plan:
     total, facets = facet_counts((row[0], bool(row[1]), bool(row[2]), row[3], row[4]) for row in facet_rows)
     if total == 0:
         return Found(0, [], facets)
+    head = f"WITH m AS {materialized}({match.format(score=score)}) "
     order = _order(plan, where, params)
     condition = " AND ".join(where) or "1 = 1"
     params.update(p_limit=plan.limit + 1, p_offset=plan.offset)
