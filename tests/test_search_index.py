@@ -181,6 +181,21 @@ def test_a_lost_whoosh_index_is_recreated_and_flagged(app: Flask, whoosh_archive
     assert results.total == 6 and not results.stale
 
 
+def test_a_first_index_is_stale_only_if_it_misses_comments(app: Flask) -> None:
+    """The first capture creates the index: not stale. Comments from before it: stale."""
+    app.config["SEARCH_BACKEND"] = "whoosh"
+    ids = build_archive(app)
+    comment_ids = [value for key, value in ids.items() if not key.startswith("T")]
+    reindex_now(app, comment_ids)
+    assert not _stale_flag(app).exists()
+    assert found(app, ids, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
+    for path in _stale_flag(app).parent.iterdir():
+        path.unlink()
+    app.extensions.pop("archive.search.whoosh")
+    reindex_now(app, [ids["c1"]])
+    assert _stale_flag(app).exists()
+
+
 def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, int]) -> None:
     """A second app (another process's view) sees what this one indexes, at once."""
     from archive import create_app

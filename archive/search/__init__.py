@@ -59,7 +59,7 @@ def index_comments(app: Flask, session: Session, comment_ids: Iterable[int]) -> 
     ids = sorted(set(comment_ids))
     if not ids:
         return
-    engine = get_engine(app)
+    engine = get_engine(app, indexing=ids)
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.replace(Selection(ids=chunk))

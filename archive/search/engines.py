@@ -8,6 +8,7 @@ they may be out of date) until `reindex` repairs the index and removes it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from flask import Flask
 from sqlalchemy import select
@@ -56,16 +57,20 @@ def clear_stale(app: Flask) -> None:
     _flag(app).unlink(missing_ok=True)
 
 
-def get_engine(app: Flask) -> Engine:
+def get_engine(app: Flask, indexing: Sequence[int] = ()) -> Engine:
+    """The app's engine. `indexing`: the comments the caller is about to index."""
     if backend_name(app) == "database":
         return SqliteEngine(app) if get_db(app).is_sqlite else PostgresEngine(app)
     state = app.extensions.setdefault("archive.search.whoosh", WhooshState())
     engine = WhooshEngine(app, state)
     if not engine.exists():
-        # A new (or deleted) index: out of date at once if the archive
-        # already holds comments.
+        # A new (or deleted) index is out of date at once if the archive
+        # holds comments other than those about to be indexed.
         engine.create()
+        others = select(Comment.id).limit(1)
+        if indexing:
+            others = others.where(Comment.id.not_in(indexing))
         with get_db(app).read_session() as session:
-            if session.scalar(select(Comment.id).limit(1)) is not None:
+            if session.scalar(others) is not None:
                 mark_stale(app, "whoosh: index created over an archive that already has comments")
     return engine

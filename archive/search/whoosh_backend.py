@@ -134,7 +134,8 @@ class WhooshState:
     """Per-app: the open index and the lock that keeps one writer per process."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Re-entrant: a writer may have to create the index it writes to.
+        self.lock = threading.RLock()
         self.index: whoosh_index.Index | None = None
 
 
@@ -150,18 +151,20 @@ class WhooshEngine:
         return whoosh_index.exists_in(str(self.path))
 
     def _open(self) -> whoosh_index.Index:
-        if self.state.index is None:
-            if self.exists():
-                self.state.index = whoosh_index.open_dir(str(self.path))
-            else:
-                self.create()
-        assert self.state.index is not None
-        return self.state.index
+        with self.state.lock:
+            if self.state.index is None:
+                if self.exists():
+                    self.state.index = whoosh_index.open_dir(str(self.path))
+                else:
+                    self.create()
+            assert self.state.index is not None
+            return self.state.index
 
     def create(self) -> None:
         """Start an empty index (dropping any index already there)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.state.index = whoosh_index.create_in(str(self.path), make_schema())
+        with self.state.lock:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.state.index = whoosh_index.create_in(str(self.path), make_schema())
 
     def compatible(self) -> bool:
         """Whether the index on disk can be opened and has this schema."""
