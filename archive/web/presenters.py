@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
@@ -105,3 +106,13 @@ def removal_line(c: CommentState) -> Markup:
 def redaction_notice(c: CommentState) -> Markup:
     reason = escape(c.redaction_reason or "no reason given")
     return Markup(f'<p class="redacted">Redacted by the archive\'s operators: {reason}</p>')
+
+
+def safe_url(url: str | None) -> str | None:
+    """A commenter's website link only when it is plain absolute http(s)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None

@@ -6,10 +6,9 @@ Evidence pages live in evidence_views, the search page in search_views.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..db import get_session
 from ..models import Capture, Comment, CommentVersion, Event, Thread
@@ -37,22 +36,10 @@ def _page_arg(name: str = "page") -> int:
 @bp.record_once
 def _template_helpers(state) -> None:  # type: ignore[no-untyped-def]
     env = state.app.jinja_env
-    env.filters["utc"] = presenters.utc
-    env.globals["window"] = presenters.window
-    env.globals.update(comment_badges=presenters.comment_badges,
+    env.filters.update(utc=presenters.utc, safe_url=presenters.safe_url)
+    env.globals.update(window=presenters.window, comment_badges=presenters.comment_badges,
                        removal_line=presenters.removal_line,
                        redaction_notice=presenters.redaction_notice)
-
-
-@bp.app_template_filter("safe_url")
-def safe_url(url: str | None) -> str | None:
-    """A commenter's website link only when it is plain absolute http(s)."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return url.strip()
-    return None
 
 
 @bp.get("/")
@@ -60,7 +47,7 @@ def home() -> str:
     session = get_session()
     page = _page_arg()
     total_threads = session.scalar(select(func.count()).select_from(Thread)) or 0
-    threads = session.scalars(select(Thread).order_by(Thread.id.desc())
+    threads = session.scalars(select(Thread).options(selectinload(Thread.site)).order_by(Thread.id.desc())
                               .offset((page - 1) * THREADS_PER_PAGE).limit(THREADS_PER_PAGE)).all()
     ids = [t.id for t in threads]
     captures = session.execute(select(Capture.outcome, func.count()).group_by(Capture.outcome)).all()
