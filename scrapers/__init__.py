@@ -20,10 +20,10 @@ from .wordpress_feed import WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls for cls in (
-        GuardianAdapter,
         WordPressAdapter,
         WordPressApiAdapter,
         WordPressFeedAdapter,
+        GuardianAdapter,
         GenericCssAdapter,
     )
 }
