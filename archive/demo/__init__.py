@@ -27,7 +27,6 @@ from ..capture import capture_watch
 from ..db import get_db
 from ..fetch import Fetcher
 from ..models import Capture, Comment, Site, Thread
-from ..search import reindex
 from ..watches import add_watch
 from .content import ARTICLES, Article
 from .site import DemoSite
@@ -59,7 +58,6 @@ class LoadedThread:
 
 def load_demo(app: Flask, say: Callable[[str], None] = print) -> list[LoadedThread]:
     """Load every demo article not yet in the archive; returns what the archive now holds."""
-    _prepare_index(app)
     loaded = []
     for article in ARTICLES:
         thread_id = _existing_thread(app, article)
@@ -70,18 +68,6 @@ def load_demo(app: Flask, say: Callable[[str], None] = print) -> list[LoadedThre
         else:
             loaded.append(_describe(app, thread_id, article, already=True))
     return loaded
-
-
-def _prepare_index(app: Flask) -> None:
-    """Create the search index before the first capture of an empty archive.
-
-    Otherwise the first capture's indexing creates it over comments already
-    stored and the search module rightly flags it out of date.
-    """
-    with get_db(app).read_session() as session:
-        empty = session.scalar(select(Comment.id).limit(1)) is None
-    if empty:
-        reindex(app)
 
 
 def _existing_thread(app: Flask, article: Article) -> int | None:
