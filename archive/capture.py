@@ -154,9 +154,11 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
         item.page = adapter.parse(page)
+        allowed = {host, *getattr(adapter, "follow_hosts", ())}
         for link in item.page.follow:
-            # Adapters read hostile pages: never let one send us to another host.
-            if link not in queued and urlsplit(link).netloc == host:
+            # Adapters read hostile pages: never let one send us to a host the
+            # adapter does not name (the Guardian's comments live on an API host).
+            if link not in queued and urlsplit(link).netloc in allowed:
                 queued.add(link)
                 queue.append(link)
     return adapter, fetched, False
