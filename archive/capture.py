@@ -154,7 +154,7 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
         item.page = adapter.parse(page)
-        allowed = {host, *getattr(adapter, "follow_hosts", ())}
+        allowed = {host, *adapter.follow_hosts}
         for link in item.page.follow:
             # Adapters read hostile pages: never let one send us to a host the
             # adapter does not name (the Guardian's comments live on an API host).

@@ -111,7 +111,7 @@ def _answered(fetched: FetchResult, preview: Preview) -> bool:
 
 def _may_follow(adapter: Adapter, thread_url: str, link: str) -> bool:
     host = urlsplit(link).hostname or ""
-    allowed = {urlsplit(thread_url).hostname or ""} | set(getattr(adapter, "follow_hosts", ()))
+    allowed = {urlsplit(thread_url).hostname or ""} | set(adapter.follow_hosts)
     return host in allowed
 
 

@@ -30,7 +30,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None):  # t
 
 @click.group()
 def watch() -> None:
-    """Add, list, pause, resume and remove watched threads."""
+    """Add, list, pause, resume, remove, import and export watched threads."""
 
 
 @watch.command("add")
