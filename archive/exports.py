@@ -252,7 +252,12 @@ class RowSource:
     def page(self, session: Session, flt: ExportFilter, after: int,
              limit: int) -> list[dict[str, Any]]:
         """Up to `limit` records with ids above `after` (keyset pagination)."""
-        stmt = self.select(flt).where(self.id_column > after).limit(limit)
+        return self.matching(session, self.id_column > after, flt=flt, limit=limit)
+
+    def matching(self, session: Session, *criteria: Any, flt: ExportFilter = ExportFilter(),
+                 limit: int | None = None) -> list[dict[str, Any]]:
+        """The records that also meet `criteria` (SQLAlchemy conditions), in id order."""
+        stmt = self.select(flt).where(*criteria).limit(limit)
         return [self.record(row) for row in session.connection().execute(stmt)]
 
 
