@@ -18,6 +18,7 @@ The choices (stated again in `NOTES`, which the page and the CLI print):
 """
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from dataclasses import dataclass, field
@@ -72,6 +73,15 @@ def quartiles(values: Iterable[float]) -> tuple[float | None, float | None, floa
     """(first quartile, median, third quartile)."""
     ordered = sorted(values)
     return quantile(ordered, 0.25), quantile(ordered, 0.5), quantile(ordered, 0.75)
+
+
+def histogram(values: Iterable[float], edges: tuple[float, ...]) -> list[int]:
+    """Counts per bin [edges[i], edges[i+1]); the last bin is open-ended."""
+    counts = [0] * len(edges)
+    for value in values:
+        index = bisect.bisect_right(edges, value) - 1
+        counts[max(index, 0)] += 1
+    return counts
 
 
 def month_of(moment: datetime) -> str:
@@ -147,6 +157,11 @@ class StatsBuilder:
                 gap = hours(started_at, previous)
                 g.max_gap = gap if g.max_gap is None else max(g.max_gap, gap)
             self._last_good[thread_id] = started_at
+
+    def timings(self, key: str) -> tuple[array, array]:
+        """The group's time-to-removal bounds in hours (lower, upper), for plots."""
+        group = self._groups.get(key) or _Group()
+        return group.lower, group.upper
 
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
         """(group key, figures) sorted by key."""

@@ -14,7 +14,7 @@ from .exports import Column, ExportFilter, apply_filter, stream_rows
 from .models import Capture, Comment, Event, Site, Thread
 from .stats import StatsBuilder, month_of
 
-GROUPINGS = ("site", "thread", "month", "author", "all")
+GROUPINGS = ("site", "thread", "month", "site-month", "author", "all")
 REMOVAL_KINDS = ("removed", "tombstoned")
 
 _KEY_COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -23,6 +23,8 @@ _KEY_COLUMNS: dict[str, tuple[Column, ...]] = {
                Column("thread_id", "int", "The archive's id for the thread."),
                Column("site", "str", "Host name of the site.")),
     "month": (Column("month", "str", "YYYY-MM (UTC); see the note on months."),),
+    "site-month": (Column("site", "str", "Host name of the site."),
+                   Column("month", "str", "YYYY-MM (UTC); see the note on months.")),
     "author": (Column("author", "str", "Author name as pages showed it (empty: anonymous)."),),
     "all": (Column("group", "str", "`all`: the whole selection."),),
 }
@@ -63,6 +65,10 @@ _CAPTURE_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def key_columns(by: str) -> tuple[Column, ...]:
+    return _KEY_COLUMNS[by]
+
+
 def stats_columns(by: str) -> tuple[Column, ...]:
     """The columns of a stats row for one grouping (authors have no captures)."""
     captures = () if by == "author" else _CAPTURE_COLUMNS
@@ -76,17 +82,20 @@ def _key(by: str, host: str, thread_id: int, author: str | None, moment: Any) ->
         return str(thread_id)
     if by == "month":
         return month_of(moment)
+    if by == "site-month":
+        return f"{host}\t{month_of(moment)}"
     if by == "author":
         return author or ""
     return "all"
 
 
-def build_stats(session: Session, by: str = "site",
-                flt: ExportFilter = ExportFilter()) -> list[dict[str, Any]]:
-    """One row per group: the group's key columns, then the figures."""
-    if by not in GROUPINGS:
-        raise ValueError(f"unknown grouping {by!r}")
-    builder = StatsBuilder(with_captures=by != "author")
+def collect(session: Session, groupings: tuple[str, ...],
+            flt: ExportFilter = ExportFilter()) -> dict[str, StatsBuilder]:
+    """One pass over the archive feeding a builder per grouping."""
+    unknown = set(groupings) - set(GROUPINGS)
+    if unknown:
+        raise ValueError(f"unknown grouping {sorted(unknown)}")
+    builders = {by: StatsBuilder(with_captures=by != "author") for by in groupings}
     comments = (select(Site.host, Thread.id, Comment.author, Comment.first_seen_at,
                        Comment.posted_at, Comment.status, Comment.edit_count,
                        Comment.times_reinstated)
@@ -94,9 +103,10 @@ def build_stats(session: Session, by: str = "site",
                 .order_by(Comment.id))
     for host, thread_id, author, first_seen, posted, status, edits, reinstated in stream_rows(
             session, apply_filter(comments, flt, Comment.first_seen_at)):
-        builder.add_comment(_key(by, host, thread_id, author, first_seen), status=status,
-                            edit_count=edits, times_reinstated=reinstated,
-                            first_seen_at=first_seen, posted_at=posted)
+        for by, builder in builders.items():
+            builder.add_comment(_key(by, host, thread_id, author, first_seen), status=status,
+                                edit_count=edits, times_reinstated=reinstated,
+                                first_seen_at=first_seen, posted_at=posted)
     # The removal window's end, or the event time for an event without a window.
     removal_time = func.coalesce(Event.window_end, Event.at)
     removals = (select(Site.host, Thread.id, Comment.author, Comment.id, Comment.posted_at,
@@ -106,21 +116,31 @@ def build_stats(session: Session, by: str = "site",
                 .where(Event.kind.in_(REMOVAL_KINDS)).order_by(Event.id))
     for host, thread_id, author, comment_id, posted, first_seen, start, end, when in stream_rows(
             session, apply_filter(removals, flt, removal_time)):
-        builder.add_removal(_key(by, host, thread_id, author, when), comment_id=comment_id,
-                            origin=posted or first_seen, window_start=start, window_end=end)
-    if by != "author":
+        for by, builder in builders.items():
+            builder.add_removal(_key(by, host, thread_id, author, when), comment_id=comment_id,
+                                origin=posted or first_seen, window_start=start, window_end=end)
+    with_captures = [(by, b) for by, b in builders.items() if b.with_captures]
+    if with_captures:
         captures = (select(Site.host, Thread.id, Capture.started_at, Capture.outcome)
                     .join(Thread, Capture.thread_id == Thread.id)
                     .join(Site, Thread.site_id == Site.id)
                     .order_by(Capture.thread_id, Capture.started_at, Capture.id))
         for host, thread_id, started, outcome in stream_rows(
                 session, apply_filter(captures, flt, Capture.started_at)):
-            builder.add_capture(_key(by, host, thread_id, None, started), thread_id=thread_id,
-                                started_at=started, outcome=outcome)
-    return _with_keys(session, by, builder)
+            for by, builder in with_captures:
+                builder.add_capture(_key(by, host, thread_id, None, started),
+                                    thread_id=thread_id, started_at=started, outcome=outcome)
+    return builders
 
 
-def _with_keys(session: Session, by: str, builder: StatsBuilder) -> list[dict[str, Any]]:
+def build_stats(session: Session, by: str = "site",
+                flt: ExportFilter = ExportFilter()) -> list[dict[str, Any]]:
+    """One row per group: the group's key columns, then the figures."""
+    return keyed_rows(session, by, collect(session, (by,), flt)[by])
+
+
+def keyed_rows(session: Session, by: str, builder: StatsBuilder) -> list[dict[str, Any]]:
+    """The builder's rows, each headed by its grouping's key columns."""
     rows = []
     threads: dict[int, tuple[str, str]] = {}
     if by == "thread":
@@ -130,6 +150,9 @@ def _with_keys(session: Session, by: str, builder: StatsBuilder) -> list[dict[st
         if by == "thread":
             url, host = threads[int(key)]
             head: dict[str, Any] = {"thread_url": url, "thread_id": int(key), "site": host}
+        elif by == "site-month":
+            host, month = key.split("\t")
+            head = {"site": host, "month": month}
         else:
             head = {_KEY_COLUMNS[by][0].name: key}
         rows.append(head | figures)

@@ -80,3 +80,19 @@ def test_builder_without_data_and_without_captures():
     assert row["time_to_removal_lower_median_hours"] is None
     assert "captures_good" not in row
     assert StatsBuilder().rows() == []
+
+
+def test_histogram_bins():
+    from archive.stats import histogram
+    assert histogram([0.0, 0.5, 1.0, 2.9, 3.0, 500.0], (0.0, 1.0, 3.0, 24.0)) == [2, 2, 1, 1]
+    assert histogram([], (0.0, 1.0)) == [0, 0]
+
+
+def test_builder_timings_for_plots():
+    b = StatsBuilder()
+    t = datetime(2024, 1, 1)
+    b.add_removal("s", comment_id=1, origin=t, window_start=t + timedelta(hours=1),
+                  window_end=t + timedelta(hours=5))
+    lower, upper = b.timings("s")
+    assert (list(lower), list(upper)) == ([1.0], [5.0])
+    assert [list(a) for a in b.timings("nobody")] == [[], []]

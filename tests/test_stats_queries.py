@@ -132,6 +132,11 @@ def test_by_thread_author_and_all(app):
     assert (authors["Ann"]["comments_seen"], authors["Ann"]["removed"]) == (2, 1)
     assert (authors[""]["comments_seen"], authors[""]["removed"]) == (2, 1)
     assert "captures_good" not in authors["Ann"]
+    per_site_month = {(r["site"], r["month"]): r for r in stats(app, "site-month")}
+    assert sorted(per_site_month) == [("a.example", "2024-01"), ("b.example", "2024-01"),
+                                      ("b.example", "2024-02")]
+    assert per_site_month[("b.example", "2024-02")]["removals"] == 2
+    assert per_site_month[("b.example", "2024-01")]["comments_seen"] == 1
     [total] = stats(app, "all")
     assert (total["group"], total["comments_seen"], total["removed"], total["removals"],
             total["captures_good"]) == ("all", 7, 4, 5, 8)
@@ -166,6 +171,8 @@ def test_stats_command_formats(app, runner):
     text = runner.invoke("stats", "--by", "thread", "--format", "csv").stdout
     rows = list(read_rows(io.StringIO(text), stats_columns("thread"), "csv"))
     assert rows == stats(app, "thread")
+    table = runner.invoke("stats", "--by", "site-month").stdout
+    assert "site/month" in table and "b.example 2024-02" in table
     exported = runner.invoke("export", "stats", "--by", "author", "--format", "csv").stdout
     header = next(csv.reader(io.StringIO(exported)))
     assert header[:4] == ["author", "comments_seen", "removed", "removals"]

@@ -21,7 +21,7 @@ from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT
                        write_rows)
 from ..models import Thread
 from ..stats import NOTES
-from ..stats_queries import GROUPINGS, build_stats, stats_columns
+from ..stats_queries import GROUPINGS, build_stats, key_columns, stats_columns
 from ..verify import verify_archive
 from ..warc import export_warc
 from . import current_app_obj
@@ -130,8 +130,8 @@ def _stats_rows(by: str, flt: ExportFilter) -> list[dict[str, Any]]:
 
 def _table(rows: list[dict[str, Any]], by: str) -> str:
     """A readable summary: the key figures only (csv/json carry every column)."""
-    key = stats_columns(by)[0].name
-    headers = [key, "seen", "removed", "rate", "95% CI", "missing", "reinst.", "edited",
+    keys = [c.name for c in key_columns(by)]
+    headers = ["/".join(keys), "seen", "removed", "rate", "95% CI", "missing", "reinst.", "edited",
                "ttr low med h", "ttr high med h"]
     if by != "author":
         headers += ["good", "failed", "suspect", "max gap h"]
@@ -140,7 +140,7 @@ def _table(rows: list[dict[str, Any]], by: str) -> str:
         rate = "-" if r["removal_rate"] is None else f"{r['removal_rate']:.1%}"
         ci = ("-" if r["removal_rate_low"] is None
               else f"{r['removal_rate_low']:.1%}-{r['removal_rate_high']:.1%}")
-        cells = [str(r[key]) or "(anonymous)", r["comments_seen"], r["removed"], rate, ci,
+        cells = [" ".join(str(r[k]) for k in keys) or "(anonymous)", r["comments_seen"], r["removed"], rate, ci,
                  r["missing"], r["reinstated"], r["edited"],
                  r["time_to_removal_lower_median_hours"], r["time_to_removal_upper_median_hours"]]
         if by != "author":
@@ -155,7 +155,7 @@ def _table(rows: list[dict[str, Any]], by: str) -> str:
 def stats_filter_options(func: Callable) -> Callable:
     for option in reversed([
             click.option("--by", type=click.Choice(GROUPINGS), default="site", show_default=True,
-                         help="One row per site, thread, month, author, or all together."),
+                         help="One row per site, thread, month, site and month, author, or all together."),
             click.option("--site", help="Only this site (host name)."),
             click.option("--thread", "thread_id", type=int, help="Only this thread id."),
             click.option("--from", "date_from", help="From this date (inclusive, UTC)."),
