@@ -32,5 +32,7 @@ def init_web(app: Flask) -> None:
     operators.register(app)
     from . import api
     app.register_blueprint(api.bp)
+    from . import research
+    app.register_blueprint(research.bp)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso
