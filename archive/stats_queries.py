@@ -5,7 +5,7 @@ group each fact belongs to and feeds it in, one row at a time.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

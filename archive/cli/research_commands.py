@@ -7,7 +7,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, Iterator
 
 import click
 from sqlalchemy.orm import Session
@@ -140,7 +140,8 @@ def _table(rows: list[dict[str, Any]], by: str) -> str:
         rate = "-" if r["removal_rate"] is None else f"{r['removal_rate']:.1%}"
         ci = ("-" if r["removal_rate_low"] is None
               else f"{r['removal_rate_low']:.1%}-{r['removal_rate_high']:.1%}")
-        cells = [" ".join(str(r[k]) for k in keys) or "(anonymous)", r["comments_seen"], r["removed"], rate, ci,
+        label = " ".join(str(r[k]) for k in keys) or "(anonymous)"
+        cells = [label, r["comments_seen"], r["removed"], rate, ci,
                  r["missing"], r["reinstated"], r["edited"],
                  r["time_to_removal_lower_median_hours"], r["time_to_removal_upper_median_hours"]]
         if by != "author":
