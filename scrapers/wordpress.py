@@ -258,7 +258,8 @@ class WordPressAdapter(Adapter):
                             comments_open=tree.css_first("#respond, #commentform, .comment-respond")
                             is not None)
         end = max(text.rfind("</html"), text.rfind("</body"))
-        last = max((text.rfind(f'comment-{c.key}"') for c in comments), default=-1)
+        # Comments come in document order: the last one marks how far the list got.
+        last = text.rfind(f'comment-{comments[-1].key}"') if comments else -1
         if end < 0 or end < last:
             result.recognised = False
             result.reason = (f"the page ends before </html> (cut off after {len(comments)} "
@@ -271,7 +272,7 @@ class WordPressAdapter(Adapter):
 
 
 def _comment_number(node: LexborNode) -> str | None:
-    match = COMMENT_ID.fullmatch(node.attributes.get("id") or "")
+    match = COMMENT_ID.fullmatch(node.id or "")  # .id: far cheaper than .attributes
     return match.group(1) if match else None
 
 
@@ -289,6 +290,17 @@ def _owner(node: LexborNode | None) -> str | None:
     return None
 
 
+def _in_written_body(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        if _comment_number(parent) is not None:
+            return False
+        if not CONTENT_CLASSES_SET.isdisjoint((parent.attributes.get("class") or "").split()):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _owned(outer: LexborNode, key: str, selectors: Iterable[str]) -> LexborNode | None:
     for selector in selectors:
         for node in outer.css(selector):
@@ -303,7 +315,7 @@ def _comments(tree: LexborHTMLParser, page_number: int) -> Iterable[CommentRecor
     for node in tree.css('[id^="comment-"], [id^="li-comment-"], [id^="div-comment-"]'):
         key = _comment_number(node)
         # A comment id inside somebody's written body is text, not a comment.
-        if key is not None and key not in outers and _owner(node.parent) != "":
+        if key is not None and key not in outers and not _in_written_body(node):
             outers[key] = node
     for index, (key, outer) in enumerate(outers.items()):
         author_node = _owned(outer, key, AUTHOR_SELECTORS)
@@ -414,7 +426,11 @@ def _follow_links(tree: LexborHTMLParser, url: str, page_number: int) -> list[st
     own = _base(url)
     found: dict[int, str] = {}
     for anchor in tree.css("a[href]"):
-        target = urljoin(url, anchor.attributes.get("href") or "")
+        href = anchor.attributes.get("href") or ""
+        # Most links are permalinks and reply links: skip them before the costly parse.
+        if "comment-page-" not in href and "cpage" not in href:
+            continue
+        target = urljoin(url, href)
         parts = urlsplit(target)
         number = _url_page(target)
         if number is None or number == page_number or parts.scheme not in ("http", "https"):

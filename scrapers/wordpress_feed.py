@@ -19,7 +19,7 @@ from calendar import timegm
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
@@ -34,17 +34,23 @@ REPLY_PARAGRAPH = re.compile(
 
 
 def comments_feed_url(tree: LexborHTMLParser, page_url: str) -> str:
-    """The article's own comments feed: its alternate RSS link under the article's path, else <url>/feed/."""
-    article = urlsplit(page_url)
-    own = article.path.rstrip("/") + "/feed"
+    """The article's own comments feed: its alternate RSS link (under the article's path, or
+    `?p=N&feed=...` on plain permalinks), else `<url>/feed/` (`&feed=rss2` on plain ones)."""
+    article = urlsplit(page_url.split("#")[0])
+    own_path = article.path.rstrip("/") + "/feed"
+    own_post = parse_qs(article.query).get("p")
     for link in tree.css('link[rel="alternate"][href]'):
         kind = (link.attributes.get("type") or "").lower()
-        href = urljoin(page_url, link.attributes.get("href") or "")
-        parts = urlsplit(href)
-        if kind == "application/rss+xml" and parts.netloc == article.netloc and (
-                parts.path.rstrip("/") == own):
-            return href
-    return page_url.split("#")[0].split("?")[0].rstrip("/") + "/feed/"
+        parts = urlsplit(urljoin(page_url, link.attributes.get("href") or ""))
+        if kind != "application/rss+xml" or parts.netloc != article.netloc:
+            continue
+        query = parse_qs(parts.query)
+        if parts.path.rstrip("/") == own_path or (own_post and query.get("p") == own_post
+                                                   and "feed" in query):
+            return parts.geturl()
+    if own_post:
+        return f"{article.scheme}://{article.netloc}{article.path}?p={own_post[0]}&feed=rss2"
+    return f"{article.scheme}://{article.netloc}{article.path.rstrip('/')}/feed/"
 
 
 def _is_feed(page: Page) -> bool:
@@ -96,7 +102,7 @@ class WordPressFeedAdapter(Adapter):
                                       "content-type", "application/rss+xml")})
         if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.CharacterEncodingOverride):
             return PageResult(recognised=False, reason=f"malformed feed: {parsed.bozo_exception}")
-        if not parsed.version:
+        if not parsed.get("version"):
             return PageResult(recognised=False, reason="not an RSS or Atom feed")
         comments = []
         for index, entry in enumerate(parsed.entries):
