@@ -19,6 +19,7 @@ reason, except under CI=true, where it fails: CI never skips real-part tests.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -49,6 +50,7 @@ MAINTENANCE_FILE = "<?php $upgrading = time(); ?>\n"
 START_TIMEOUT = 15.0
 CONTROL_TIMEOUT = 120.0
 HTTP_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1
 
 
 class WordPressError(RuntimeError):
@@ -82,8 +84,9 @@ def unavailable_reason() -> str | None:
         return "php-cli is not installed (apt-get install php-cli php-mysql)"
     if not (WORDPRESS_ROOT / "wp-load.php").is_file():
         return f"WordPress is not installed at {WORDPRESS_ROOT} (apt-get install wordpress)"
-    if not (THEMES_DIR / "twentytwentyone").is_dir():
-        return "theme twentytwentyone missing (apt-get install wordpress-theme-twentytwentyone)"
+    for theme in ("twentytwentyone", "twentytwentythree"):
+        if not (THEMES_DIR / theme).is_dir():
+            return f"theme {theme} missing (apt-get install wordpress-theme-{theme})"
     if shutil.which("mysql") is None:
         return "the mysql client is not installed (apt-get install mariadb-server)"
     try:
@@ -112,6 +115,14 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: a killed test run takes its php server with it (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _pid_alive(pid: int) -> bool:
@@ -213,7 +224,7 @@ class WordPressSite:
                  "-S", f"127.0.0.1:{self.port}", "-t", str(self.root),
                  str(HARNESS_DIR / "router.php")],
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 
+import tests.wordpress_site as harness
 from tests.wordpress_site import WordPressSite
 
 pytestmark = pytest.mark.wordpress
@@ -98,3 +99,23 @@ def test_maintenance_stop_start_and_options(wordpress: WordPressSite) -> None:
     assert "wp-block-comments" in wordpress.get(url).text
     feed = wordpress.get(url + "feed/")
     assert feed.status == 200 and "Still here." in feed.text
+
+
+def test_missing_wordpress_skips_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness, "unavailable_reason", lambda: "php-cli is not installed")
+    monkeypatch.setattr(harness, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="php-cli is not installed"):
+        harness.require_wordpress()
+    monkeypatch.setattr(harness, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true but php-cli is not installed"):
+        harness.require_wordpress()
+
+
+def test_two_sites_run_side_by_side(wordpress: WordPressSite) -> None:
+    with WordPressSite() as other:
+        assert other.port != wordpress.port and other.db_name != wordpress.db_name
+        other.maintenance(True)
+        post_id, url = wordpress.add_post("Unaffected", "<p>Body.</p>")
+        assert wordpress.get(url).status == 200, "one site's maintenance never reaches another"
+        assert other.get("/").status == 503
+    assert not other.config_path.exists() and not other.workdir.exists()
