@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from scrapers.base import CommentRecord
 
 from .models import Capture, Comment, CommentVersion, Event, Thread
-from .verdicts import (EVENT_STATUS, EventRecord, Known, ThreadState, Verdict, status_after,
+from .verdicts import (EVENT_STATUS, NO_TEXT, EventRecord, Known, ThreadState, Verdict, status_after,
                        text_hash)
 
 # Bodies longer than this are cut before storing: a hostile page must not
@@ -92,15 +92,17 @@ def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Commen
                       status="visible")
     if record.tombstone:
         # Its words were never seen: the placeholder is kept as tombstone_text.
-        record = replace(record, text="", html="")
-    _add_version(comment, record, capture)
+        _add_version(comment, replace(record, text="", html=""), capture, NO_TEXT)
+    else:
+        _add_version(comment, record, capture)
     return comment
 
 
-def _add_version(comment: Comment, record: CommentRecord, capture: Capture) -> None:
+def _add_version(comment: Comment, record: CommentRecord, capture: Capture,
+                 digest: str | None = None) -> None:
     comment.versions.append(CommentVersion(
         seq=len(comment.versions) + 1, text=record.text[:MAX_TEXT_CHARS],
-        html=record.html[:MAX_TEXT_CHARS], text_sha256=text_hash(record.text),
+        html=record.html[:MAX_TEXT_CHARS], text_sha256=digest or text_hash(record.text),
         capture_id=capture.id, seen_at=capture.started_at))
 
 

@@ -39,8 +39,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
-# The text of a comment known only by its tombstone: its words were never seen.
-NO_TEXT = text_hash("")
+# Stands for the text of a comment known only by its tombstone: its words were
+# never seen. Not a SHA-256, so no real text (not even an empty one) matches it.
+NO_TEXT = "tombstone-only"
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def judge(known: dict[str, Known], snap: Snapshot, thread: ThreadState,
 def _seen(before: Known | None, record: CommentRecord, snap: Snapshot) -> tuple[list[EventRecord], Known]:
     digest = text_hash(record.text)
     if before is None:
-        state = Known(record.key, "visible", digest, record.parent_key, record.posted_at, snap.at)
+        parent = record.parent_key if snap.has_tree else None
+        state = Known(record.key, "visible", digest, parent, record.posted_at, snap.at)
         if record.tombstone:
             # Deleted before any capture saw its text: the placeholder is the evidence.
             state = replace(state, status="removed", tombstoned=True, text_sha256=NO_TEXT)
@@ -159,7 +161,7 @@ def _seen(before: Known | None, record: CommentRecord, snap: Snapshot) -> tuple[
         return [EventRecord("tombstoned", snap.at, record.key, record, before.last_seen_at, snap.at)], state
 
     events: list[EventRecord] = []
-    first_text = before.text_sha256 == NO_TEXT and digest != NO_TEXT
+    first_text = before.text_sha256 == NO_TEXT
     if before.status != "visible" or before.tombstoned:
         details: dict[str, Any] = {
             "from": "tombstone" if before.tombstoned else before.status,

@@ -214,10 +214,6 @@ def test_whitespace_reflow_is_not_an_edit() -> None:
     assert kinds(v.events) == ["appeared"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: NO_TEXT = text_hash('') also marks a real comment whose plain text is empty "
-    "(an image-only body), so its first words are taken for a tombstone's first text: no 'edited' "
-    "event, and while visible no event at all, so the ledger never stores the new version"))
 def test_words_added_to_an_empty_comment_are_an_edit() -> None:
     v = replay([good(0, rec("1", "   ")), good(1, rec("1", "now with words"))])
     assert kinds(v.events, "1") == ["appeared", "edited"]

@@ -22,7 +22,7 @@ T0 = datetime(2024, 3, 1, 12, 0)
 KEYS = ("k0", "k1", "k2", "k3", "k4")
 # No empty text: the engine takes an empty comment for a tombstone-only one
 # (test_words_added_to_an_empty_comment_are_an_edit); "" joins once that is fixed.
-TEXTS = ("alpha", " alpha\n", "alpha  beta", "alpha beta", "gamma")
+TEXTS = ("alpha", " alpha\n", "alpha  beta", "alpha beta", "gamma", "", "  ")
 # Posted times sit before every capture; window starts are drawn from the same
 # grid so that "strictly after" and "at the edge" both occur.
 POSTED_GRID = tuple(T0 - timedelta(hours=h) for h in (40, 30, 20, 10))
