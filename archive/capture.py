@@ -123,7 +123,7 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
     db = get_db(app)
     max_pages = int(app.config["MAX_COMMENT_PAGES"])
     host = urlsplit(plan.url).netloc
-    adapter: Adapter | None = _make_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[_Fetched] = []
@@ -162,14 +162,6 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
                 queued.add(link)
                 queue.append(link)
     return adapter, fetched, False
-
-
-def _make_adapter(name: str, options: dict | None) -> Adapter:
-    adapter = get_adapter(name)
-    configure = getattr(adapter, "configure", None)
-    if options and configure is not None:
-        configure(options)
-    return adapter
 
 
 def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],

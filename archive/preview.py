@@ -54,17 +54,13 @@ def build_adapter(name: str | None, options: Mapping[str, Any] | None) -> Adapte
         return None
     if name not in ADAPTERS:
         raise ArchiveError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
-    adapter = get_adapter(name)
     if name == "generic-css":
         from scrapers.generic_css import parse_options
         try:
             parse_options(options or {})
         except ValueError as exc:
             raise ArchiveError(str(exc)) from None
-    configure = getattr(adapter, "configure", None)
-    if options and configure is not None:
-        configure(options)
-    return adapter
+    return get_adapter(name, options)
 
 
 def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name: str | None = None,

@@ -11,6 +11,8 @@ How to add a platform:
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from .base import Adapter, Page
 from .generic_css import GenericCssAdapter
 from .guardian import GuardianAdapter
@@ -29,12 +31,17 @@ ADAPTERS: dict[str, type[Adapter]] = {
 }
 
 
-def get_adapter(name: str) -> Adapter:
+def get_adapter(name: str, options: Mapping[str, Any] | None = None) -> Adapter:
+    """A fresh adapter; `options` (a watch's settings) go to its `configure`, if it has one."""
     try:
-        return ADAPTERS[name]()
+        adapter = ADAPTERS[name]()
     except KeyError:
         known = ", ".join(sorted(ADAPTERS)) or "none"
         raise ValueError(f"unknown adapter {name!r} (known: {known})") from None
+    configure = getattr(adapter, "configure", None)
+    if options and configure is not None:
+        configure(options)
+    return adapter
 
 
 def choose_adapter(page: Page) -> Adapter | None:
