@@ -127,6 +127,15 @@ def filter_query(plan: Plan, keyset: bool) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+def filtered_query(plan: Plan, keyset: bool) -> wq.Query:
+    """The query with its filters as a zero-scoring conjunct: Whoosh skips
+    through them with the query (its `filter=` argument would first collect
+    every document the filters match), and scores are unchanged."""
+    query = to_query(plan.expr)
+    filters = filter_query(plan, keyset)
+    return query if filters is None else wq.And([query, wq.ConstantScoreQuery(filters, 0.0)])
+
+
 def sort_facet(sort: str) -> MultiFacet:
     if sort == "relevance":
         return MultiFacet([ScoreFacet(), FieldFacet("order")])
@@ -217,20 +226,18 @@ class WhooshEngine:
 
     @staticmethod
     def _search(searcher: Searcher, plan: Plan) -> Found:
-        query = to_query(plan.expr)
         groups = {"facet": FieldFacet("facet")}
         want = plan.offset + plan.limit + 1
         if plan.after is None:
             # Facets and the page in one pass.
-            results = searcher.search(query, filter=filter_query(plan, keyset=False),
-                                      sortedby=sort_facet(plan.sort), limit=want,
-                                      groupedby=groups, maptype=Count)
+            results = searcher.search(filtered_query(plan, keyset=False), sortedby=sort_facet(plan.sort),
+                                      limit=want, groupedby=groups, maptype=Count)
             grouped = results
         else:
-            grouped = searcher.search(query, filter=filter_query(plan, keyset=False),
-                                      groupedby=groups, maptype=Count, scored=False, limit=None)
-            results = searcher.search(query, filter=filter_query(plan, keyset=True),
-                                      sortedby=sort_facet(plan.sort), limit=want)
+            grouped = searcher.search(filtered_query(plan, keyset=False), groupedby=groups, maptype=Count,
+                                      scored=False, limit=None)
+            results = searcher.search(filtered_query(plan, keyset=True), sortedby=sort_facet(plan.sort),
+                                      limit=want)
         rows = []
         for key, n in grouped.groups("facet").items():
             status, reinstated, edited, host = key.split("|", 3)
