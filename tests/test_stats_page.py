@@ -87,3 +87,17 @@ def test_count_axis_ticks_are_whole_numbers():
     from archive.plots import _count_max
     assert [_count_max(v) for v in (0, 2, 4, 5, 9, 21, 41, 81, 150, 201)] == [
         4, 4, 4, 8, 20, 40, 80, 200, 200, 400]
+
+
+def test_figures_are_reused_for_a_few_minutes(app, client):
+    from archive.web import research
+    build(app)
+    first = client.get("/api/v1/stats").get_json()
+    with get_db(app).write() as s:
+        s.add(Site(host="late.example"))
+    again = client.get("/api/v1/stats").get_json()
+    assert again == first
+    # Only a bounded number of results is kept.
+    for n in range(research.CACHE_ENTRIES + 5):
+        client.get(f"/api/v1/stats?from=2024-{n // 28 + 1:02d}-{n % 28 + 1:02d}")
+    assert len(app.extensions["archive.stats_cache"][1]) == research.CACHE_ENTRIES

@@ -28,6 +28,7 @@ from ..stats import NOTES
 from ..stats_queries import GROUPINGS, build_stats
 from .openapi import (CAPTURE_OUTCOMES, EVENT_KINDS, MAX_ID, MAX_LIMIT, MAX_SEARCH_PAGE,
                       SEARCH_SORTS, SEARCH_STATUSES, TEXT_PATTERN, openapi_document)
+from .research import cached
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -282,8 +283,9 @@ def capture(capture_id: int) -> Response:
 @bp.get("/stats")
 def stats() -> Response:
     by = _choice("by", GROUPINGS) or "site"
-    rows = build_stats(get_session(), by, _filter(None))
-    return jsonify(by=by, notes=list(NOTES), rows=rows)
+    flt = _filter(None)
+    rows, computed_at = cached(("rows", by, flt), lambda: build_stats(get_session(), by, flt))
+    return jsonify(by=by, notes=list(NOTES), rows=rows, computed_at=iso(computed_at))
 
 
 @bp.get("/search")

@@ -189,8 +189,10 @@ def openapi_document() -> dict[str, Any]:
     stats = {"type": "object", "properties": {
         "by": {"type": "string", "enum": list(GROUPINGS)},
         "notes": {"type": "array", "items": {"type": "string"}},
-        "rows": {"type": "array", "items": _ref("StatsRow")}},
-        "required": ["by", "notes", "rows"]}
+        "rows": {"type": "array", "items": _ref("StatsRow")},
+        "computed_at": {"type": "string", "format": "date-time",
+                        "description": "Figures are reused for a few minutes."}},
+        "required": ["by", "notes", "rows", "computed_at"]}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Comment-moderation transparency archive", "version": "1",
