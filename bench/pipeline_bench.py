@@ -115,7 +115,7 @@ def bench_storage(n: int, captures: int) -> None:
     from tests.local_server import LocalServer
 
     with tempfile.TemporaryDirectory() as tmp, LocalServer() as server:
-        server.set("/cafcass/", body=thread_html(n), headers={"Content-Type": "text/html; charset=UTF-8"})
+        server.route("/cafcass/", thread_html(n), content_type="text/html; charset=UTF-8")
         app = create_app(TestConfig(DATA_DIR=tmp))
         upgrade(get_db(app).writer)
         with app.app_context(), get_db(app).write() as session:
