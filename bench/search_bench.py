@@ -222,15 +222,15 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
         from whoosh import index as whoosh_index
         from whoosh.sorting import Count, FieldFacet
 
-        ix = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index"))
+        # One searcher kept open, as a program using Whoosh directly would.
+        searcher = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index")).searcher()
         q, order = filtered_query(plan, keyset=False), sort_facet(plan.sort)
 
         def run_whoosh() -> int:
-            with ix.searcher() as searcher:
-                results = searcher.search(q, sortedby=order, limit=plan.limit,
-                                          groupedby={"facet": FieldFacet("facet")}, maptype=Count)
-                [int(hit["comment_id"]) for hit in results]
-                return sum(results.groups("facet").values())
+            results = searcher.search(q, sortedby=order, limit=plan.limit,
+                                      groupedby={"facet": FieldFacet("facet")}, maptype=Count)
+            [int(hit["comment_id"]) for hit in results]
+            return sum(results.groups("facet").values())
         return run_whoosh
     where, params = _raw_filters(plan, get_db(app).is_sqlite)
     order = {"relevance": "m.score DESC, c.id", "newest": "sort_at DESC, c.id DESC",

@@ -5,8 +5,8 @@ plain space tokenizer, so Whoosh matches exactly what the other engines
 match. Whoosh allows one writer per index: a process serialises its own
 writers with a lock, waits briefly for other processes' writers, and reads
 the comments only once it holds the writer, so the last writer always
-indexes the latest committed state. Every search opens a fresh searcher, so
-it sees every committed change.
+indexes the latest committed state. A search reuses an idle searcher only
+while no commit has happened since it was opened, so it sees every commit.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from .query import And, Leaf, Node, Not, Or
 # How long a write waits for another process's writer before giving up.
 WRITE_WAIT_SECONDS = 5.0
 WRITER_MEMORY_MB = 128
+IDLE_SEARCHERS = 4
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -144,12 +145,16 @@ def sort_facet(sort: str) -> MultiFacet:
 
 
 class WhooshState:
-    """Per-app: the open index and the lock that keeps one writer per process."""
+    """Per-app: the open index, the lock that keeps one writer per process,
+    and idle searchers to reuse (opening one reads every segment's files)."""
 
     def __init__(self) -> None:
         # Re-entrant: a writer may have to create the index it writes to.
         self.lock = threading.RLock()
         self.index: whoosh_index.Index | None = None
+        self.pool_lock = threading.Lock()
+        # (index the searcher was opened on, searcher)
+        self.idle: list[tuple[whoosh_index.Index, Searcher]] = []
 
 
 class WhooshEngine:
@@ -161,7 +166,8 @@ class WhooshEngine:
         self.state = state
 
     def exists(self) -> bool:
-        return whoosh_index.exists_in(str(self.path))
+        """Whether there is an index (checked on disk until this process opens it)."""
+        return self.state.index is not None or whoosh_index.exists_in(str(self.path))
 
     def _open(self) -> whoosh_index.Index:
         with self.state.lock:
@@ -221,8 +227,30 @@ class WhooshEngine:
 
     def search(self, plan: Plan, session: Session) -> Found:
         del session  # the index is not in the database
-        with self._open().searcher() as searcher:
+        index = self._open()
+        searcher = self._borrow(index)
+        try:
             return self._search(searcher, plan)
+        finally:
+            self._give_back(index, searcher)
+
+    def _borrow(self, index: whoosh_index.Index) -> Searcher:
+        with self.state.pool_lock:
+            opened_on, searcher = self.state.idle.pop() if self.state.idle else (None, None)
+        if searcher is not None and opened_on is index and searcher.up_to_date():
+            return searcher
+        # A commit since (or a recreated index): a new searcher sees it.
+        # (Whoosh-Reloaded's Searcher.refresh() mixes old segments back in.)
+        if searcher is not None:
+            searcher.close()
+        return index.searcher()
+
+    def _give_back(self, index: whoosh_index.Index, searcher: Searcher) -> None:
+        with self.state.pool_lock:
+            if index is self.state.index and len(self.state.idle) < IDLE_SEARCHERS:
+                self.state.idle.append((index, searcher))
+                return
+        searcher.close()
 
     @staticmethod
     def _search(searcher: Searcher, plan: Plan) -> Found:
