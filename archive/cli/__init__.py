@@ -45,10 +45,8 @@ def main() -> None:
     cli.main(args=sys.argv[1:], prog_name="python -m archive")
 
 
-from . import capture_commands, research_commands, setup_commands, watch_commands  # noqa: E402
-from . import search_commands  # noqa: E402
-from . import operator_commands  # noqa: E402
-from . import demo_commands  # noqa: E402
+from . import (capture_commands, demo_commands, operator_commands,  # noqa: E402
+               research_commands, search_commands, setup_commands, watch_commands)
 
 for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
                 operator_commands, demo_commands):

@@ -22,16 +22,9 @@ from ..feeds import add_feed, watch_schedule
 from ..models import Feed, FeedEntry, Watch
 from ..watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
 from . import current_app_obj
-from .watch_commands import watch
+from .watch_commands import duration_option, watch
 
 ACTOR = "command line"
-
-
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
-    try:
-        return parse_duration(value) if value else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.group()
@@ -58,11 +51,11 @@ def feed() -> None:
 
 @feed.command("add")
 @click.argument("feed_url")
-@click.option("--every", callback=_duration, help="How often to poll the feed (default 1h).")
-@click.option("--watch-for", callback=_duration, help="How long to watch each new article (default 14d).")
-@click.option("--watch-every", callback=_duration, help="Capture interval of those watches (default 6h).")
-@click.option("--early-every", callback=_duration, help="Their interval in the first days (default 1h).")
-@click.option("--early-for", callback=_duration, help="How long the first days last (default 2d).")
+@click.option("--every", callback=duration_option, help="How often to poll the feed (default 1h).")
+@click.option("--watch-for", callback=duration_option, help="How long to watch each new article (default 14d).")
+@click.option("--watch-every", callback=duration_option, help="Capture interval of those watches (default 6h).")
+@click.option("--early-every", callback=duration_option, help="Their interval in the first days (default 1h).")
+@click.option("--early-for", callback=duration_option, help="How long the first days last (default 2d).")
 def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_for) -> None:  # type: ignore[no-untyped-def]
     """Discover new articles from a site's RSS or Atom feed and watch each."""
     app = current_app_obj()

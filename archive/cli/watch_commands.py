@@ -14,14 +14,14 @@ from ..watches import add_watch, get_watch, is_active
 from . import current_app_obj
 
 
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
     try:
         return parse_duration(value) if value else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def date_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
     try:
         return parse_date(value) if value else None
     except ValueError as exc:
@@ -36,8 +36,8 @@ def watch() -> None:
 @watch.command("add")
 @click.argument("url")
 @click.option("--adapter", help="Adapter name (default: chosen from the page at each capture).")
-@click.option("--every", callback=_duration, help="Capture interval, e.g. 30m, 1h, 1d (default 1h).")
-@click.option("--until", callback=_date, help="Stop capturing after this date (YYYY-MM-DD).")
+@click.option("--every", callback=duration_option, help="Capture interval, e.g. 30m, 1h, 1d (default 1h).")
+@click.option("--until", callback=date_option, help="Stop capturing after this date (YYYY-MM-DD).")
 def watch_add(url: str, adapter: str | None, every, until) -> None:  # type: ignore[no-untyped-def]
     """Watch the comment thread at URL."""
     app = current_app_obj()
