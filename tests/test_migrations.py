@@ -24,3 +24,22 @@ def test_init_is_idempotent(runner):  # type: ignore[no-untyped-def]
         result = runner.invoke("init")
         assert result.exit_code == 0, result.output
         assert "database ready" in result.output
+
+
+def test_init_rebuilds_a_stale_index(app, runner):  # type: ignore[no-untyped-def]
+    from archive.models import Comment, CommentVersion, Site, Thread
+    from archive.search import SearchQuery, query_index
+    from archive.search.engines import is_stale, mark_stale
+
+    with get_db(app).write() as session:
+        site = Site(host="www.communitycare.co.uk")
+        thread = Thread(url="https://www.communitycare.co.uk/cafcass/", site=site)
+        comment = Comment(thread=thread, key="5", author="Paul")
+        comment.versions.append(CommentVersion(seq=1, text="moderated out", text_sha256="x"))
+        session.add(comment)
+    mark_stale(app, "a capture could not update the index")
+    result = runner.invoke("init")
+    assert result.exit_code == 0, result.output
+    assert "search index ready: 1 comments" in result.output
+    assert not is_stale(app)
+    assert query_index(app, SearchQuery(text="moderated")).total == 1
