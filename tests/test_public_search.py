@@ -41,10 +41,70 @@ def test_phrase_finds_the_removed_comment_with_its_status(client, ids) -> None: 
     assert "1 comment found" in doc.css_first(".facets").text()
 
 
-def test_filters_without_words_ask_for_words(client, ids) -> None:  # type: ignore[no-untyped-def]
+ALL = ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")
+
+
+def test_filters_alone_list_every_matching_comment(client, ids) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/search?status=removed")
     assert response.status_code == 200
-    assert "Type a few words" in _doc(response).text()
+    doc = _doc(response)
+    assert "Type a few words" not in doc.text()
+    newest = _hit_ids(doc)
+    assert set(newest) == {ids["sarah"], ids["nell"], ids["ann"]}
+    facets = " ".join(doc.css_first(".facets").text().split())
+    assert "3 comments found" in facets and "Newest first" in facets
+    assert newest == _hit_ids(_doc(client.get("/search?status=removed&sort=newest")))
+    assert newest[::-1] == _hit_ids(_doc(client.get("/search?status=removed&sort=oldest")))
+    # Excerpts are the start of each comment's text, nothing marked.
+    sarah = [li for li in doc.css("ol.hits > li") if f"/comments/{ids['sarah']}" in li.html][0]
+    assert "Our officer met my daughter once" in sarah.css_first(".excerpt").text()
+    assert not doc.css("ol.hits mark")
+    # Facet links keep the filters and add no words.
+    links = [a.attributes["href"] for a in doc.css(".facets a")]
+    assert links and all("q=" not in href for href in links)
+    assert any("site=news.example" in href and "status=removed" in href for href in links)
+
+
+def test_each_filter_alone_is_a_search(client, ids) -> None:  # type: ignore[no-untyped-def]
+    in_thread = _doc(client.get(f"/search?thread={ids['thread']}"))
+    assert sorted(_hit_ids(in_thread)) == sorted(ids[name] for name in ALL)
+    assert "Only in" in in_thread.text()
+    # The redacted comment is listed, never its text.
+    jo = [li for li in in_thread.css("ol.hits > li") if f"/comments/{ids['jo']}" in li.html]
+    assert jo and "Redacted by the archive's operators" in jo[0].text()
+    assert "Private details" not in in_thread.html
+    assert len(_hit_ids(_doc(client.get("/search?site=news.example")))) == 9
+    assert _hit_ids(_doc(client.get("/search?status=removed&site=elsewhere.example"))) == []
+    assert len(_hit_ids(_doc(client.get("/search?from=2018-04-01&to=2018-04-01")))) == 9
+    empty = _doc(client.get("/search?from=2018-04-02"))
+    assert _hit_ids(empty) == [] and "No comment matches" in empty.text()
+    assert _hit_ids(_doc(client.get("/search?status=missing"))) == [ids["cha"]]
+
+
+def test_an_order_alone_is_not_a_search(client, ids) -> None:  # type: ignore[no-untyped-def]
+    for url in ("/search?sort=newest", "/search?q=&status=&site=&from=&to="):
+        response = client.get(url)
+        assert response.status_code == 200
+        doc = _doc(response)
+        assert "Type a few words" in doc.text() and doc.css_first("ol.hits") is None
+
+
+def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from archive.web import search_views
+    monkeypatch.setattr(search_views, "PER_PAGE", 4)
+    monkeypatch.setattr(search_views, "MAX_PAGE_LINKS", 1)
+    url, seen, pages = f"/search?thread={ids['thread']}", [], 0
+    while url:
+        doc = _doc(client.get(url))
+        seen += _hit_ids(doc)
+        pages += 1
+        following = doc.css_first('nav.pager a[rel="next"]')
+        url = following.attributes["href"] if following else ""
+        assert not url or "cursor=" in url
+    assert pages == 3
+    assert sorted(seen) == sorted(ids[name] for name in ALL)
+    monkeypatch.setattr(search_views, "PER_PAGE", 20)
+    assert seen == _hit_ids(_doc(client.get(f"/search?thread={ids['thread']}&sort=newest")))
 
 
 # The thread's title says "Cafcass": a plain word matches comment text and title,

@@ -152,6 +152,23 @@ CASES: list[tuple[dict, set[str] | list[str]]] = [
     ({"text": "cafcass", "sort": "newest"}, ["c8", "c7", "c4", "c3", "c2", "c1"]),
     ({"text": "cafcass", "sort": "oldest"}, ["c1", "c2", "c3", "c4", "c7", "c8"]),
     ({"text": "cafcass OR pay", "sort": "oldest"}, ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"]),
+    # No words, filters alone: every comment they select, newest first for
+    # "relevance" (nothing to rank by). The redacted c6 is listed too.
+    ({"status": "removed"}, ["c8", "c6", "c2"]),
+    ({"text": "   ", "status": "removed", "sort": "oldest"}, ["c2", "c6", "c8"]),
+    ({"status": "missing"}, ["c3"]),
+    ({"status": "reinstated"}, ["c4"]),
+    ({"status": "edited"}, ["c9", "c5"]),
+    ({"site": "www.communitycare.co.uk"}, ["c6", "c5", "c4", "c3", "c2", "c1"]),
+    # Fillers share posted times in pairs; ids break the ties, newest first.
+    ({"site": "www.theguardian.com"}, FILLER_KEYS[::-1] + ["c9", "c8", "c7"]),
+    ({"thread_id": "T3"}, ["c9", "c8", "c7"]),
+    ({"thread_id": "T1", "sort": "oldest"}, T1),
+    ({"date_from": datetime(2019, 1, 1), "date_to": datetime(2020, 5, 6, 23)}, ["c8", "c7", "c6", "c5"]),
+    ({"date_to": datetime(2018, 3, 2, 9)}, ["c2", "c1"]),
+    ({"status": "removed", "site": "www.communitycare.co.uk"}, ["c6", "c2"]),
+    ({"status": "removed", "site": "www.theguardian.com"}, ["c8"]),
+    ({"status": "visible", "site": "nowhere.example"}, []),
 ]
 
 
@@ -177,13 +194,14 @@ def test_engines_return_the_expected_comments(app: Flask, backend: str) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int) -> list[str]:
-    """Every page of `filler` through next_cursor."""
+def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int, **query: object) -> list[str]:
+    """Every page of `query` (default: the word filler) through next_cursor."""
+    query = query or {"text": "filler"}
     seen: list[str] = []
     cursor = None
     pages = 0
     while True:
-        results = query_index(app, SearchQuery(text="filler", sort=sort, per_page=per_page, cursor=cursor))
+        results = query_index(app, SearchQuery(sort=sort, per_page=per_page, cursor=cursor, **query))  # type: ignore[arg-type]
         assert results.total == FILLERS
         seen.extend(keys_of(ids, [hit.comment_id for hit in results.hits]))
         pages += 1
@@ -210,6 +228,13 @@ def test_pagination_is_stable_and_complete(app: Flask, backend: str) -> None:
     again = [keys_of(ids, [h.comment_id for h in query_index(
         app, SearchQuery(text="filler", per_page=10, page=page)).hits]) for page in range(1, 6)]
     assert sum(again, []) == relevance
+    # Filters alone (the fillers' thread) page the same way; "relevance" is newest first.
+    letters = {"thread_id": ids["T4"]}
+    assert _walk(app, ids, "oldest", 10, **letters) == by_time
+    assert _walk(app, ids, "newest", 7, **letters) == by_time[::-1]
+    assert _walk(app, ids, "relevance", 10, **letters) == by_time[::-1]
+    page2 = query_index(app, SearchQuery(per_page=10, page=2, **letters))  # type: ignore[arg-type]
+    assert keys_of(ids, [h.comment_id for h in page2.hits]) == by_time[::-1][10:20]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -224,6 +249,12 @@ def test_facets_count_the_whole_result_set(app: Flask, backend: str) -> None:
     assert results.facets["site"] == {"www.communitycare.co.uk": 6, "www.theguardian.com": 2}
     removed = query_index(app, SearchQuery(text="cafcass OR pay", status="removed"))
     assert removed.facets["status"]["removed"] == removed.total == 3
+    # Filters alone count every comment they select.
+    browsed = query_index(app, SearchQuery(site="www.communitycare.co.uk", per_page=2))
+    assert browsed.total == 6 and len(browsed.hits) == 2 and browsed.next_cursor
+    assert browsed.facets["status"] == {"visible": 3, "missing": 1, "removed": 2,
+                                        "reinstated": 1, "edited": 1}
+    assert browsed.facets["site"] == {"www.communitycare.co.uk": 6}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -277,3 +308,33 @@ def test_engines_agree_on_every_word_prefix_and_phrase(app: Flask) -> None:
         elif not answers[0] and not text.startswith("author:"):
             differ.append(f"{text}: nothing found for a word of the corpus")
     assert not differ, "\n".join(differ)
+
+
+def test_engines_agree_on_filters_alone(app: Flask) -> None:
+    """Both engines of this database, side by side, over every status x site x thread x dates."""
+    from itertools import product
+
+    from archive.search.types import STATUSES
+
+    ids = build_archive(app)
+    for backend in BACKENDS:
+        app.config["SEARCH_BACKEND"] = backend
+        reindex(app)
+    dates = [(None, None), (datetime(2019, 1, 1), None), (None, datetime(2019, 1, 10, 9))]
+    grid = product((None, *STATUSES), (None, *(host for host, _name in SITES.values())),
+                   (None, ids["T1"], ids["T3"]), dates)
+    differ, found = [], 0
+    for status, site, thread_id, (date_from, date_to) in grid:
+        filters = dict(status=status, site=site, thread_id=thread_id, date_from=date_from, date_to=date_to)
+        if all(value is None for value in filters.values()):
+            continue
+        answers = []
+        for backend in BACKENDS:
+            app.config["SEARCH_BACKEND"] = backend
+            results = query_index(app, SearchQuery(per_page=100, **filters))  # type: ignore[arg-type]
+            answers.append(([hit.comment_id for hit in results.hits], results.total, results.facets))
+        found += len(answers[0][0])
+        if answers[0] != answers[1]:
+            differ.append(f"{filters}: {dict(zip(BACKENDS, answers))}")
+    assert not differ, "\n".join(differ)
+    assert found > 100

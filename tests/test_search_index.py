@@ -58,6 +58,23 @@ def test_hostile_text_is_escaped_in_highlights(app: Flask, archive: dict[str, in
     assert "<p>" not in hit.highlight and "&lt;p&gt;" not in hit.highlight
 
 
+def test_filters_alone_show_escaped_starts_and_no_redacted_text(app: Flask, archive: dict[str, int]) -> None:
+    results = query_index(app, SearchQuery(status="removed"))
+    assert keys_of(archive, [hit.comment_id for hit in results.hits]) == ["c8", "c6", "c2"]
+    snippets = {key: hit.highlight for key, hit in zip(("c8", "c6", "c2"), results.hits)}
+    # No words: the start of the newest version, escaped, nothing marked.
+    assert snippets["c8"] == "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; cafcass &amp; co"
+    assert snippets["c2"] == "Cafcass failed my family. The Ofsted rating is a joke."
+    assert snippets["c6"] == ""                     # redacted: listed, never its text
+    assert "<mark>" not in "".join(snippets.values())
+
+
+def test_no_words_and_no_filter_is_refused(app: Flask, archive: dict[str, int]) -> None:
+    for query in (SearchQuery(), SearchQuery(text="  ", site="", sort="newest")):
+        with pytest.raises(SearchQueryError, match="type some words to search for, or choose a status"):
+            query_index(app, query)
+
+
 def test_redacted_text_is_never_indexed_but_counted(app: Flask, archive: dict[str, int]) -> None:
     assert found(app, archive, "secret OR allegation OR staff") == []
     assert found(app, archive, "author:private") == []

@@ -160,6 +160,28 @@ def test_plan_checks_filters() -> None:
             make_plan(query)
 
 
+def test_plan_without_words_browses_by_its_filters() -> None:
+    plan = make_plan(SearchQuery(status="removed"))
+    assert plan.expr is None and plan.leaves == []
+    assert plan.sort == "newest"                    # nothing to rank by
+    assert make_plan(SearchQuery(site="a.example", sort="oldest")).sort == "oldest"
+    for filters in ({"thread_id": 3}, {"date_from": datetime(2020, 1, 1)}, {"date_to": datetime(2020, 1, 1)}):
+        assert make_plan(SearchQuery(**filters)).expr is None  # type: ignore[arg-type]
+    # Its "relevance" pages continue from a keyset cursor, like newest first.
+    cursor = plan.cursor_after(20, (datetime(2020, 5, 1), 42))
+    assert make_plan(SearchQuery(status="removed", cursor=cursor)).after == (datetime(2020, 5, 1), 42)
+    with pytest.raises(SearchQueryError, match="out of date"):
+        make_plan(SearchQuery(status="missing", cursor=cursor))
+
+
+def test_plan_without_words_or_filters_is_refused() -> None:
+    for query in (SearchQuery(), SearchQuery(text=" ", site="", sort="newest")):
+        with pytest.raises(SearchQueryError) as caught:
+            make_plan(query)
+        assert "type some words to search for, or choose a status" in str(caught.value)
+        assert "\n" not in str(caught.value)
+
+
 def test_plan_turns_aware_dates_into_naive_utc() -> None:
     plan = make_plan(SearchQuery(text="a", date_from=datetime(2020, 1, 1, 12, tzinfo=timezone.utc)))
     assert plan.date_from == datetime(2020, 1, 1, 12)

@@ -8,7 +8,9 @@ or `database`) or imports Whoosh. Callers use:
     query_index(app, SearchQuery(...))  -> SearchResults
     reindex(app, progress)              rebuild from the database alone
 
-The query language is described in archive/search/query.py.
+The query language is described in archive/search/query.py. A query with no
+words but at least one filter (status, site, thread, dates) lists every
+comment the filters select, newest first unless another date sort is asked.
 """
 from __future__ import annotations
 

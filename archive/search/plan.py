@@ -3,6 +3,10 @@
 Date-sorted pages continue from a keyset cursor (the last hit's date and id),
 so page 600 costs what page 1 costs; relevance pages continue from an offset,
 ties broken by comment id so that the order is the same every time.
+
+A query with no words but at least one filter browses: `expr` is None, every
+comment matching the filters is a result, and "relevance" (there are no words
+to rank by) means newest first.
 """
 from __future__ import annotations
 
@@ -22,12 +26,14 @@ MAX_OFFSET = 1_000_000
 
 @dataclass(frozen=True)
 class Plan:
-    expr: Node
+    # None: no words, the filters alone choose the comments.
+    expr: Node | None
     status: str | None
     site: str | None
     thread_id: int | None
     date_from: datetime | None
     date_to: datetime | None
+    # "relevance" only when there are words to rank by.
     sort: str
     limit: int
     offset: int
@@ -37,7 +43,7 @@ class Plan:
 
     @property
     def leaves(self) -> list[Leaf]:
-        return positive_leaves(self.expr)
+        return [] if self.expr is None else positive_leaves(self.expr)
 
     def cursor_after(self, offset: int, last: tuple[datetime, int]) -> str:
         """The cursor of the page following one that ended at `last`."""
@@ -69,9 +75,24 @@ def _decode_cursor(cursor: str, fingerprint: str) -> dict[str, object]:
     return state
 
 
+def _has_filter(query: SearchQuery) -> bool:
+    return any(value is not None for value in (query.status, query.site or None, query.thread_id,
+                                               query.date_from, query.date_to))
+
+
+def _expression(query: SearchQuery) -> Node | None:
+    text = query.text or ""
+    if text.strip():
+        return parse(text)
+    if not _has_filter(query):
+        raise SearchQueryError("type some words to search for, or choose a status, site, thread "
+                               "or dates to list every comment that matches them")
+    return None
+
+
 def make_plan(query: SearchQuery) -> Plan:
     """Check `query` and turn it into a plan; SearchQueryError says what is wrong."""
-    expr = parse(query.text or "")
+    expr = _expression(query)
     if query.status is not None and query.status not in STATUSES:
         raise SearchQueryError(f"unknown status {query.status!r} (use one of {', '.join(STATUSES)})")
     if query.sort not in SORTS:
@@ -84,13 +105,14 @@ def make_plan(query: SearchQuery) -> Plan:
     date_to = to_naive_utc(query.date_to) if query.date_to else None
     if date_from and date_to and date_from > date_to:
         raise SearchQueryError("the start date is after the end date")
+    sort = "newest" if expr is None and query.sort == "relevance" else query.sort
     fingerprint = _fingerprint(query)
     offset = (query.page - 1) * query.per_page
     after = None
     if query.cursor:
         state = _decode_cursor(query.cursor, fingerprint)
         try:
-            if query.sort == "relevance":
+            if sort == "relevance":
                 offset = int(state["o"])  # type: ignore[call-overload]
             else:
                 offset = 0
@@ -100,5 +122,5 @@ def make_plan(query: SearchQuery) -> Plan:
     if not 0 <= offset <= MAX_OFFSET:
         raise SearchQueryError(f"that page is too far: narrow the search (at most {MAX_OFFSET} results)")
     return Plan(expr=expr, status=query.status, site=query.site or None, thread_id=query.thread_id,
-                date_from=date_from, date_to=date_to, sort=query.sort, limit=query.per_page,
+                date_from=date_from, date_to=date_to, sort=sort, limit=query.per_page,
                 offset=offset, after=after, fingerprint=fingerprint)

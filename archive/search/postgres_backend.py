@@ -22,7 +22,7 @@ from .base import Found
 from .documents import SearchDocument, Selection, load_documents
 from .plan import Plan
 from .query import And, Leaf, Node, Not, Or
-from .sql_search import run_search
+from .sql_search import browse, run_search
 
 VECTORS = {None: "d.body_vec", "title": "d.title_vec", "author": "d.author_vec", "site": "d.site_vec"}
 # Any fixed 64-bit number: the key of the index writers' advisory lock.
@@ -137,6 +137,8 @@ class PostgresEngine:
         self._write(Selection(ids=tuple(comment_ids)), index=False)
 
     def search(self, plan: Plan, session: Session) -> Found:
+        if plan.expr is None:
+            return browse(session, plan)
         params: dict[str, Any] = {}
         condition = match_condition(plan.expr, params)
         score = "0.0"

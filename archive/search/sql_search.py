@@ -2,7 +2,9 @@
 
 SQLite FTS5 and PostgreSQL differ only in how they match text; each gives a
 statement yielding (id, score) and the rest is shared, joined to the live
-comments table, so a comment's status filter is never out of date.
+comments table, so a comment's status filter is never out of date. A plan
+without words (filters alone) is answered from the comments table by
+`browse`, the same way on both.
 """
 from __future__ import annotations
 
@@ -73,26 +75,42 @@ def run_search(session: Session, match: str, match_params: dict[str, Any], plan:
     the facet counts.
     """
     materialized = "MATERIALIZED " if materialize else ""
+    return _page_and_facets(
+        session, plan, match_params, source="m JOIN comments c ON c.id = m.id", score="m.score",
+        facet_head=f"WITH m AS {materialized}({match.format(score='0.0')}) ",
+        page_head=f"WITH m AS {materialized}({match.format(score=score)}) ")
+
+
+def browse(session: Session, plan: Plan) -> Found:
+    """Page and facets of every comment the filters of a plan without words select.
+
+    The comments table alone answers: no index is involved, and the plan's
+    sort is a date sort (nothing to rank by).
+    """
+    return _page_and_facets(session, plan, {}, source="comments c", score="0.0",
+                            facet_head="", page_head="")
+
+
+def _page_and_facets(session: Session, plan: Plan, match_params: dict[str, Any], source: str,
+                     score: str, facet_head: str, page_head: str) -> Found:
     where, params = _filters(plan)
     params.update(match_params)
-    body = f"FROM m JOIN comments c ON c.id = m.id{SITE_JOIN}"
+    body = f"FROM {source}{SITE_JOIN}"
     condition = " AND ".join(where) or "1 = 1"
-    head = f"WITH m AS {materialized}({match.format(score='0.0')}) "
     facet_rows = session.execute(_typed(
-        f"{head}SELECT c.status, CASE WHEN c.times_reinstated > 0 THEN 1 ELSE 0 END, "
+        f"{facet_head}SELECT c.status, CASE WHEN c.times_reinstated > 0 THEN 1 ELSE 0 END, "
         f"CASE WHEN c.edit_count > 0 THEN 1 ELSE 0 END, s.host, COUNT(*) {body} "
         f"WHERE {condition} GROUP BY 1, 2, 3, 4", params)).all()
     total, facets = facet_counts((row[0], bool(row[1]), bool(row[2]), row[3], row[4]) for row in facet_rows)
     if total == 0:
         return Found(0, [], facets)
-    head = f"WITH m AS {materialized}({match.format(score=score)}) "
     order = _order(plan, where, params)
     condition = " AND ".join(where) or "1 = 1"
     params.update(p_limit=plan.limit + 1, p_offset=plan.offset)
     # The page needs threads and sites only to filter by site.
-    body = body if plan.site else "FROM m JOIN comments c ON c.id = m.id"
+    body = body if plan.site else f"FROM {source}"
     statement = _typed(
-        f"{head}SELECT c.id, m.score, {SORT_AT} AS sort_at {body} WHERE {condition} "
+        f"{page_head}SELECT c.id, {score} AS score, {SORT_AT} AS sort_at {body} WHERE {condition} "
         f"ORDER BY {order} LIMIT :p_limit OFFSET :p_offset", params
     ).columns(column("id", Integer), column("score", Float), column("sort_at", DateTime))
     hits = [(row.id, float(row.score), row.sort_at) for row in session.execute(statement)]

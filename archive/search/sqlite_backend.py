@@ -21,7 +21,7 @@ from .base import Found
 from .documents import SearchDocument, Selection, load_documents, segments_text
 from .plan import Plan
 from .query import And, Leaf, Node, Not, Or
-from .sql_search import run_search
+from .sql_search import browse, run_search
 
 COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 
@@ -82,6 +82,8 @@ class SqliteEngine:
             session.execute(_delete_statement(Selection(ids=tuple(comment_ids))))
 
     def search(self, plan: Plan, session: Session) -> Found:
+        if plan.expr is None:
+            return browse(session, plan)
         match = "SELECT rowid AS id, {score} AS score FROM search_fts WHERE search_fts MATCH :m_query"
         # bm25 is "lower is better"; the shared SQL sorts higher first.
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"

@@ -18,6 +18,8 @@ class SearchQueryError(ArchiveError):
 class SearchQuery:
     """One search: the query text in the archive's small language, and filters.
 
+    text may be empty when a filter is given: every comment the filters
+    select is a result, and the "relevance" sort means newest first.
     status: one of STATUSES (reinstated and edited cut across the others).
     date_from/date_to: inclusive bounds on when the comment was posted (or
     first seen, when the page gave no date), naive UTC.

@@ -131,9 +131,13 @@ def filter_query(plan: Plan, keyset: bool) -> wq.Query | None:
 def filtered_query(plan: Plan, keyset: bool) -> wq.Query:
     """The query with its filters as a zero-scoring conjunct: Whoosh skips
     through them with the query (its `filter=` argument would first collect
-    every document the filters match), and scores are unchanged."""
-    query = to_query(plan.expr)
+    every document the filters match), and scores are unchanged. Without
+    words, the filters are the query (date sorts only: nothing to score)."""
     filters = filter_query(plan, keyset)
+    if plan.expr is None:
+        # A plan without words always has a filter; Every() keeps this total.
+        return wq.Every() if filters is None else filters
+    query = to_query(plan.expr)
     return query if filters is None else wq.And([query, wq.ConstantScoreQuery(filters, 0.0)])
 
 

@@ -44,8 +44,15 @@ class Form:
 
     @property
     def is_empty(self) -> bool:
-        # Filters narrow a search; the search module needs words to search for.
-        return not self.text
+        # Words, or filters alone (every comment they select), make a search;
+        # an order alone does not.
+        return not (self.text or self.status or self.site or self.thread_id is not None
+                    or self.date_from or self.date_to)
+
+    @property
+    def newest_for_relevance(self) -> bool:
+        """Filters without words: there is nothing to rank by, so newest first."""
+        return not self.text and self.sort == "relevance"
 
     def args(self, **changes: object) -> dict[str, object]:
         """Query-string arguments of this search with some changed (for links)."""
