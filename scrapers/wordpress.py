@@ -14,50 +14,34 @@ walls are reported as `blocked`. Dates printed as text (themes without a
 <time datetime>) are moved to UTC by the offset of the page's own
 machine-readable post date, and left site-local when there is none.
 
-The text helpers here (`decode_html`, `fragment_text`, `parse_iso_utc`) are
-shared by the REST API and feed adapters so all three agree on a comment's text.
+Which element is which comment, and what each says, is read in
+wordpress_comments.py; the text rules are in wordpress_text.py. The REST API and
+feed adapters import the shared helpers from here (`decode_html`, `fragment_text`,
+`parse_iso_utc`, the page-level helpers) so all three agree on a comment's text.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .base import Adapter, CommentRecord, Page, PageResult
+from .base import Adapter, Page, PageResult
+from .wordpress_comments import COMMENT_ID, read_comments
+# fragment_text, parse_iso_utc and parse_text_date are imported from here by the
+# other WordPress adapters and the tests.
+from .wordpress_text import fragment_text, parse_iso_utc, parse_text_date
 
-COMMENT_ID = re.compile(r"(?:li-|div-)?comment-(\d{1,19})")
+__all__ = ["WordPressAdapter", "blocked_reason", "decode_html", "fragment_text", "looks_like_html",
+           "parse_iso_utc", "parse_text_date", "post_id_of", "title_of", "wordpress_signs"]
+
 AREA_SELECTORS = (".wp-block-comments", ".comments-area", "#comments", "ol.comment-list",
                   "ol.commentlist", "ul.comment-list", "ul.commentlist",
                   ".wp-block-comment-template", "#respond", "#commentform")
-CONTENT_CLASSES_SET = frozenset(("comment-content", "wp-block-comment-content"))
-# Elements holding only what the commenter wrote.
-CONTENT_SELECTORS = (".comment-content", ".wp-block-comment-content", ".comment-text",
-                     ".comment-entry")
-# Inside a generic comment body (`.comment-body`, the comment element itself),
-# these are the theme's furniture, not what was written.
-FURNITURE_CLASSES = frozenset((
-    "comment-author", "comment-meta", "commentmetadata", "comment-metadata", "reply",
-    "comment-reply-link", "comment-awaiting-moderation", "says", "avatar", "children",
-    "wp-block-comment-author-name", "wp-block-comment-date", "wp-block-comment-reply-link",
-    "wp-block-comment-edit-link"))
-FURNITURE_TAGS = frozenset(("footer", "header", "ol", "ul"))
-AUTHOR_SELECTORS = (".comment-author .fn", ".fn", ".wp-block-comment-author-name",
-                    ".comment-author-name", ".comment-author", "cite")
-DATE_LINK_SELECTORS = (".comment-metadata a", ".commentmetadata a", ".comment-meta a",
-                       ".wp-block-comment-date a", ".comment-date a", "a")
 COUNT_HEADING = re.compile(
     r"^\s*(\d[\d,.\u00a0 ]*|one|no)\s+(?:responses?|comments?|thoughts?|repl(?:y|ies)|"
     r"reactions?)\b", re.I)
 PAGE_PATH = re.compile(r"/comment-page-(\d+)/?$")
-TEXT_DATE_FORMATS = ("%B %d %Y %I:%M %p", "%B %d %Y %H:%M", "%d %B %Y %I:%M %p", "%d %B %Y %H:%M",
-                     "%b %d %Y %I:%M %p", "%d %b %Y %H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",
-                     "%B %d %Y", "%d %B %Y", "%Y-%m-%d", "%d/%m/%Y")
-BLOCK_TAGS = ("p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-              "ul", "ol", "table", "figure", "hr")
-
 MAINTENANCE_SIGNS = ("Briefly unavailable for scheduled maintenance",)
 # Walls served instead of the page (a challenge, a firewall's block page).
 CHALLENGE_SIGNS = ("/cdn-cgi/challenge-platform", "_cf_chl_opt", "cf-browser-verification",
@@ -72,6 +56,14 @@ CONSENT_SIGNS = ("qc-cmp2", "onetrust-consent-sdk", "fc-consent-root", "didomi-p
                  "sp_message_container", "cmpbox", "We value your privacy",
                  "Before you continue", "consent-wall")
 ARTICLE_SELECTORS = "article, .entry-content, .wp-block-post-content, .post-content"
+COUNT_HEADINGS = (".comments-title, #comments-title, .wp-block-comments-title, #comments h2, "
+                  "#comments h3, .comments-area h2, .comments-area h3, h2#comments, h3#comments")
+PAGINATION_CURRENT = (".comments-pagination .current, .wp-block-comments-pagination .current, "
+                      ".comment-navigation .current, .page-numbers.current")
+COMMENT_FORM = "#respond, #commentform, .comment-respond"
+# Every link that may lead to another comment page.
+PAGING_LINKS = 'a[href*="comment-page-"], a[href*="cpage"]'
+NAVIGATION = f"{PAGINATION_CURRENT}, {COMMENT_FORM}, {PAGING_LINKS}"
 
 
 # -- text helpers shared with the API and feed adapters ----------------------------------
@@ -90,58 +82,6 @@ def decode_html(page: Page) -> str:
         return page.body.decode(charset, errors="replace")
     except LookupError:
         return page.body.decode("utf-8", errors="replace")
-
-
-def fragment_text(html: str) -> str:
-    """Plain text of a comment body as a reader sees it: no markup, no script, one line per block."""
-    tree = LexborHTMLParser(html)
-    tree.strip_tags(["script", "style", "noscript", "template", "iframe"])
-    body = tree.body
-    if body is None:
-        return ""
-    for node in body.css("br"):
-        node.replace_with("\n")
-    for node in body.css(", ".join(BLOCK_TAGS)):
-        node.insert_after("\n")
-    lines = (" ".join(line.split()) for line in body.text(deep=True, separator="").splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def parse_iso_utc(value: str | None) -> datetime | None:
-    """An ISO 8601 time as naive UTC (naive input is taken as already UTC); None if unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
-
-
-def page_utc_offset(tree: LexborHTMLParser) -> timedelta | None:
-    """The site's UTC offset as the page's own machine-readable times show it (post date)."""
-    for node in tree.css('meta[property="article:published_time"], time[datetime]'):
-        value = node.attributes.get("content") or node.attributes.get("datetime") or ""
-        try:
-            offset = datetime.fromisoformat(value.strip().replace("Z", "+00:00")).utcoffset()
-        except ValueError:
-            continue
-        if offset is not None:
-            return offset
-    return None
-
-
-def parse_text_date(value: str) -> datetime | None:
-    """A theme's printed date ("March 29, 2018 at 3:21 pm"), site-local; None if unreadable."""
-    cleaned = " ".join(re.sub(r"(?i)\b(at|on)\b|[,@|]|(?<=\d)(st|nd|rd|th)\b", " ", value).split())
-    for pattern in TEXT_DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, pattern)
-        except ValueError:
-            continue
-    return None
 
 
 # -- page-level helpers shared with the API and feed adapters ----------------------------
@@ -241,7 +181,8 @@ class WordPressAdapter(Adapter):
     def _parse(self, page: Page) -> PageResult:
         text = decode_html(page)
         tree = LexborHTMLParser(text)
-        area = next((node for sel in AREA_SELECTORS if (node := tree.css_first(sel)) is not None), None)
+        # Any of them will do, so one pass finding the first in the page is enough.
+        area = tree.css_first(", ".join(AREA_SELECTORS))
         title, platform_id = title_of(tree), post_id_of(tree)
         if area is None:
             blocked = blocked_reason(tree, text, page.status)
@@ -250,13 +191,13 @@ class WordPressAdapter(Adapter):
             return PageResult(recognised=False, title=title, platform_id=platform_id,
                               reason="no comment area on this page (WordPress shows none when "
                                      "comments are closed and none are published)")
-        page_number = _page_number(tree, page.final_url)
-        comments = list(_comments(tree, page_number))
+        current, form, hrefs = _navigation(tree)
+        page_number = _page_number(current, page.final_url)
+        comments = read_comments(tree, page_number)
         result = PageResult(recognised=True, comments=comments, title=title,
                             platform_id=platform_id, claimed_count=_claimed_count(tree),
-                            follow=_follow_links(tree, page.final_url, page_number),
-                            comments_open=tree.css_first("#respond, #commentform, .comment-respond")
-                            is not None)
+                            follow=_follow_links(hrefs, page.final_url, page_number),
+                            comments_open=form)
         end = max(text.rfind("</html"), text.rfind("</body"))
         # Comments come in document order: the last one marks how far the list got.
         last = text.rfind(f'comment-{comments[-1].key}"') if comments else -1
@@ -271,132 +212,62 @@ class WordPressAdapter(Adapter):
         return result
 
 
-def _comment_number(node: LexborNode) -> str | None:
-    match = COMMENT_ID.fullmatch(node.id or "")  # .id: far cheaper than .attributes
-    return match.group(1) if match else None
-
-
-def _owner(node: LexborNode | None) -> str | None:
-    """The id of the comment a node belongs to ("" inside another comment's written body)."""
-    start = node
-    while node is not None and node.tag not in ("body", "html"):
-        number = _comment_number(node)
-        if number is not None:
-            return number
-        if node is not start and not CONTENT_CLASSES_SET.isdisjoint(
-                (node.attributes.get("class") or "").split()):
-            return ""
-        node = node.parent
-    return None
-
-
-def _in_written_body(node: LexborNode) -> bool:
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if _comment_number(parent) is not None:
-            return False
-        if not CONTENT_CLASSES_SET.isdisjoint((parent.attributes.get("class") or "").split()):
-            return True
-        parent = parent.parent
-    return False
-
-
-def _owned(outer: LexborNode, key: str, selectors: Iterable[str]) -> LexborNode | None:
-    for selector in selectors:
-        for node in outer.css(selector):
-            if _owner(node) == key:
-                return node
-    return None
-
-
-def _comments(tree: LexborHTMLParser, page_number: int) -> Iterable[CommentRecord]:
-    offset = page_utc_offset(tree)
-    outers: dict[str, LexborNode] = {}
-    for node in tree.css('[id^="comment-"], [id^="li-comment-"], [id^="div-comment-"]'):
-        key = _comment_number(node)
-        # A comment id inside somebody's written body is text, not a comment.
-        if key is not None and key not in outers and not _in_written_body(node):
-            outers[key] = node
-    for index, (key, outer) in enumerate(outers.items()):
-        author_node = _owned(outer, key, AUTHOR_SELECTORS)
-        author = " ".join(author_node.text().split()) if author_node is not None else ""
-        author = re.sub(r"\s*says:?$", "", author)
-        link = author_node.css_first("a[href]") if author_node is not None else None
-        if author_node is not None and author_node.tag == "a":
-            link = author_node
-        html = _body_html(outer, key)
-        yield CommentRecord(
-            key=key, author=author, text=fragment_text(html), html=html,
-            posted_at=_posted_at(outer, key, offset), parent_key=_owner(outer.parent) or None,
-            author_url=link.attributes.get("href") if link is not None else None,
-            position=page_number * 100_000 + index)
-
-
-def _body_html(outer: LexborNode, key: str) -> str:
-    content = _owned(outer, key, CONTENT_SELECTORS)
-    if content is not None:
-        return (content.inner_html or "").strip()
-    # No dedicated content element: take the comment's body minus the furniture.
-    generic = _owned(outer, key, (".comment-body",))
-    if generic is None:
-        inner = [n for n in outer.css('[id^="comment-"], [id^="div-comment-"]')
-                 if _comment_number(n) == key]
-        generic = inner[-1] if inner else outer
-    parts = []
-    node = generic.child
-    while node is not None:
-        if not node.is_element_node or not _is_furniture(node):
-            parts.append(node.html or "")
-        node = node.next
-    return "".join(parts).strip()
-
-
-def _is_furniture(node: LexborNode) -> bool:
-    if node.tag in FURNITURE_TAGS or _comment_number(node) is not None:
-        return True
-    return not FURNITURE_CLASSES.isdisjoint((node.attributes.get("class") or "").split())
-
-
-def _posted_at(outer: LexborNode, key: str, offset: timedelta | None) -> datetime | None:
-    """From <time datetime>, else the permalink's text, moved to UTC by the page's own offset
-    when it shows one (a comment on the other side of a DST change is then an hour out)."""
-    stamp = _owned(outer, key, ("time[datetime]",))
-    if stamp is not None:
-        moment = parse_iso_utc(stamp.attributes.get("datetime"))
-        if moment is not None:
-            return moment
-    for selector in DATE_LINK_SELECTORS:
-        for node in outer.css(selector):
-            if _owner(node) == key and (node.attributes.get("href") or "").endswith(f"comment-{key}"):
-                moment = parse_text_date(node.text())
-                if moment is not None:
-                    return moment - offset if offset is not None else moment
-    return None
-
-
 def _claimed_count(tree: LexborHTMLParser) -> int | None:
-    headings = tree.css(".comments-title, #comments-title, .wp-block-comments-title, "
-                        "#comments h2, #comments h3, .comments-area h2, .comments-area h3, "
-                        "h2#comments, h3#comments")
-    for heading in headings:
-        match = COUNT_HEADING.match(heading.text())
-        if match:
-            number = match.group(1).lower()
-            if number in ("one", "no"):
-                return 1 if number == "one" else 0
-            digits = re.sub(r"\D", "", number)
-            if digits:
-                return int(digits)
+    # The count is nearly always the first heading: look further (the whole page) if not.
+    first = tree.css_first(COUNT_HEADINGS)
+    count = _heading_count(first) if first is not None else None
+    if count is not None:
+        return count
+    for heading in tree.css(COUNT_HEADINGS):
+        count = _heading_count(heading)
+        if count is not None:
+            return count
     return None
 
 
-def _page_number(tree: LexborHTMLParser, url: str) -> int:
+def _heading_count(heading: LexborNode) -> int | None:
+    match = COUNT_HEADING.match(heading.text())
+    if match:
+        number = match.group(1).lower()
+        if number in ("one", "no"):
+            return 1 if number == "one" else 0
+        digits = re.sub(r"\D", "", number)
+        if digits:
+            return int(digits)
+    return None
+
+
+def _navigation(tree: LexborHTMLParser) -> tuple[LexborNode | None, bool, list[str]]:
+    """The pagination's current page, whether the comment form is there, and the links that
+    may lead to other comment pages (in page order): one pass over the page finds all three."""
+    current, form, hrefs = None, False, []
+    # The pass lists an element once per selector it matches, which changes nothing here.
+    for node in tree.css(NAVIGATION):
+        attributes = node.attributes
+        href = attributes.get("href") or ""
+        if node.tag == "a" and ("comment-page-" in href or "cpage" in href):
+            hrefs.append(href)
+        # Only an element whose id or class names one can be the current page or the form;
+        # the selectors judge those few (on a quirks-mode page they ignore case, for one).
+        names = f"{attributes.get('id') or ''} {attributes.get('class') or ''}".lower()
+        if current is None and "current" in names and _matches(node, PAGINATION_CURRENT):
+            current = node
+        if not form and ("respond" in names or "commentform" in names) \
+                and _matches(node, COMMENT_FORM):
+            form = True
+    return current, form, hrefs
+
+
+def _matches(node: LexborNode, selector: str) -> bool:
+    found = node.css_first(selector)  # the node itself comes first when it matches
+    return found is not None and found.mem_id == node.mem_id
+
+
+def _page_number(current: LexborNode | None, url: str) -> int:
     """Which comment page this is: from the URL, else the pagination's current page, else 1."""
     found = _url_page(url)
     if found is not None:
         return found
-    current = tree.css_first(".comments-pagination .current, .wp-block-comments-pagination "
-                             ".current, .comment-navigation .current, .page-numbers.current")
     if current is not None:
         digits = re.sub(r"\D", "", current.text())
         if digits:
@@ -421,15 +292,11 @@ def _base(url: str) -> tuple[str, str, str]:
     return parts.netloc.lower(), path.rstrip("/"), query
 
 
-def _follow_links(tree: LexborHTMLParser, url: str, page_number: int) -> list[str]:
-    """Every other comment page of this same article linked from this page, in page order."""
+def _follow_links(hrefs: list[str], url: str, page_number: int) -> list[str]:
+    """Every other comment page of this same article among these links, in page order."""
     own = _base(url)
     found: dict[int, str] = {}
-    for anchor in tree.css("a[href]"):
-        href = anchor.attributes.get("href") or ""
-        # Most links are permalinks and reply links: skip them before the costly parse.
-        if "comment-page-" not in href and "cpage" not in href:
-            continue
+    for href in hrefs:
         target = urljoin(url, href)
         parts = urlsplit(target)
         number = _url_page(target)
