@@ -104,9 +104,17 @@ class Adapter(ABC):
         """How sure this adapter is that it reads `page` (0 = not at all, 100 = certain)."""
         return 0
 
-    @abstractmethod
     def parse(self, page: Page) -> PageResult:
-        """Read one page; never raise on hostile or broken input (say so in the result)."""
+        """Read one page. Never raises: pages are hostile input, and a page an
+        adapter cannot read is reported as unrecognised (never a removal)."""
+        try:
+            return self.read(page)
+        except Exception as exc:
+            return PageResult(recognised=False, reason=f"unreadable page: {type(exc).__name__}: {exc}")
+
+    @abstractmethod
+    def read(self, page: Page) -> PageResult:
+        """What this platform's page says; may raise on input it cannot read."""
 
     def combine(self, results: Sequence[PageResult]) -> ThreadView:
         """Join the pages of one capture; the default suits paginated HTML."""

@@ -148,7 +148,7 @@ class GenericCssAdapter(Adapter):
     # detect() stays 0 (the base class): selectors describe one site, so this
     # adapter is never chosen automatically.
 
-    def parse(self, page: Page) -> PageResult:
+    def read(self, page: Page) -> PageResult:
         if self.options is None:
             return PageResult(recognised=False, reason=self.problem)
         opts = self.options

@@ -110,7 +110,7 @@ class GuardianAdapter(Adapter):
             return 90 if _KEY_IN_PAGE.search(decode_body(page)) else 60
         return 0
 
-    def parse(self, page: Page) -> PageResult:
+    def read(self, page: Page) -> PageResult:
         text = decode_body(page)
         if page.content_type != "application/json" and not text.lstrip().startswith("{"):
             return self._article(text)

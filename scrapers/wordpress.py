@@ -172,13 +172,7 @@ class WordPressAdapter(Adapter):
         except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
             return 0
 
-    def parse(self, page: Page) -> PageResult:
-        try:
-            return self._parse(page)
-        except Exception as exc:  # never raise on hostile input: say so instead
-            return PageResult(recognised=False, reason=f"unreadable page: {type(exc).__name__}: {exc}")
-
-    def _parse(self, page: Page) -> PageResult:
+    def read(self, page: Page) -> PageResult:
         text = decode_html(page)
         tree = LexborHTMLParser(text)
         # Any of them will do, so one pass finding the first in the page is enough.

@@ -92,11 +92,8 @@ class WordPressApiAdapter(Adapter):
             return 0
         return 0
 
-    def parse(self, page: Page) -> PageResult:
-        try:
-            return self._parse_json(page) if _is_json(page) else self._parse_article(page)
-        except Exception as exc:  # never raise on hostile input: say so instead
-            return PageResult(recognised=False, reason=f"unreadable page: {type(exc).__name__}: {exc}")
+    def read(self, page: Page) -> PageResult:
+        return self._parse_json(page) if _is_json(page) else self._parse_article(page)
 
     def _parse_article(self, page: Page) -> PageResult:
         text = decode_html(page)
