@@ -25,7 +25,7 @@ from .db import get_db
 from .errors import ArchiveError
 from .evidence import capture_record_hash, evidence_store
 from .fetch import Fetcher, FetchResult
-from .ledger import apply_verdict, load_known, record_api_check, thread_state
+from .ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
 from .models import Capture, Comment, Exchange, Thread, Watch
 from .verdicts import Snapshot, judge
 from .watches import current_interval, is_active
@@ -170,7 +170,8 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
     comment ids and the keys of comments that have just gone missing."""
     thread = session.get(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
-    known = load_known(session, thread.id)
+    comments = load_comments(session, thread.id)
+    known = load_known(session, thread.id, comments)
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
                 for f in fetched]
     decided = classify_fetches(outcomes, capped, int(app.config["MAX_COMMENT_PAGES"]))
@@ -209,7 +210,7 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
                         has_tree=view.has_tree if view else True, reason=reason)
     verdict = judge(known, snapshot, thread_state(thread), int(app.config["CONFIRM_CAPTURES"]))
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
-                            snapshot.has_tree)
+                            snapshot.has_tree, comments)
     if good and view is not None:
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id

@@ -22,11 +22,18 @@ from .verdicts import (EVENT_STATUS, NO_TEXT, EventRecord, Known, ThreadState, V
 MAX_TEXT_CHARS = 100_000
 
 
-def load_known(session: Session, thread_id: int) -> dict[str, Known]:
-    comments = session.scalars(
+def load_comments(session: Session, thread_id: int) -> dict[str, Comment]:
+    """A thread's comments by key, with their versions: read once per capture."""
+    return {c.key: c for c in session.scalars(
         select(Comment).where(Comment.thread_id == thread_id)
-        .options(selectinload(Comment.versions))).all()
-    return {c.key: _known(c) for c in comments}
+        .options(selectinload(Comment.versions))).all()}
+
+
+def load_known(session: Session, thread_id: int,
+               comments: dict[str, Comment] | None = None) -> dict[str, Known]:
+    if comments is None:
+        comments = load_comments(session, thread_id)
+    return {key: _known(c) for key, c in comments.items()}
 
 
 def _known(comment: Comment) -> Known:
@@ -44,11 +51,11 @@ def thread_state(thread: Thread) -> ThreadState:
 
 
 def apply_verdict(session: Session, thread: Thread, capture: Capture,
-                  records: list[CommentRecord], verdict: Verdict, has_tree: bool = True) -> set[int]:
-    """Store the verdict of one capture; returns the ids of comments it changed."""
-    by_key = {c.key: c for c in session.scalars(
-        select(Comment).where(Comment.thread_id == thread.id)
-        .options(selectinload(Comment.versions))).all()}
+                  records: list[CommentRecord], verdict: Verdict, has_tree: bool = True,
+                  comments: dict[str, Comment] | None = None) -> set[int]:
+    """Store the verdict of one capture; returns the ids of comments it changed.
+    `comments` are the thread's comments as `load_comments` gave them, if already read."""
+    by_key = dict(comments) if comments is not None else load_comments(session, thread.id)
     changed: set[int] = set()
     if capture.is_good:
         for record in records:
