@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from config import Config
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +28,10 @@ def _secret_key(data_dir: Path) -> str:
 
 
 def create_app(config: Config | None = None) -> Flask:
+    # Flask loads here, not at import: the command line, capture workers and
+    # the pure rules import this package without needing the web app.
+    from flask import Flask
+
     config = config or Config()
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(Path(__file__).parent / "web" / "static"))
@@ -35,8 +41,8 @@ def create_app(config: Config | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(data_dir)
 
-    from . import db
-    from .web import init_web
+    from archive.store import db
+    from archive.web import init_web
 
     db.init_app(app)
     init_web(app)

@@ -38,8 +38,8 @@ def build(data_dir: Path, size: int, seed: int = 7) -> float:
     """Fill a fresh archive with `size` comments; returns seconds taken."""
     from sqlalchemy import create_engine, insert
 
-    from archive.models import Comment, CommentVersion, Event, Site, Thread
-    from archive.schema import upgrade
+    from archive.store.models import Comment, CommentVersion, Event, Site, Thread
+    from archive.store.schema import upgrade
 
     started = time.perf_counter()
     engine = create_engine(f"sqlite:///{data_dir / 'archive.db'}")

@@ -80,7 +80,7 @@ def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench_parse_and_diff(n: int, repeat: int) -> None:
-    from archive.verdicts import Snapshot, ThreadState, judge, replay
+    from archive.rules.verdicts import Snapshot, ThreadState, judge, replay
 
     body = thread_html(n)
     page = Page(url="http://127.0.0.1/cafcass/", final_url="http://127.0.0.1/cafcass/",
@@ -106,11 +106,11 @@ def bench_parse_and_diff(n: int, repeat: int) -> None:
 
 def bench_storage(n: int, captures: int) -> None:
     from archive import create_app
-    from archive.capture import capture_watch
-    from archive.db import get_db
-    from archive.fetch import Fetcher
-    from archive.schema import upgrade
-    from archive.watches import add_watch
+    from archive.capture.pipeline import capture_watch
+    from archive.store.db import get_db
+    from archive.capture.fetch.fetcher import Fetcher
+    from archive.store.schema import upgrade
+    from archive.capture.watches import add_watch
     from config import TestConfig
     from tests.local_server import LocalServer
 

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # noqa: E402
 
 from archive import create_app  # noqa: E402
-from archive.db import get_db  # noqa: E402
-from archive.models import Capture, Comment, CommentVersion, Event, Site, Thread  # noqa: E402
-from archive.schema import upgrade  # noqa: E402
-from archive.verdicts import text_hash  # noqa: E402
+from archive.store.db import get_db  # noqa: E402
+from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread  # noqa: E402
+from archive.store.schema import upgrade  # noqa: E402
+from archive.rules.verdicts import text_hash  # noqa: E402
 from config import TestConfig  # noqa: E402
 
 WORDS = ("cafcass officer report court child family complaint hearing judge assessment "

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive import create_app  # noqa: E402
-from archive.db import get_db  # noqa: E402
-from archive.schema import upgrade  # noqa: E402
+from archive.store.db import get_db  # noqa: E402
+from archive.store.schema import upgrade  # noqa: E402
 from archive.search import SearchQuery, query_index, reindex  # noqa: E402
 from archive.search.plan import make_plan  # noqa: E402
 from archive.search.postgres_backend import match_condition, tsquery_literal  # noqa: E402

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import Adapter, Page
-from .generic_css import GenericCssAdapter
-from .guardian import GuardianAdapter
-from .wordpress import WordPressAdapter
-from .wordpress_api import WordPressApiAdapter
-from .wordpress_feed import WordPressFeedAdapter
+from scrapers.base import Adapter, Page
+from scrapers.generic_css import GenericCssAdapter
+from scrapers.guardian import GuardianAdapter
+from scrapers.wordpress import WordPressAdapter
+from scrapers.wordpress_api import WordPressApiAdapter
+from scrapers.wordpress_feed import WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls for cls in (

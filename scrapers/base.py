@@ -2,7 +2,7 @@
 
 An adapter turns the raw pages of one platform into `CommentRecord`s. It never
 fetches, never touches the database and never imports the web app: the
-capture pipeline (archive/capture.py) fetches each URL the adapter asks for,
+capture pipeline (archive/capture/pipeline.py) fetches each URL the adapter asks for,
 hands it the `Page`, and finally asks it to `combine` the per-page results
 into one `ThreadView` of the whole thread.
 

@@ -18,7 +18,7 @@ checked by the operator preview before the watch is stored):
     tombstone    marks an item as the platform's "comment deleted" placeholder
 
 Options reach the adapter through `configure(options)` (the registry builds
-adapters without arguments; archive/capture.py calls `configure` with
+adapters without arguments; archive/capture/pipeline.py calls `configure` with
 `Watch.options`). Without a stable id, comments are keyed by
 `fingerprint_key`. `detect` is 0: this adapter is only used when chosen.
 """
@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from .base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, fingerprint_key
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, fingerprint_key
 
 REQUIRED = ("area", "item", "body")
 SELECTORS = REQUIRED + ("author", "time", "next", "count", "tombstone")

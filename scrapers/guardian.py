@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Sequence
 from urllib.parse import urlsplit
 
-from .base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
-from .generic_css import html_to_text
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.generic_css import html_to_text
 
 API_HOST = "discussion.theguardian.com"
 API = f"https://{API_HOST}/discussion-api"

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from .wordpress import (blocked_reason, decode_html, fragment_text, looks_like_html, parse_iso_utc,
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
+from scrapers.wordpress import (blocked_reason, decode_html, fragment_text, looks_like_html, parse_iso_utc,
                         post_id_of, title_of)
 
 PER_PAGE = 100

@@ -18,8 +18,8 @@ from typing import Iterable
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .base import CommentRecord
-from .wordpress_text import children_text, fragment_text, nodes_text, parse_iso_utc, parse_text_date
+from scrapers.base import CommentRecord
+from scrapers.wordpress_text import children_text, fragment_text, nodes_text, parse_iso_utc, parse_text_date
 
 COMMENT_ID = re.compile(r"(?:li-|div-)?comment-(\d{1,19})")
 CONTENT_CLASSES_SET = frozenset(("comment-content", "wp-block-comment-content"))

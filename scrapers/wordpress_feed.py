@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from .base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from .wordpress import blocked_reason, decode_html, fragment_text, looks_like_html, post_id_of, title_of
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
+from scrapers.wordpress import blocked_reason, decode_html, fragment_text, looks_like_html, post_id_of, title_of
 
 COMMENT_ANCHOR = re.compile(r"#comment-(\d{1,19})$")
 REPLY_PARAGRAPH = re.compile(

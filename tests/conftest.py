@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, text
 
 from archive import create_app
 from archive.cli import cli
-from archive.db import get_db
-from archive.models import Base
-from archive.schema import upgrade
+from archive.store.db import get_db
+from archive.store.models import Base
+from archive.store.schema import upgrade
 from config import TestConfig
 
 pytest_plugins = ["tests.local_server", "tests.wordpress_site"]

@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from archive.auth import create_user
-from archive.db import get_db
-from archive.models import AuditEntry
+from archive.operators.auth import create_user
+from archive.store.db import get_db
+from archive.store.models import AuditEntry
 
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

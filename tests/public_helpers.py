@@ -12,11 +12,11 @@ from typing import Sequence
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from archive.db import get_db
-from archive.ledger import apply_verdict, load_known, thread_state
-from archive.models import Capture, Comment, Exchange, Thread
-from archive.verdicts import Snapshot, judge
-from archive.watches import thread_for
+from archive.store.db import get_db
+from archive.capture.ledger import apply_verdict, load_known, thread_state
+from archive.store.models import Capture, Comment, Exchange, Thread
+from archive.rules.verdicts import Snapshot, judge
+from archive.capture.watches import thread_for
 from scrapers.base import CommentRecord
 
 T0 = datetime(2018, 4, 1, 12, 0)

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from archive.db import get_db
-from archive.exports import ExportFilter
-from archive.stats_queries import build_stats
-from archive.web.openapi import SEARCH_SORTS, SEARCH_STATUSES, openapi_document
+from archive.store.db import get_db
+from archive.research.exports import ExportFilter
+from archive.research.stats_queries import build_stats
+from archive.web.api.openapi import SEARCH_SORTS, SEARCH_STATUSES, openapi_document
 from tests.test_exports import build_archive
 
 # The catch-all that turns unknown /api/v1/ paths into JSON 404s is not an operation.

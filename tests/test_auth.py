@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from archive.clock import utcnow
-from archive.db import get_db
-from archive.models import User, Watch
+from archive.store.db import get_db
+from archive.store.models import User, Watch
 from tests.operator_support import (PASSWORD, audit_actions, count, csrf_token, logged_in, login,
                                     make_user)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive.capture import capture_watch
-from archive.db import get_db
-from archive.evidence import capture_record_hash, evidence_store
-from archive.fetch import Fetcher
-from archive.models import Capture, Comment, Event, Watch
-from archive.watches import add_watch
+from archive.capture.pipeline import capture_watch
+from archive.store.db import get_db
+from archive.store.evidence import capture_record_hash, evidence_store
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import Capture, Comment, Event, Watch
+from archive.capture.watches import add_watch
 from tests.wordpress_markup import C, wp_page
 
 SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll done."),

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from archive.db import get_db
-from archive.evidence import evidence_store
-from archive.models import Capture, Comment, Event, Exchange, Thread, Watch
+from archive.store.db import get_db
+from archive.store.evidence import evidence_store
+from archive.store.models import Capture, Comment, Event, Exchange, Thread, Watch
 from archive.search import SearchQuery, query_index
 
 

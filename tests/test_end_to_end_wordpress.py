@@ -125,8 +125,8 @@ def test_moderation_is_detected_and_breakage_is_not(runner, wordpress):  # type:
 def test_rest_api_says_why_a_comment_went_missing(app, runner, wordpress):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from archive.db import get_db
-    from archive.models import Comment, Event
+    from archive.store.db import get_db
+    from archive.store.models import Comment, Event
 
     post_id, url = wordpress.add_post("Cafcass complaints data", "Tell us about your complaint.")
     held = wordpress.add_comment(post_id, "Ann", "My complaint was never answered.")

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 import config
 
 from archive import create_app
-from archive.db import get_db
-from archive.evidence import (EvidenceError, EvidenceStore, capture_record_hash,
+from archive.store.db import get_db
+from archive.store.evidence import (EvidenceError, EvidenceStore, capture_record_hash,
                               evidence_store)
-from archive.models import Blob, Capture, Exchange, Site, Thread
+from archive.store.models import Blob, Capture, Exchange, Site, Thread
 
 PAGE = b"<html><body><ol class='commentlist'><li id='comment-1'>First</li></ol></body></html>" * 50
 

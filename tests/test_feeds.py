@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from archive.clock import utcnow
-from archive.db import get_db
-from archive.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
-from archive.fetch import Fetcher
-from archive.models import Feed, FeedEntry, Watch
-from archive.watches import add_watch
+from archive.store.db import get_db
+from archive.capture.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import Feed, FeedEntry, Watch
+from archive.capture.watches import add_watch
 from tests.operator_support import count
 
 RSS = "application/rss+xml; charset=utf-8"

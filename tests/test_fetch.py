@@ -14,11 +14,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from archive import addresses, transport
-from archive.addresses import check_url, non_public_kind
+from archive.capture.fetch import addresses
+from archive.capture.fetch import transport
+from archive.capture.fetch.addresses import check_url, non_public_kind
 from archive.clock import utcnow
 from archive.errors import UrlRejected
-from archive.fetch import Fetcher
+from archive.capture.fetch.fetcher import Fetcher
 import config
 from tests.local_server import LocalServer
 

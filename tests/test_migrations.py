@@ -4,8 +4,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from archive.db import get_db
-from archive.models import Base
+from archive.store.db import get_db
+from archive.store.models import Base
 
 
 def _include(name, type_, _parents) -> bool:  # type: ignore[no-untyped-def]
@@ -27,7 +27,7 @@ def test_init_is_idempotent(runner):  # type: ignore[no-untyped-def]
 
 
 def test_init_rebuilds_a_stale_index(app, runner):  # type: ignore[no-untyped-def]
-    from archive.models import Comment, CommentVersion, Site, Thread
+    from archive.store.models import Comment, CommentVersion, Site, Thread
     from archive.search import SearchQuery, query_index
     from archive.search.engines import is_stale, mark_stale
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive.db import get_db
-from archive.models import Thread, Watch
-from archive.watch_csv import parse_watch_csv
-from archive.watches import add_watch
+from archive.store.db import get_db
+from archive.store.models import Thread, Watch
+from archive.operators.watch_csv import parse_watch_csv
+from archive.capture.watches import add_watch
 from tests.operator_support import audit_actions, count, logged_in, post
 
 NOW = datetime(2025, 3, 1, 12, 0)

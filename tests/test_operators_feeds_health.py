@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from archive.clock import utcnow
-from archive.db import get_db
-from archive.models import Capture, Feed, Watch
-from archive.watches import add_watch
+from archive.store.db import get_db
+from archive.store.models import Capture, Feed, Watch
+from archive.capture.watches import add_watch
 from tests.operator_support import audit_actions, count, logged_in, post
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Community news</title>

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive.capture import capture_watch
-from archive.db import get_db
-from archive.fetch import Fetcher
-from archive.models import AuditEntry, Comment
+from archive.capture.pipeline import capture_watch
+from archive.store.db import get_db
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import AuditEntry, Comment
 from archive.search import SearchQuery, query_index
-from archive.stats_queries import build_stats
-from archive.watches import add_watch
+from archive.research.stats_queries import build_stats
+from archive.capture.watches import add_watch
 from tests.operator_support import audit_actions, logged_in, post
 from tests.test_operators_watches import ARTICLE, OPTIONS
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from archive.clock import utcnow
-from archive.db import get_db
-from archive.models import Capture, Thread, Watch
-from archive.watches import add_watch
+from archive.store.db import get_db
+from archive.store.models import Capture, Thread, Watch
+from archive.capture.watches import add_watch
 from tests.operator_support import audit_actions, count, logged_in, post
 
 OPTIONS = {"area": "#comments", "item": "li.comment", "body": ".text", "id_attr": "id",

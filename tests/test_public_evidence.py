@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from archive.db import get_db
-from archive.evidence import evidence_store
-from archive.models import Exchange
+from archive.store.db import get_db
+from archive.store.evidence import evidence_store
+from archive.store.models import Exchange
 from tests.public_helpers import T0, capture, new_thread, rec
 
 HOSTILE_PAGE = (b"<!doctype html><html><body><script>alert(document.cookie)</script>"

@@ -164,7 +164,7 @@ def test_pages_carry_no_inline_script_or_style(client, ids) -> None:  # type: ig
 
 
 def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from archive.web import public
+    from archive.web.public import pages as public
     monkeypatch.setattr(public, "COMMENTS_PER_PAGE", 3)
     seen = []
     page, pages = 1, None
@@ -188,7 +188,7 @@ def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> Non
 def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
-    from archive.db import get_db
+    from archive.store.db import get_db
     from tests.public_helpers import T0, capture, new_thread, rec
     with get_db(app).write() as session:
         thread = new_thread(session, "https://news.example/pulled/", "A pulled article")

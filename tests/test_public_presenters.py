@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from archive.web.presenters import comment_badges, redaction_notice, removal_line, utc, window
+from archive.web.public.presenters import comment_badges, redaction_notice, removal_line, utc, window
 
 T = datetime(2018, 4, 1, 12, 0)
 

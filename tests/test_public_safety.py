@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from archive.db import get_db
-from archive.ledger import MAX_TEXT_CHARS
+from archive.store.db import get_db
+from archive.capture.ledger import MAX_TEXT_CHARS
 from archive.search import reindex
 from tests.public_helpers import T0, capture, comment_id, new_thread, rec
 

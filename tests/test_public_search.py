@@ -90,7 +90,7 @@ def test_an_order_alone_is_not_a_search(client, ids) -> None:  # type: ignore[no
 
 
 def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from archive.web import search_views
+    from archive.web.public import search as search_views
     monkeypatch.setattr(search_views, "PER_PAGE", 4)
     monkeypatch.setattr(search_views, "MAX_PAGE_LINKS", 1)
     url, seen, pages = f"/search?thread={ids['thread']}", [], 0
@@ -147,7 +147,7 @@ def test_sort_orders(client, ids) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_pagination_pages_and_cursor(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from archive.web import search_views
+    from archive.web.public import search as search_views
     monkeypatch.setattr(search_views, "PER_PAGE", 4)
     first = _doc(client.get("/search?q=cafcass&sort=oldest"))
     assert len(_hit_ids(first)) == 4

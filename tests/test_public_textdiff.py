@@ -1,7 +1,7 @@
 """Word-level diffs between comment versions: readable and escaped."""
 from __future__ import annotations
 
-from archive.textdiff import MAX_WORD_TOKENS, Segment, change_summary, diff_segments, html_diff
+from archive.web.public.textdiff import MAX_WORD_TOKENS, Segment, change_summary, diff_segments, html_diff
 
 
 def test_word_level_edit_marks_only_changed_words() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from archive.web.thread_tree import MAX_DEPTH, Placed, paginate, reading_order
+from archive.web.public.thread_tree import MAX_DEPTH, Placed, paginate, reading_order
 
 T0 = datetime(2018, 4, 1)
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from archive.sanitize import MAX_BODY_CHARS, TRUNCATED_NOTE, clean_html, comment_body, text_to_html
+from archive.web.sanitize import MAX_BODY_CHARS, TRUNCATED_NOTE, clean_html, comment_body, text_to_html
 
 ALLOWED = {"p", "br", "a", "em", "strong", "blockquote", "code", "pre", "ul", "ol", "li"}
 

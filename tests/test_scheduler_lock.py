@@ -5,13 +5,13 @@ import subprocess
 import sys
 import textwrap
 
-from archive.scheduler import DataDirLock, start_scheduler
+from archive.capture.scheduler import DataDirLock, start_scheduler
 
 
 def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
-        from archive.scheduler import DataDirLock
+        from archive.capture.scheduler import DataDirLock
         lock = DataDirLock({data_dir!r})
         assert lock.acquire()
         print("locked", flush=True)

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import pytest
 from flask import Flask
 
-from archive.db import get_db
-from archive.models import Comment, CommentVersion, Site, Thread
+from archive.store.db import get_db
+from archive.store.models import Comment, CommentVersion, Site, Thread
 from archive.search import SearchQuery, index_comments, query_index, reindex
 
 BACKENDS = ("whoosh", "database")

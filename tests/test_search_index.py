@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from archive.db import get_db
+from archive.store.db import get_db
 from archive.errors import ArchiveError
-from archive.models import Comment, CommentVersion
+from archive.store.models import Comment, CommentVersion
 from archive.search import (SearchQuery, SearchQueryError, index_comments, query_index, reindex,
                             remove_from_index)
 from archive.search import whoosh_backend

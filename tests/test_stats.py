@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from archive.stats import StatsBuilder, hours, month_of, quantile, quartiles, wilson_interval
+from archive.rules.stats import StatsBuilder, hours, month_of, quantile, quartiles, wilson_interval
 
 
 @pytest.mark.parametrize("k, n, low, high", [
@@ -83,7 +83,7 @@ def test_builder_without_data_and_without_captures():
 
 
 def test_histogram_bins():
-    from archive.stats import histogram
+    from archive.rules.stats import histogram
     assert histogram([0.0, 0.5, 1.0, 2.9, 3.0, 500.0], (0.0, 1.0, 3.0, 24.0)) == [2, 2, 1, 1]
     assert histogram([], (0.0, 1.0)) == [0, 0]
 

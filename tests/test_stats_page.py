@@ -6,9 +6,9 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
-from archive.db import get_db
-from archive.models import Site, Thread
-from archive.plots import RatePoint, capture_coverage, rate_over_time, time_to_removal
+from archive.store.db import get_db
+from archive.store.models import Site, Thread
+from archive.web.research.plots import RatePoint, capture_coverage, rate_over_time, time_to_removal
 from tests.test_stats_queries import build
 
 
@@ -84,13 +84,13 @@ def test_plots_are_well_formed_and_say_what_they_show():
 
 
 def test_count_axis_ticks_are_whole_numbers():
-    from archive.plots import _count_max
+    from archive.web.research.plots import _count_max
     assert [_count_max(v) for v in (0, 2, 4, 5, 9, 21, 41, 81, 150, 201)] == [
         4, 4, 4, 8, 20, 40, 80, 200, 200, 400]
 
 
 def test_figures_are_reused_for_a_few_minutes(app, client):
-    from archive.web import research
+    from archive.web.research import pages as research
     build(app)
     first = client.get("/api/v1/stats").get_json()
     with get_db(app).write() as s:

@@ -13,10 +13,10 @@ from datetime import datetime
 
 import pytest
 
-from archive.db import get_db
-from archive.exports import ExportFilter, read_rows
-from archive.models import Capture, Comment, CommentVersion, Event, Site, Thread
-from archive.stats_queries import build_stats, stats_columns
+from archive.store.db import get_db
+from archive.research.exports import ExportFilter, read_rows
+from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
+from archive.research.stats_queries import build_stats, stats_columns
 
 
 def D(day: int, hour: int = 0, month: int = 1) -> datetime:

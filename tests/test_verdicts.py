@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from archive.verdicts import (
+from archive.rules.verdicts import (
     EVENT_STATUS,
     Known,
     Snapshot,

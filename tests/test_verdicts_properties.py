@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings, strategies as st
 
-from archive.verdicts import EventRecord, Snapshot, ThreadState, Verdict, judge, replay, status_after
+from archive.rules.verdicts import EventRecord, Snapshot, ThreadState, Verdict, judge, replay, status_after
 from scrapers.base import CommentRecord
 
 T0 = datetime(2024, 3, 1, 12, 0)

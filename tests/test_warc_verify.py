@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import select, text
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.db import get_db
-from archive.evidence import capture_record_hash, evidence_store
-from archive.models import Capture, Exchange, Site, Thread
-from archive.warc import NOT_MODIFIED_PROFILE
+from archive.store.db import get_db
+from archive.store.evidence import capture_record_hash, evidence_store
+from archive.store.models import Capture, Exchange, Site, Thread
+from archive.research.warc import NOT_MODIFIED_PROFILE
 
 T0 = datetime(2024, 6, 1, 8, 0, 0)
 PAGE1 = "<html><body><p id='comment-1'>Café ✓ first page</p></body></html>".encode("utf-8")

@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from archive.db import get_db
-from archive.models import Thread, Watch
+from archive.store.db import get_db
+from archive.store.models import Thread, Watch
 
 URL = "http://127.0.0.1:9/cafcass-rated-outstanding/"
 

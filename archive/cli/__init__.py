@@ -12,7 +12,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from ..errors import ArchiveError
+from archive.errors import ArchiveError
 
 
 class ArchiveGroup(click.Group):
@@ -32,7 +32,7 @@ def cli(ctx: click.Context) -> None:
     Settings come from ARCHIVE_* environment variables (see README).
     """
     if ctx.obj is None:
-        from .. import create_app
+        from archive import create_app
         ctx.obj = create_app()
 
 
@@ -45,8 +45,13 @@ def main() -> None:
     cli.main(args=sys.argv[1:], prog_name="python -m archive")
 
 
-from . import (capture_commands, demo_commands, operator_commands,  # noqa: E402
-               research_commands, search_commands, setup_commands, watch_commands)
+from archive.cli import capture_commands
+from archive.cli import demo_commands
+from archive.cli import operator_commands
+from archive.cli import research_commands
+from archive.cli import search_commands
+from archive.cli import setup_commands
+from archive.cli import watch_commands
 
 for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
                 operator_commands, demo_commands):

@@ -6,11 +6,11 @@ import logging
 import click
 from sqlalchemy import func, select
 
-from ..db import get_db
-from ..errors import ArchiveError
-from ..models import Thread, Watch
-from ..watches import canonical_url
-from . import current_app_obj
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.models import Thread, Watch
+from archive.capture.watches import canonical_url
+from archive.cli import current_app_obj
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
@@ -34,9 +34,9 @@ def capture(url: str | None, all_due: bool) -> None:
     URL, that watched thread is captured whatever its schedule. Exits 0 even
     when some fetches fail, and prints a line per capture and a summary.
     """
-    from ..capture import CaptureSummary, capture_round, capture_watch
-    from ..fetch import Fetcher
-    from ..scheduler import DataDirLock
+    from archive.capture.pipeline import CaptureSummary, capture_round, capture_watch
+    from archive.capture.fetch.fetcher import Fetcher
+    from archive.capture.scheduler import DataDirLock
 
     if bool(url) == all_due:
         raise click.UsageError("give either --all or one URL")
@@ -78,7 +78,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     """
     from waitress import serve as waitress_serve
 
-    from ..scheduler import start_scheduler
+    from archive.capture.scheduler import start_scheduler
 
     app = current_app_obj()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

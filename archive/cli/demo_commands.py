@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import ArchiveError
-from . import current_app_obj
+from archive.errors import ArchiveError
+from archive.cli import current_app_obj
 
 
 @click.command()
@@ -16,8 +16,8 @@ def demo() -> None:
     the archive has removals, edits, failed captures and search results to
     show, with no network. Running it again loads nothing twice.
     """
-    from ..demo import load_demo
-    from ..scheduler import DataDirLock
+    from archive.demo import load_demo
+    from archive.capture.scheduler import DataDirLock
 
     app = current_app_obj()
     lock = DataDirLock(app.config["DATA_DIR"])

@@ -13,16 +13,16 @@ from sqlalchemy import select
 
 from scrapers import ADAPTERS
 
-from .. import audit
-from ..auth import create_user
-from ..clock import format_duration, iso, parse_duration, utcnow
-from ..db import get_db
-from ..errors import ArchiveError
-from ..feeds import add_feed, watch_schedule
-from ..models import Feed, FeedEntry, Watch
-from ..watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
-from . import current_app_obj
-from .watch_commands import duration_option, watch
+from archive.operators import audit
+from archive.operators.auth import create_user
+from archive.clock import format_duration, iso, parse_duration, utcnow
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.capture.feeds import add_feed, watch_schedule
+from archive.store.models import Feed, FeedEntry, Watch
+from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.cli import current_app_obj
+from archive.cli.watch_commands import duration_option, watch
 
 ACTOR = "command line"
 

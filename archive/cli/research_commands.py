@@ -12,19 +12,19 @@ from typing import Any, Callable, Iterator
 import click
 from sqlalchemy.orm import Session
 
-from ..dataset import build_dataset
-from ..db import get_db
-from ..errors import ArchiveError
-from ..evidence import evidence_store
-from ..exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
+from archive.research.dataset import build_dataset
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.evidence import evidence_store
+from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
                        Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
                        write_rows)
-from ..models import Thread
-from ..stats import NOTES
-from ..stats_queries import GROUPINGS, build_stats, key_columns, stats_columns
-from ..verify import verify_archive
-from ..warc import export_warc
-from . import current_app_obj
+from archive.store.models import Thread
+from archive.rules.stats import NOTES
+from archive.research.stats_queries import GROUPINGS, build_stats, key_columns, stats_columns
+from archive.research.verify import verify_archive
+from archive.research.warc import export_warc
+from archive.cli import current_app_obj
 
 
 @contextmanager

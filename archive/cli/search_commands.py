@@ -5,7 +5,7 @@ import time
 
 import click
 
-from . import current_app_obj
+from archive.cli import current_app_obj
 
 # Progress lines at most this often, so a large rebuild prints a few dozen.
 PROGRESS_SECONDS = 2.0
@@ -21,7 +21,7 @@ def reindex() -> None:
     "index is out of date" flag a failed index update leaves.
     """
     # Imported here so that other commands do not load the search engines.
-    from ..search import reindex as rebuild_index
+    from archive.search import reindex as rebuild_index
 
     app = current_app_obj()
     shown = [0.0]

@@ -5,10 +5,10 @@ import click
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from ..db import get_db
-from ..models import Comment
-from ..schema import upgrade
-from . import current_app_obj
+from archive.store.db import get_db
+from archive.store.models import Comment
+from archive.store.schema import upgrade
+from archive.cli import current_app_obj
 
 
 @click.command()
@@ -19,8 +19,8 @@ def init() -> None:
     needs to be: after a schema upgrade of an archive that already holds
     comments (a new index starts empty), or when it is flagged out of date.
     """
-    from ..search import reindex
-    from ..search.engines import is_stale
+    from archive.search import reindex
+    from archive.search.engines import is_stale
 
     app = current_app_obj()
     with app.app_context():

@@ -6,12 +6,12 @@ import json
 import click
 from sqlalchemy import select
 
-from ..clock import format_duration, iso, parse_date, parse_duration, utcnow
-from ..db import get_db
-from ..errors import ArchiveError
-from ..models import Watch
-from ..watches import add_watch, get_watch, is_active
-from . import current_app_obj
+from archive.clock import format_duration, iso, parse_date, parse_duration, utcnow
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.models import Watch
+from archive.capture.watches import add_watch, get_watch, is_active
+from archive.cli import current_app_obj
 
 
 def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]

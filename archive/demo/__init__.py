@@ -23,13 +23,13 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy import func, select
 
-from ..capture import capture_watch
-from ..db import get_db
-from ..fetch import Fetcher
-from ..models import Capture, Comment, Site, Thread
-from ..watches import add_watch
-from .content import ARTICLES, Article
-from .site import DemoSite
+from archive.capture.pipeline import capture_watch
+from archive.store.db import get_db
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import Capture, Comment, Site, Thread
+from archive.capture.watches import add_watch
+from archive.demo.content import ARTICLES, Article
+from archive.demo.site import DemoSite
 
 # The demo site answers at once; a slow machine still gets time to spare.
 FETCH_TIMEOUT = 10.0

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from html import escape
 
-from .content import Article, DemoComment, Stage
+from archive.demo.content import Article, DemoComment, Stage
 
 
 def _when(moment: datetime) -> str:

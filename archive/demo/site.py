@@ -12,8 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-from .content import Article, Stage
-from .pages import MAINTENANCE_PAGE, article_page, rest_comment
+from archive.demo.content import Article, Stage
+from archive.demo.pages import MAINTENANCE_PAGE, article_page, rest_comment
 
 _REST_COMMENT = re.compile(r"^/wp-json/wp/v2/comments/(\d+)/?$")
 

@@ -21,15 +21,15 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import get_db
-from ..errors import ArchiveError
-from ..models import Comment
-from .documents import Selection, batch_bounds, comment_texts
-from .engines import ENGINE_FAILURES, clear_stale, get_engine, is_stale, mark_stale
-from .highlight import best_version, highlight
-from .plan import make_plan
-from .types import Hit, SearchQuery, SearchQueryError, SearchResults
-from .whoosh_backend import WhooshEngine
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.models import Comment
+from archive.search.documents import Selection, batch_bounds, comment_texts
+from archive.search.engines import ENGINE_FAILURES, clear_stale, get_engine, is_stale, mark_stale
+from archive.search.highlight import best_version, highlight
+from archive.search.plan import make_plan
+from archive.search.types import Hit, SearchQuery, SearchQueryError, SearchResults
+from archive.search.whoosh_backend import WhooshEngine
 
 __all__ = ["Hit", "SearchQuery", "SearchQueryError", "SearchResults", "index_comments",
            "query_index", "reindex", "remove_from_index"]

@@ -7,8 +7,8 @@ from typing import Iterable, Protocol, Sequence
 
 from sqlalchemy.orm import Session
 
-from .documents import Selection
-from .plan import Plan
+from archive.search.documents import Selection
+from archive.search.plan import Plan
 
 # Facet rows: (status, reinstated, edited, site host, count).
 FacetRow = tuple[str, bool, bool, str, int]

@@ -15,8 +15,8 @@ from typing import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from ..models import Comment, CommentVersion, Site, Thread
-from .tokens import tokenize
+from archive.store.models import Comment, CommentVersion, Site, Thread
+from archive.search.tokens import tokenize
 
 # Tokens kept per document: a hostile megabyte of text must not blow up an
 # engine (PostgreSQL positions stop at 16383).

@@ -16,14 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
 
-from ..clock import iso, utcnow
-from ..db import get_db
-from ..errors import ArchiveError
-from ..models import Comment
-from .base import Engine
-from .postgres_backend import PostgresEngine
-from .sqlite_backend import SqliteEngine
-from .whoosh_backend import WhooshEngine, WhooshState
+from archive.clock import iso, utcnow
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.models import Comment
+from archive.search.base import Engine
+from archive.search.postgres_backend import PostgresEngine
+from archive.search.sqlite_backend import SqliteEngine
+from archive.search.whoosh_backend import WhooshEngine, WhooshState
 
 BACKENDS = ("whoosh", "database")
 # What an engine raises when its index cannot be read or written (as

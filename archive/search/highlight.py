@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Sequence
 
-from .query import Leaf
-from .tokens import token_spans
+from archive.search.query import Leaf
+from archive.search.tokens import token_spans
 
 SNIPPET_CHARS = 300
 # Characters of context shown before the first match.

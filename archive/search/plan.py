@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..clock import to_naive_utc
-from .query import Leaf, Node, parse, positive_leaves
-from .types import SORTS, STATUSES, SearchQuery, SearchQueryError
+from archive.clock import to_naive_utc
+from archive.search.query import Leaf, Node, parse, positive_leaves
+from archive.search.types import SORTS, STATUSES, SearchQuery, SearchQueryError
 
 MAX_PER_PAGE = 100
 MAX_OFFSET = 1_000_000

@@ -17,12 +17,12 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..db import get_db
-from .base import Found
-from .documents import SearchDocument, Selection, load_documents
-from .plan import Plan
-from .query import And, Leaf, Node, Not, Or
-from .sql_search import browse, run_search
+from archive.store.db import get_db
+from archive.search.base import Found
+from archive.search.documents import SearchDocument, Selection, load_documents
+from archive.search.plan import Plan
+from archive.search.query import And, Leaf, Node, Not, Or
+from archive.search.sql_search import browse, run_search
 
 VECTORS = {None: "d.body_vec", "title": "d.title_vec", "author": "d.author_vec", "site": "d.site_vec"}
 # Any fixed 64-bit number: the key of the index writers' advisory lock.

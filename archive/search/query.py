@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Union
 
-from .tokens import MAX_TOKEN_CHARS, tokenize
-from .types import SearchQueryError
+from archive.search.tokens import MAX_TOKEN_CHARS, tokenize
+from archive.search.types import SearchQueryError
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 32

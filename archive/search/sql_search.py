@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import DateTime, Float, Integer, bindparam, column, text
 from sqlalchemy.orm import Session
 
-from .base import Found, facet_counts
-from .plan import Plan
+from archive.search.base import Found, facet_counts
+from archive.search.plan import Plan
 
 SORT_AT = "COALESCE(c.posted_at, c.first_seen_at)"
 SITE_JOIN = " JOIN threads t ON t.id = c.thread_id JOIN sites s ON s.id = t.site_id"

@@ -16,12 +16,12 @@ from flask import Flask
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
-from ..db import get_db
-from .base import Found
-from .documents import SearchDocument, Selection, load_documents, segments_text
-from .plan import Plan
-from .query import And, Leaf, Node, Not, Or
-from .sql_search import browse, run_search
+from archive.store.db import get_db
+from archive.search.base import Found
+from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
+from archive.search.plan import Plan
+from archive.search.query import And, Leaf, Node, Not, Or
+from archive.search.sql_search import browse, run_search
 
 COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..errors import ArchiveError
+from archive.errors import ArchiveError
 
 STATUSES = ("visible", "missing", "removed", "reinstated", "edited")
 SORTS = ("relevance", "newest", "oldest")

@@ -25,11 +25,11 @@ from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
 
-from ..db import get_db
-from .base import Found, facet_counts
-from .documents import SearchDocument, Selection, load_documents, segments_text
-from .plan import Plan
-from .query import And, Leaf, Node, Not, Or
+from archive.store.db import get_db
+from archive.search.base import Found, facet_counts
+from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
+from archive.search.plan import Plan
+from archive.search.query import And, Leaf, Node, Not, Or
 
 # How long a write waits for another process's writer before giving up.
 WRITE_WAIT_SECONDS = 5.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from ..clock import iso
+from archive.clock import iso
 
 # No inline script anywhere; captures are never rendered as HTML here.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -23,16 +23,13 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_web(app: Flask) -> None:
-    from . import evidence_views, public, search_views
+    from archive.web import operators
+    from archive.web.api import routes as api_routes
+    from archive.web.public import evidence, pages, search
+    from archive.web.research import pages as research_pages
 
-    app.register_blueprint(public.bp)
-    app.register_blueprint(evidence_views.bp)
-    app.register_blueprint(search_views.bp)
-    from . import operators
+    for blueprint in (pages.bp, evidence.bp, search.bp, api_routes.bp, research_pages.bp):
+        app.register_blueprint(blueprint)
     operators.register(app)
-    from . import api
-    app.register_blueprint(api.bp)
-    from . import research
-    app.register_blueprint(research.bp)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso

@@ -17,7 +17,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from archive import create_app
-from archive.db import get_db
+from archive.store.db import get_db
 from archive.demo import load_demo
 from config import TestConfig
 

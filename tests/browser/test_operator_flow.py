@@ -16,7 +16,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from archive import create_app
-from archive.db import get_db
+from archive.store.db import get_db
 from config import TestConfig as ArchiveTestConfig
 from tests.operator_support import PASSWORD, make_user
 from tests.test_operators_watches import ARTICLE, OPTIONS

@@ -1,0 +1,2 @@
+"""The capture side: what is due, fetching it politely, and recording one capture end to end.
+"""

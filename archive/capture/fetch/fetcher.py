@@ -1,0 +1,329 @@
+"""Polite fetching: the only way the archive talks to other people's servers.
+
+`Fetcher.fetch(url)` never raises for network, HTTP, robots or size
+problems: it returns a `FetchResult` whose `error` says what went wrong in
+one line, and leaves it to the capture pipeline to decide what a result
+means. On the way it
+
+- sends its User-Agent and obeys robots.txt (archive.robots), per origin;
+- waits a minimum delay between two requests to one host (longer when
+  robots.txt asks with Crawl-delay), and never fetches one host from two
+  threads at once, while other hosts proceed in parallel;
+- sends If-None-Match / If-Modified-Since when asked: a 304 is a result;
+- retries timeouts, connection errors, 429 and 5xx a bounded number of
+  times, with exponential backoff and jitter or the server's Retry-After;
+- caps each response's decoded size and total time (archive.transport);
+- follows redirects itself, so each hop is recorded, checked against the
+  private-address guard (archive.addresses) and robots.txt, and waits its
+  host's turn.
+
+Politeness waits use the injected `sleep` and `monotonic`, so tests can see
+the waits asked for; the per-response time cap uses real time.
+
+Retries are done here rather than with urllib3's `Retry`: a retry is a new
+request to the host, so it must wait its turn like any other, its waits
+must go through the injected clock, and a Retry-After longer than a worker
+should block for ends the retries instead of stalling the worker.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Mapping
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from archive.capture.fetch.addresses import check_url, normalise_url
+from archive.clock import to_naive_utc, utcnow
+from archive.errors import UrlRejected
+from archive.capture.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsFile, RobotsRules
+from archive.capture.fetch.transport import (NETWORK_ERRORS, SocketWatch, build_session, describe_failure,
+                        read_capped, timed_out)
+
+__all__ = ["Fetcher", "FetchResult", "check_url"]
+
+MAX_REDIRECTS = 10
+# RFC 9309: follow at least five redirects for robots.txt.
+ROBOTS_REDIRECTS = 5
+# Longest wait a server can ask for (Retry-After) or impose (Crawl-delay).
+RETRY_AFTER_CAP = 120.0
+CRAWL_DELAY_CAP = 120.0
+BACKOFF_BASE = 1.0
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@dataclass
+class FetchResult:
+    """What one fetch gave: an answer (any status) or a one-line error."""
+
+    url: str
+    final_url: str
+    status: int | None
+    headers: dict[str, str]  # response headers, lower-case names
+    body: bytes
+    request_headers: dict[str, str]
+    redirects: list[dict[str, Any]]  # [{"url": ..., "status": ...}] for each hop followed
+    fetched_at: datetime  # naive UTC, when the final request was sent
+    elapsed_ms: int
+    error: str | None
+    robots_disallowed: bool = False
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class _Answer:
+    """One request's outcome, before redirects are followed."""
+
+    url: str
+    request_headers: dict[str, str]
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error: str | None = None
+    retryable: bool = False
+    refused: bool = False
+    fetched_at: datetime = field(default_factory=utcnow)
+    elapsed_ms: int = 0
+
+    @property
+    def location(self) -> str | None:
+        if self.error is None and self.status in REDIRECT_STATUSES:
+            return self.headers.get("location") or None
+        return None
+
+
+class _Host:
+    """Politeness state of one host: whose turn it is, and when the next request may go."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_allowed = float("-inf")
+
+
+def product_token(user_agent: str) -> str:
+    """'CommentArchiveBot/0.1 (+https://...)' -> 'CommentArchiveBot' (what robots.txt names)."""
+    words = user_agent.split("/", 1)[0].split()
+    return words[0] if words else user_agent
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or HTTP date), or None."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, (to_naive_utc(when) - utcnow()).total_seconds())
+
+
+def _clean_header(value: str | None) -> str | None:
+    # Validators come from earlier answers: never let one break a request.
+    if value and value.isprintable():
+        return value
+    return None
+
+
+class Fetcher:
+    """Shared by every worker thread; see the module docstring for what it promises."""
+
+    def __init__(self, *, user_agent: str, min_host_delay: float, timeout: float, max_bytes: int,
+                 retries: int, allow_private: bool, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.user_agent = user_agent
+        self.robots_token = product_token(user_agent)
+        self.min_host_delay = max(0.0, min_host_delay)
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.retries = max(0, retries)
+        self.allow_private = allow_private
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._random = random.Random()
+        self._watch = SocketWatch()
+        self._session = build_session(self._watch, allow_private)
+        self._hosts: dict[str, _Host] = {}
+        self._hosts_lock = threading.Lock()
+        self._robots = RobotsCache(self._get_robots, monotonic)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Fetcher":
+        """A Fetcher from the archive's settings (a Flask app.config works)."""
+        return cls(user_agent=str(config["USER_AGENT"]),
+                   min_host_delay=float(config["MIN_HOST_DELAY"]),
+                   timeout=float(config["FETCH_TIMEOUT"]),
+                   max_bytes=int(config["MAX_RESPONSE_BYTES"]),
+                   retries=int(config["FETCH_RETRIES"]),
+                   allow_private=bool(config["ALLOW_PRIVATE_ADDRESSES"]))
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              accept: str | None = None) -> FetchResult:
+        """GET `url` politely; never raises for network, HTTP, robots or size problems."""
+        headers = self._headers(accept, etag, last_modified)
+        redirects: list[dict[str, Any]] = []
+        try:
+            current = normalise_url(url)
+        except UrlRejected as exc:
+            return self._failure(url, url, str(exc), redirects, headers)
+        elapsed_ms = 0
+        for _hop in range(MAX_REDIRECTS + 1):
+            rules = self._robots.rules_for(current)
+            if not rules.allows(current, self.robots_token):
+                return self._refused_by_robots(url, current, rules, redirects, headers)
+            answer = self._get(current, headers, self._delay(rules), self.max_bytes, truncate=False)
+            elapsed_ms += answer.elapsed_ms
+            location = answer.location
+            if location is None:
+                return FetchResult(url=url, final_url=current, status=answer.status,
+                                   headers=answer.headers, body=answer.body,
+                                   request_headers=answer.request_headers, redirects=redirects,
+                                   fetched_at=answer.fetched_at, elapsed_ms=elapsed_ms,
+                                   error=answer.error)
+            redirects.append({"url": current, "status": answer.status})
+            try:
+                current = normalise_url(urljoin(current, location))
+            except UrlRejected as exc:
+                return self._failure(url, current, f"redirect refused: {exc}", redirects, headers)
+        return self._failure(url, current, f"more than {MAX_REDIRECTS} redirects", redirects, headers)
+
+    def _refused_by_robots(self, url: str, current: str, rules: RobotsRules,
+                           redirects: list[dict[str, Any]], headers: dict[str, str]) -> FetchResult:
+        if rules.unreachable:
+            return self._failure(url, current, rules.reason or "robots.txt unreachable",
+                                 redirects, headers)
+        reason = rules.reason or f"robots.txt disallows this URL for {self.robots_token}"
+        return self._failure(url, current, reason, redirects, headers, robots_disallowed=True)
+
+    @staticmethod
+    def _failure(url: str, final_url: str, error: str, redirects: list[dict[str, Any]],
+                 headers: dict[str, str], robots_disallowed: bool = False) -> FetchResult:
+        return FetchResult(url=url, final_url=final_url, status=None, headers={}, body=b"",
+                           request_headers=headers, redirects=redirects, fetched_at=utcnow(),
+                           elapsed_ms=0, error=error, robots_disallowed=robots_disallowed)
+
+    def _headers(self, accept: str | None, etag: str | None, last_modified: str | None) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": accept or DEFAULT_ACCEPT,
+                   "Accept-Encoding": "gzip, deflate"}
+        if _clean_header(etag):
+            headers["If-None-Match"] = etag  # type: ignore[assignment]
+        if _clean_header(last_modified):
+            headers["If-Modified-Since"] = last_modified  # type: ignore[assignment]
+        return headers
+
+    def _delay(self, rules: RobotsRules) -> float:
+        crawl_delay = rules.crawl_delay(self.robots_token) or 0.0
+        return max(self.min_host_delay, min(crawl_delay, CRAWL_DELAY_CAP))
+
+    def _get_robots(self, url: str) -> RobotsFile:
+        headers = self._headers("text/plain, */*;q=0.1", None, None)
+        for _hop in range(ROBOTS_REDIRECTS + 1):
+            answer = self._get(url, headers, self.min_host_delay, ROBOTS_MAX_BYTES, truncate=True)
+            location = answer.location
+            if location is None:
+                return RobotsFile(answer.status, answer.body, answer.error, answer.refused)
+            try:
+                url = normalise_url(urljoin(url, location))
+            except UrlRejected:
+                break
+        # Too many redirects or a bad target: the file is unavailable, which
+        # RFC 9309 treats like a 4xx (rules_from: 3xx -> allow all).
+        return RobotsFile(answer.status, b"")
+
+    def _host(self, url: str) -> _Host:
+        name = urlsplit(url).hostname or ""
+        with self._hosts_lock:
+            return self._hosts.setdefault(name, _Host())
+
+    def _get(self, url: str, headers: dict[str, str], delay: float, limit: int,
+             truncate: bool) -> _Answer:
+        """One request with retries, each waiting its host's turn."""
+        host = self._host(url)
+        elapsed_ms = 0
+        with host.lock:
+            attempt = 0
+            while True:
+                wait = host.next_allowed - self._monotonic()
+                if wait > 0:
+                    self._sleep(wait)
+                answer = self._attempt(url, headers, limit, truncate)
+                elapsed_ms += answer.elapsed_ms
+                host.next_allowed = self._monotonic() + delay
+                pause = self._retry_pause(answer, attempt)
+                if pause is None:
+                    answer.elapsed_ms = elapsed_ms
+                    return answer
+                host.next_allowed = max(host.next_allowed, self._monotonic() + pause)
+                attempt += 1
+
+    def _retry_pause(self, answer: _Answer, attempt: int) -> float | None:
+        """Seconds to wait before trying again, or None to keep this answer."""
+        if attempt >= self.retries:
+            return None
+        if answer.error is not None:
+            return self._backoff(attempt) if answer.retryable else None
+        if answer.status is None or (answer.status != 429 and answer.status < 500):
+            return None
+        asked = retry_after_seconds(answer.headers.get("retry-after"))
+        if asked is None:
+            return self._backoff(attempt)
+        # Waiting longer would tie up a worker: the server's answer stands.
+        return asked if asked <= RETRY_AFTER_CAP else None
+
+    def _backoff(self, attempt: int) -> float:
+        return min(RETRY_AFTER_CAP, BACKOFF_BASE * 2 ** attempt) + self._random.uniform(0, BACKOFF_BASE)
+
+    def _attempt(self, url: str, headers: dict[str, str], limit: int, truncate: bool) -> _Answer:
+        answer = _Answer(url=url, request_headers=dict(headers))
+        host = urlsplit(url).hostname or ""
+        started = time.monotonic()
+        with self._watch.deadline(self.timeout) as deadline:
+            try:
+                request = requests.Request("GET", url, headers=headers).prepare()
+                answer.request_headers = dict(request.headers)
+                response = self._session.send(request, stream=True, timeout=self.timeout,
+                                              allow_redirects=False)
+            except UrlRejected as exc:
+                answer.error, answer.refused = str(exc), True
+            except (*NETWORK_ERRORS, ValueError) as exc:
+                answer.error, answer.retryable = describe_failure(exc, host, self.timeout)
+            else:
+                with response:
+                    self._read(response, answer, limit, truncate, host)
+            if deadline.expired:
+                answer.body, answer.error, answer.retryable = b"", timed_out(self.timeout), True
+        answer.elapsed_ms = int((time.monotonic() - started) * 1000)
+        return answer
+
+    def _read(self, response: requests.Response, answer: _Answer, limit: int, truncate: bool,
+              host: str) -> None:
+        answer.status = response.status_code
+        answer.headers = {name.lower(): value for name, value in response.headers.items()}
+        if answer.location is not None or answer.status == 304:
+            return
+        try:
+            answer.body, answer.error = read_capped(response.raw, limit, truncate)
+        except NETWORK_ERRORS as exc:
+            answer.error, answer.retryable = describe_failure(exc, host, self.timeout)

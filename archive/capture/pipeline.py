@@ -1,0 +1,291 @@
+"""One capture of one thread, end to end.
+
+fetch every page the adapter asks for (storing each body as evidence as it
+arrives) → classify the capture (archive/rules/assess.py) → judge it (the pure
+verdict engine) → store capture, exchanges, versions and events in one
+transaction → update the search index. No database transaction is held open
+while fetching: politeness delays can make a capture take minutes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import select
+
+from scrapers import choose_adapter, get_adapter
+from scrapers.base import Adapter, Page, PageResult, ThreadView
+
+from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
+from archive.clock import utcnow
+from archive.store.db import get_db
+from archive.errors import ArchiveError
+from archive.store.evidence import capture_record_hash, evidence_store
+from archive.capture.fetch.fetcher import Fetcher, FetchResult
+from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
+from archive.store.models import Capture, Comment, Exchange, Thread, Watch
+from archive.rules.verdicts import Snapshot, judge
+from archive.capture.watches import current_interval, is_active
+
+# A failing watch is retried later and later, but never dropped.
+MAX_BACKOFF = timedelta(hours=24)
+# REST look-ups after one capture: a mass removal must not become a flood.
+MAX_API_CHECKS = 20
+
+
+@dataclass
+class CaptureSummary:
+    watch_id: int
+    thread_url: str
+    outcome: str
+    reason: str = ""
+    comments_found: int = 0
+    capture_id: int | None = None
+    events: Counter = field(default_factory=Counter)
+
+    def line(self) -> str:
+        changes = ", ".join(f"{n} {kind}" for kind, n in sorted(self.events.items()))
+        reason = f" ({self.reason})" if self.reason else ""
+        return (f"[{self.outcome}] {self.thread_url}: {self.comments_found} comments"
+                f"{'; ' + changes if changes else ''}{reason}")
+
+
+@dataclass
+class _Fetched:
+    result: FetchResult
+    sha256: str | None
+    reused_body: bool
+    page: PageResult | None = None
+
+
+@dataclass
+class _Plan:
+    watch_id: int
+    thread_id: int
+    url: str
+    adapter_name: str | None
+    options: dict | None
+    validators: dict[str, tuple[str | None, str | None, str]]   # url -> (etag, last-modified, sha256)
+
+
+def capture_watch(app: Flask, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
+    """Capture one watched thread now, whatever its schedule says."""
+    db = get_db(app)
+    with app.app_context():
+        plan = _plan(app, watch_id)
+        started = utcnow()
+        adapter, fetched, capped = _fetch_all(app, plan, fetcher)
+        with db.write() as session:
+            summary, changed, first_misses = _record(app, session, plan, adapter, fetched,
+                                                     capped, started)
+        if first_misses and adapter is not None and adapter.name.startswith("wordpress"):
+            _check_api(app, summary.capture_id, first_misses, plan.url, fetcher)
+        if changed:
+            from archive.search import index_comments
+            with db.read_session() as session:
+                index_comments(app, session, changed)
+    return summary
+
+
+def _plan(app: Flask, watch_id: int) -> _Plan:
+    with get_db(app).read_session() as session:
+        watch = session.get(Watch, watch_id)
+        if watch is None:
+            raise ArchiveError(f"no watch with id {watch_id}")
+        thread = watch.thread
+        validators = _last_good_validators(session, thread.id)
+        return _Plan(watch.id, thread.id, thread.url, watch.adapter or thread.adapter,
+                     watch.options, validators)
+
+
+def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None, str | None, str]]:
+    """ETag/Last-Modified of each URL in the newest good capture: a 304 then
+    means "the same bytes as that capture", whose body we still hold."""
+    capture = session.scalar(select(Capture).where(
+        Capture.thread_id == thread_id, Capture.outcome.in_(("good", "unchanged")))
+        .order_by(Capture.id.desc()).limit(1))
+    if capture is None:
+        return {}
+    found: dict[str, tuple[str | None, str | None, str]] = {}
+    for exchange in capture.exchanges:
+        headers = exchange.response_headers or {}
+        if exchange.body_sha256 and (headers.get("etag") or headers.get("last-modified")):
+            found[exchange.url] = (headers.get("etag"), headers.get("last-modified"), exchange.body_sha256)
+    return found
+
+
+def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
+    """Fetch the article and every page the adapter follows, parsing as we go."""
+    store = evidence_store(app)
+    db = get_db(app)
+    max_pages = int(app.config["MAX_COMMENT_PAGES"])
+    host = urlsplit(plan.url).netloc
+    adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    queue = [adapter.first_url(plan.url) if adapter else plan.url]
+    queued = set(queue)
+    fetched: list[_Fetched] = []
+    while queue:
+        if len(fetched) >= max_pages:
+            return adapter, fetched, True
+        url = queue.pop(0)
+        etag, modified, old_sha = plan.validators.get(url, (None, None, None))
+        result = fetcher.fetch(url, etag=etag, last_modified=modified)
+        body, reused = result.body, False
+        if result.not_modified and old_sha:
+            body, reused = store.get(old_sha), True
+        sha = None
+        if body or (result.status and not result.error):
+            with db.write() as session:
+                sha = store.put(session, body)
+        item = _Fetched(result, sha, reused)
+        fetched.append(item)
+        usable = result.error is None and result.status is not None and (
+            200 <= result.status < 300 or reused)
+        if not usable:
+            break
+        page = Page(url=url, final_url=result.final_url or url,
+                    status=200 if reused else result.status, headers=result.headers, body=body)
+        if adapter is None:
+            adapter = choose_adapter(page)
+            if adapter is None:
+                item.page = PageResult(recognised=False, reason="no adapter recognises this page")
+                break
+        item.page = adapter.parse(page)
+        allowed = {host, *adapter.follow_hosts}
+        for link in item.page.follow:
+            # Adapters read hostile pages: never let one send us to a host the
+            # adapter does not name (the Guardian's comments live on an API host).
+            if link not in queued and urlsplit(link).netloc in allowed:
+                queued.add(link)
+                queue.append(link)
+    return adapter, fetched, False
+
+
+def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
+            capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
+    """Store the capture and its verdict; returns the summary, the changed
+    comment ids and the keys of comments that have just gone missing."""
+    thread = session.get(Thread, plan.thread_id)
+    watch = session.get(Watch, plan.watch_id)
+    comments = load_comments(session, thread.id)
+    known = load_known(session, thread.id, comments)
+    outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
+                for f in fetched]
+    decided = classify_fetches(outcomes, capped, int(app.config["MAX_COMMENT_PAGES"]))
+    view: ThreadView | None = None
+    if decided is None:
+        pages = [f.page for f in fetched if f.page is not None]
+        view = adapter.combine(pages) if adapter else ThreadView(False, pages[0].reason, [], "none")
+        decided = classify_view(view, known)
+    outcome, reason = decided
+    if outcome == "good" and fetched and all(f.reused_body for f in fetched):
+        outcome = "unchanged"
+    good = outcome in ("good", "unchanged")
+    now = utcnow()
+    capture = Capture(thread_id=thread.id, watch_id=watch.id if watch else None,
+                      adapter=adapter.name if adapter else None, started_at=started, finished_at=now,
+                      outcome=outcome, reason=reason[:2000], pages=len(fetched),
+                      coverage=view.coverage if (view and good) else "none",
+                      coverage_detail={"after": view.window_after.isoformat()}
+                      if (view and good and view.window_after) else None,
+                      comments_found=len(view.comments) if view else 0,
+                      comments_claimed=view.claimed_count if view else None)
+    for seq, item in enumerate(fetched):
+        r = item.result
+        capture.exchanges.append(Exchange(
+            seq=seq, url=r.url, final_url=r.final_url or r.url, status=r.status,
+            request_headers=dict(r.request_headers), response_headers=dict(r.headers),
+            redirects={"hops": r.redirects} if r.redirects else None, body_sha256=item.sha256,
+            reused_body=item.reused_body, fetched_at=r.fetched_at, elapsed_ms=r.elapsed_ms,
+            error=r.error))
+    session.add(capture)
+    session.flush()
+    snapshot = Snapshot(outcome=outcome, at=started,
+                        comments=tuple(view.comments) if (view and good) else (),
+                        coverage=view.coverage if (view and good) else "none",
+                        window_after=view.window_after if view else None,
+                        has_tree=view.has_tree if view else True, reason=reason)
+    verdict = judge(known, snapshot, thread_state(thread), int(app.config["CONFIRM_CAPTURES"]))
+    changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
+                            snapshot.has_tree, comments)
+    if good and view is not None:
+        thread.title = view.title or thread.title
+        thread.platform_id = view.platform_id or thread.platform_id
+        thread.adapter = thread.adapter or (adapter.name if adapter else None)
+    previous = session.scalar(select(Capture.record_hash).where(
+        Capture.thread_id == thread.id, Capture.id < capture.id).order_by(Capture.id.desc()).limit(1))
+    capture.prev_hash = previous
+    session.flush()
+    capture.record_hash = capture_record_hash(capture, previous)
+    if watch is not None:
+        _reschedule(watch, outcome, reason, now)
+    summary = CaptureSummary(plan.watch_id, thread.url, outcome, reason,
+                             capture.comments_found, capture.id,
+                             Counter(e.kind for e in verdict.events))
+    first_misses = [e.key for e in verdict.events
+                    if e.kind in ("missing", "removed") and e.details.get("misses") == 1 and e.key]
+    return summary, changed, first_misses
+
+
+def _check_api(app: Flask, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
+    """Ask WordPress's REST API about each comment that just went missing:
+    401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
+    Runs after the capture's transaction: fetching waits on politeness delays."""
+    from scrapers.wordpress_api import interpret_single_comment_status
+
+    parts = urlsplit(url)
+    db = get_db(app)
+    for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
+        api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
+        result = fetcher.fetch(api_url)
+        meaning = (interpret_single_comment_status(result.status) if result.status
+                   else f"no answer: {result.error}")
+        with db.write() as session:
+            capture = session.get(Capture, capture_id)
+            comment = session.scalar(select(Comment).where(
+                Comment.thread_id == capture.thread_id, Comment.key == key))
+            if comment is not None:
+                record_api_check(session, comment, capture, result.fetched_at, result.status,
+                                 meaning, api_url)
+
+
+def _reschedule(watch: Watch, outcome: str, reason: str, now: datetime) -> None:
+    watch.last_capture_at = now
+    watch.last_outcome = outcome
+    watch.last_reason = reason or None
+    interval = current_interval(watch, now)
+    if outcome in ("good", "unchanged"):
+        watch.consecutive_failures = 0
+        watch.next_due_at = now + interval
+    else:
+        watch.consecutive_failures += 1
+        backoff = interval * (2 ** min(watch.consecutive_failures - 1, 8))
+        watch.next_due_at = now + min(backoff, max(interval, MAX_BACKOFF))
+
+
+def due_watch_ids(app: Flask, now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    with get_db(app).read_session() as session:
+        watches = session.scalars(select(Watch).where(Watch.next_due_at <= now)
+                                  .order_by(Watch.next_due_at)).all()
+        return [w.id for w in watches if is_active(w, now)]
+
+
+def capture_round(app: Flask, fetcher: Fetcher, progress=None,  # type: ignore[no-untyped-def]
+                  now: datetime | None = None) -> list[CaptureSummary]:
+    """Poll due feeds, then capture every due watch once, one after another.
+    `progress(done, total, summary)` is called after each capture."""
+    from archive.capture.feeds import poll_due_feeds
+
+    poll_due_feeds(app, fetcher, now=now)
+    ids = due_watch_ids(app, now)
+    summaries = []
+    for done, watch_id in enumerate(ids, start=1):
+        summary = capture_watch(app, watch_id, fetcher)
+        summaries.append(summary)
+        if progress:
+            progress(done, len(ids), summary)
+    return summaries

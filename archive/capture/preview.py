@@ -1,0 +1,139 @@
+"""Preview a watch before adding it: fetch the thread once, show what the adapter reads.
+
+Nothing is stored. The operator sees the title, the comments found against
+the count the page claims, the first comments, the coverage, and every reason
+the capture would fail or be suspect, so a wrong adapter or wrong selectors
+are caught before the first real capture. When the first page holds no
+comments but points onwards (the Guardian's article page points to its
+discussion API), one more page is read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from scrapers import ADAPTERS, choose_adapter, get_adapter
+from scrapers.base import Adapter, CommentRecord, Page, PageResult
+
+from archive.rules.assess import FetchOutcome, classify_fetches
+from archive.errors import ArchiveError
+from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
+
+SHOWN_COMMENTS = 10
+MAX_PAGES = 2
+
+
+@dataclass
+class Preview:
+    url: str
+    adapter: str | None = None
+    adapter_label: str = ""
+    status: int | None = None
+    final_url: str = ""
+    title: str = ""
+    found: int = 0
+    claimed: int | None = None
+    comments: list[CommentRecord] = field(default_factory=list)
+    coverage: str = "none"
+    pages_read: int = 0
+    unread_pages: int = 0
+    # Reasons a capture would be failed or suspect: the watch would record nothing useful.
+    problems: list[str] = field(default_factory=list)
+    # Worth a look, but a capture would still be good.
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def build_adapter(name: str | None, options: Mapping[str, Any] | None) -> Adapter | None:
+    """The named adapter, configured with the watch's options; ArchiveError if unknown or misconfigured."""
+    if not name:
+        return None
+    if name not in ADAPTERS:
+        raise ArchiveError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
+    if name == "generic-css":
+        from scrapers.generic_css import parse_options
+        try:
+            parse_options(options or {})
+        except ValueError as exc:
+            raise ArchiveError(str(exc)) from None
+    return get_adapter(name, options)
+
+
+def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name: str | None = None,
+                options: Mapping[str, Any] | None = None) -> Preview:
+    """Fetch and parse; raises ArchiveError only for input errors (bad URL, adapter, options)."""
+    url = check_url(url, allow_private=allow_private)
+    adapter = build_adapter(adapter_name, options)
+    preview = Preview(url=url)
+    target = adapter.first_url(url) if adapter else url
+    results: list[PageResult] = []
+    follow: list[str] = []
+    while target and len(results) < MAX_PAGES:
+        fetched = fetcher.fetch(target)
+        preview.pages_read += 1
+        if not _answered(fetched, preview):
+            return preview
+        page = Page(url=target, final_url=fetched.final_url or target, status=fetched.status or 0,
+                    headers=fetched.headers, body=fetched.body)
+        if adapter is None:
+            adapter = choose_adapter(page)
+            if adapter is None:
+                preview.problems.append("no adapter recognises this page: choose one "
+                                        "(generic-css reads any site given CSS selectors)")
+                return preview
+        result = adapter.parse(page)
+        results.append(result)
+        follow = [link for link in result.follow if _may_follow(adapter, url, link)]
+        target = follow[0] if (result.recognised and not result.comments and follow) else ""
+    _describe(preview, adapter, results, follow)
+    return preview
+
+
+def _answered(fetched: FetchResult, preview: Preview) -> bool:
+    preview.status = fetched.status
+    preview.final_url = fetched.final_url
+    decided = classify_fetches([FetchOutcome(fetched.url, fetched.status, fetched.error,
+                                             fetched.robots_disallowed)], False, MAX_PAGES)
+    if decided is not None:
+        outcome, reason = decided
+        preview.problems.append(f"a capture would be {outcome}: {reason}")
+        return False
+    return True
+
+
+def _may_follow(adapter: Adapter, thread_url: str, link: str) -> bool:
+    host = urlsplit(link).hostname or ""
+    allowed = {urlsplit(thread_url).hostname or ""} | set(adapter.follow_hosts)
+    return host in allowed
+
+
+def _describe(preview: Preview, adapter: Adapter, results: list[PageResult], follow: list[str]) -> None:
+    preview.adapter, preview.adapter_label = adapter.name, adapter.label
+    comments = [c for r in results for c in r.comments]
+    preview.found = len(comments)
+    preview.comments = comments[:SHOWN_COMMENTS]
+    preview.title = next((r.title for r in results if r.title), "")
+    preview.claimed = next((r.claimed_count for r in results if r.claimed_count is not None), None)
+    for result in results:
+        if not result.recognised:
+            preview.problems.append(f"a capture would be suspect: {result.reason or 'comment area not recognised'}")
+        elif result.blocked:
+            preview.problems.append(f"a capture would be suspect: the page is a block "
+                                    f"({result.reason or 'captcha, consent wall or maintenance'})")
+    if preview.problems:
+        return
+    preview.unread_pages = len(follow)
+    if follow:
+        preview.coverage = "complete once every page is read"
+        preview.warnings.append(f"{len(follow)} more page(s) of comments will be read at each capture")
+    else:
+        preview.coverage = adapter.combine(results).coverage
+    if preview.claimed is not None and not follow and preview.found != preview.claimed:
+        preview.warnings.append(f"the page claims {preview.claimed} comments but {preview.found} were found")
+    if not comments:
+        preview.warnings.append("no comments found: fine for a new article, "
+                                "but check the adapter and selectors if the page shows some")

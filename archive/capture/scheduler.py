@@ -1,0 +1,124 @@
+"""The scheduler: one dispatcher job picks due watches from the database.
+
+The database holds each watch's next due time, so a restart resumes where it
+left off. APScheduler 3 cannot share a job store between processes, and the
+Flask reloader or several server workers would each start their own, so only
+the process holding the data folder's lock schedules anything: a second
+`serve` on the same folder serves pages but never double-captures.
+One host's due watches run one after another in one task (politeness);
+different hosts run in parallel on a small pool.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from datetime import datetime, timezone
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from archive.capture.pipeline import capture_watch, due_watch_ids
+from archive.store.db import get_db
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import Watch
+
+log = logging.getLogger(__name__)
+DISPATCH_SECONDS = 60
+
+
+class DataDirLock:
+    """An exclusive, non-blocking lock on `<data dir>/capture.lock`, released when the process dies."""
+
+    def __init__(self, data_dir: str) -> None:
+        self.path = Path(data_dir) / "capture.lock"
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Dispatcher:
+    """Hands due watches to a worker pool, one task per host, never twice at once."""
+
+    def __init__(self, app: Flask, fetcher: Fetcher, workers: int) -> None:
+        self.app = app
+        self.fetcher = fetcher
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture")
+        self._busy_hosts: set[str] = set()
+        self._lock = threading.Lock()
+
+    def dispatch(self) -> list[Future]:
+        from archive.capture.feeds import poll_due_feeds
+
+        try:
+            poll_due_feeds(self.app, self.fetcher)
+        except Exception:  # a broken feed must not stop the captures
+            log.exception("feed polling failed")
+        by_host: dict[str, list[int]] = {}
+        with get_db(self.app).read_session() as session:
+            for watch_id in due_watch_ids(self.app):
+                url = session.get(Watch, watch_id).url
+                by_host.setdefault(urlsplit(url).netloc, []).append(watch_id)
+        futures = []
+        with self._lock:
+            for host, ids in by_host.items():
+                if host in self._busy_hosts:
+                    continue
+                self._busy_hosts.add(host)
+                futures.append(self.pool.submit(self._run_host, host, ids))
+        return futures
+
+    def _run_host(self, host: str, watch_ids: list[int]) -> None:
+        try:
+            for watch_id in watch_ids:
+                try:
+                    summary = capture_watch(self.app, watch_id, self.fetcher)
+                    log.info("%s", summary.line())
+                except Exception:
+                    # Recorded in the log; the watch stays due and is retried.
+                    log.exception("capture of watch %s failed", watch_id)
+        finally:
+            with self._lock:
+                self._busy_hosts.discard(host)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_scheduler(app: Flask) -> tuple[BackgroundScheduler, Dispatcher, DataDirLock] | None:
+    """Start capturing in the background, or return None when another process already does."""
+    lock = DataDirLock(app.config["DATA_DIR"])
+    if not lock.acquire():
+        return None
+    fetcher = Fetcher.from_config(app.config)
+    dispatcher = Dispatcher(app, fetcher, int(app.config["WORKERS"]))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(dispatcher.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch",
+                      # First round at once rather than a minute after start-up.
+                      next_run_time=datetime.now(timezone.utc), jitter=5, misfire_grace_time=DISPATCH_SECONDS,
+                      coalesce=True, max_instances=1)
+    scheduler.start()
+    return scheduler, dispatcher, lock

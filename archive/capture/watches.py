@@ -1,0 +1,98 @@
+"""Watches: operators' orders to capture a thread on a schedule.
+
+Shared by the command line and the operator pages so both apply the same
+rules: a URL is checked before it is stored, one thread has one watch, and
+removing a watch keeps every capture already made.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scrapers import ADAPTERS
+
+from archive.clock import utcnow
+from archive.errors import ArchiveError, DuplicateWatch
+from archive.capture.fetch.fetcher import check_url
+from archive.store.models import Site, Thread, Watch
+
+
+def canonical_url(url: str) -> str:
+    """The thread's identity: scheme and host lower-cased, no fragment, no comment page."""
+    parts = urlsplit(url.strip())
+    path = parts.path or "/"
+    # /comment-page-2/ is a page of the same thread, not another thread.
+    if "/comment-page-" in path:
+        path = path.split("/comment-page-", 1)[0] + "/"
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("cpage="))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+
+
+def site_for(session: Session, url: str) -> Site:
+    host = urlsplit(url).netloc.lower()
+    site = session.scalar(select(Site).where(Site.host == host))
+    if site is None:
+        site = Site(host=host, name=host.removeprefix("www."))
+        session.add(site)
+        session.flush()
+    return site
+
+
+def thread_for(session: Session, url: str) -> Thread:
+    canonical = canonical_url(url)
+    thread = session.scalar(select(Thread).where(Thread.url == canonical))
+    if thread is None:
+        thread = Thread(url=canonical, site=site_for(session, canonical))
+        session.add(thread)
+        session.flush()
+    return thread
+
+
+def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str | None = None,
+              every: timedelta = timedelta(hours=1), until: datetime | None = None,
+              feed_id: int | None = None, early_every: timedelta | None = None,
+              early_for: timedelta | None = None, options: dict | None = None) -> Watch:
+    """Check and store a new watch; raises ArchiveError with a one-line reason."""
+    url = check_url(url, allow_private=allow_private)
+    if adapter is not None and adapter not in ADAPTERS:
+        known = ", ".join(sorted(ADAPTERS))
+        raise ArchiveError(f"unknown adapter {adapter!r} (known: {known})")
+    if every < timedelta(minutes=1):
+        raise ArchiveError("interval must be at least 1m")
+    now = utcnow()
+    if until is not None and until <= now:
+        raise ArchiveError(f"--until {until:%Y-%m-%d %H:%M} is already past")
+    thread = thread_for(session, url)
+    existing = session.scalar(select(Watch).where(Watch.thread_id == thread.id))
+    if existing is not None:
+        raise DuplicateWatch(f"already watched as watch {existing.id}: {thread.url}")
+    watch = Watch(thread=thread, url=url, adapter=adapter,
+                  interval_seconds=int(every.total_seconds()), until=until,
+                  next_due_at=now, feed_id=feed_id, options=options,
+                  early_interval_seconds=int(early_every.total_seconds()) if early_every else None,
+                  early_seconds=int(early_for.total_seconds()) if early_for else None)
+    session.add(watch)
+    session.flush()
+    return watch
+
+
+def get_watch(session: Session, watch_id: int) -> Watch:
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        raise ArchiveError(f"no watch with id {watch_id}")
+    return watch
+
+
+def current_interval(watch: Watch, now: datetime) -> timedelta:
+    """The interval in force: tighter in a feed article's first days."""
+    if watch.early_interval_seconds and watch.early_seconds:
+        if now < watch.created_at + timedelta(seconds=watch.early_seconds):
+            return timedelta(seconds=watch.early_interval_seconds)
+    return timedelta(seconds=watch.interval_seconds)
+
+
+def is_active(watch: Watch, now: datetime) -> bool:
+    return not watch.paused and (watch.until is None or now < watch.until)

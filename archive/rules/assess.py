@@ -1,0 +1,75 @@
+"""Rule 1: is a capture good enough to be diffed? Pure: no I/O.
+
+A capture is `good` only when every page answered 2xx (or 304), every comment
+page was fetched, and the adapter recognised the comment area. Everything
+else is `failed` (the fetch went wrong), `gone` (the thread itself answered
+404/410) or `suspect` (fetched, but the page cannot be trusted), and is never
+diffed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from scrapers.base import ThreadView
+
+from archive.rules.verdicts import Known, Outcome
+
+GONE_STATUSES = (404, 410)
+# With no count on the page, this many known comments vanishing at once looks
+# like a broken page rather than moderation.
+MASS_DROP_MIN = 3
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """The part of one fetch that decides the capture's fate."""
+    url: str
+    status: int | None
+    error: str | None
+    robots_disallowed: bool = False
+
+
+def classify_fetches(fetches: Sequence[FetchOutcome], pages_capped: bool,
+                     max_pages: int) -> tuple[Outcome, str] | None:
+    """The outcome decided by HTTP alone, or None when every page arrived."""
+    if not fetches:
+        return "failed", "nothing was fetched"
+    first = fetches[0]
+    for index, fetch in enumerate(fetches):
+        where = "the article" if index == 0 else f"comment page {fetch.url}"
+        if fetch.robots_disallowed:
+            return "failed", f"robots.txt disallows {where}"
+        if fetch.error:
+            return "failed", f"{where}: {fetch.error}"
+        if fetch.status is None:
+            return "failed", f"{where}: no answer"
+        if index == 0 and first.status in GONE_STATUSES:
+            return "gone", f"the article answered HTTP {first.status}"
+        if fetch.status != 304 and not 200 <= fetch.status < 300:
+            return "failed", f"{where} answered HTTP {fetch.status}"
+    if pages_capped:
+        return "failed", f"more than {max_pages} comment pages (ARCHIVE_MAX_COMMENT_PAGES)"
+    return None
+
+
+def classify_view(view: ThreadView, known: Mapping[str, Known]) -> tuple[Outcome, str]:
+    """good or suspect, for a thread whose every page arrived."""
+    if not view.recognised:
+        return "suspect", view.reason or "the adapter did not recognise the comment area"
+    found = {record.key for record in view.comments}
+    visible = {key for key, k in known.items() if k.status == "visible"}
+    vanished = visible - found
+    if view.coverage == "complete" and vanished:
+        claimed = view.claimed_count
+        if claimed is not None:
+            # Platforms hide replies whose parent was taken down (WordPress
+            # does): those absences are explained by the parent's removal.
+            hidden_with_parent = sum(1 for key in vanished if known[key].parent_key in vanished)
+            if len(found) + hidden_with_parent < claimed:
+                return "suspect", (f"the page says {claimed} comments but shows {len(found)}, "
+                                   f"and {len(vanished)} known comments vanished")
+        elif not found and len(vanished) >= MASS_DROP_MIN:
+            return "suspect", (f"all {len(vanished)} known comments vanished at once "
+                               "and the page gives no count to confirm it")
+    return "good", ""

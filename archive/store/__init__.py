@@ -1,0 +1,3 @@
+"""What the archive keeps: database engines and sessions, models, schema
+migrations and the content-addressed evidence store.
+"""

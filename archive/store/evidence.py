@@ -1,0 +1,160 @@
+"""The evidence store: response bodies kept once each, under their SHA-256.
+
+A body lives in `<blob_dir>/<ab>/<cd>/<sha256>.zst` (zstandard), named by
+the SHA-256 of its uncompressed bytes, with a `Blob` row in the database.
+An unchanged page captured a hundred times is stored once. Files are
+written to a temporary name and renamed into place, so a reader never sees
+half a file and concurrent writers of the same body (threads or processes)
+all end with the same complete file.
+
+`capture_record_hash` chains captures: each capture's hash covers its
+identity, its outcome, its exchanges and the previous capture's hash, so
+`verify` can tell when a stored capture row was edited.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import zstandard
+from flask import Flask
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from archive.clock import to_naive_utc, utcnow
+from archive.errors import ArchiveError
+from archive.store.models import Blob, Capture
+
+ZSTD_LEVEL = 10
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+RECORD_HASH_VERSION = 1
+
+
+class EvidenceError(ArchiveError):
+    """A blob is missing, unreadable, or does not match its SHA-256."""
+
+
+class EvidenceStore:
+    """Content-addressed, compressed response bodies under one folder."""
+
+    def __init__(self, blob_dir: Path) -> None:
+        self.blob_dir = Path(blob_dir)
+
+    def path(self, sha256: str) -> Path:
+        if not _SHA256.match(sha256 or ""):
+            raise EvidenceError(f"not a SHA-256: {str(sha256)[:80]!r}")
+        return self.blob_dir / sha256[:2] / sha256[2:4] / f"{sha256}.zst"
+
+    def put(self, session: Session, body: bytes) -> str:
+        """Store `body` (once) and record its Blob row; returns its SHA-256."""
+        sha256 = hashlib.sha256(body).hexdigest()
+        path = self.path(sha256)
+        if not path.exists():
+            self._write(path, zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body))
+        dialect = session.get_bind().dialect.name
+        if dialect not in _INSERTS:
+            raise EvidenceError(f"the evidence store does not support {dialect} databases")
+        # Another writer may record the same body between our look and our
+        # insert; "do nothing on conflict" makes that harmless on both databases.
+        statement = _INSERTS[dialect](Blob).values(
+            sha256=sha256, size=len(body), stored_size=path.stat().st_size,
+            created_at=utcnow()).on_conflict_do_nothing(index_elements=["sha256"])
+        session.execute(statement)
+        return sha256
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".zst")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+
+    def get(self, sha256: str) -> bytes:
+        """The body, decompressed and checked against its name; EvidenceError otherwise."""
+        path = self.path(sha256)
+        try:
+            compressed = path.read_bytes()
+        except FileNotFoundError:
+            raise EvidenceError(f"blob {sha256} is missing from {self.blob_dir}") from None
+        except OSError as exc:
+            raise EvidenceError(f"blob {sha256} cannot be read: {exc.strerror}") from None
+        try:
+            with zstandard.ZstdDecompressor().stream_reader(compressed) as reader:
+                body = reader.read()
+        except zstandard.ZstdError as exc:
+            raise EvidenceError(f"blob {sha256} is corrupt: {exc}") from None
+        if hashlib.sha256(body).hexdigest() != sha256:
+            raise EvidenceError(f"blob {sha256} does not match its SHA-256")
+        return body
+
+    def verify(self, sha256: str) -> bool:
+        try:
+            self.get(sha256)
+        except EvidenceError:
+            return False
+        return True
+
+
+def evidence_store(app: Flask) -> EvidenceStore:
+    """The app's store, in `<DATA_DIR>/blobs`."""
+    store = app.extensions.get("archive.evidence")
+    if store is None:
+        store = EvidenceStore(Path(app.config["DATA_DIR"]) / "blobs")
+        app.extensions["archive.evidence"] = store
+    return store
+
+
+def _time(moment: datetime | None) -> str | None:
+    # Fixed precision and no zone: SQLite and PostgreSQL give back the same
+    # naive microsecond value, and so must the text hashed from it.
+    return to_naive_utc(moment).isoformat(timespec="microseconds") if moment else None
+
+
+def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
+    """What a capture's hash covers, as plain JSON-ready values.
+
+    Column defaults count as their values (None and the default hash alike),
+    so hashing before or after a flush gives the same result.
+    """
+    exchanges = sorted(capture.exchanges, key=lambda e: e.seq)
+    return {
+        "v": RECORD_HASH_VERSION,
+        "prev": prev_hash,
+        "thread_url": capture.thread.url,
+        "started_at": _time(capture.started_at),
+        "finished_at": _time(capture.finished_at),
+        "outcome": capture.outcome,
+        "reason": capture.reason or "",
+        "coverage": capture.coverage or "none",
+        "comments_found": capture.comments_found or 0,
+        "exchanges": [{
+            "url": e.url,
+            "final_url": e.final_url or "",
+            "status": e.status,
+            "headers": {str(k): str(v) for k, v in (e.response_headers or {}).items()},
+            "body_sha256": e.body_sha256,
+            "reused_body": bool(e.reused_body),
+            "fetched_at": _time(e.fetched_at),
+        } for e in exchanges],
+    }
+
+
+def capture_record_hash(capture: Capture, prev_hash: str | None) -> str:
+    """SHA-256 of the capture's canonical record, chained to the previous capture's hash."""
+    text = json.dumps(capture_record(capture, prev_hash), sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()

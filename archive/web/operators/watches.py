@@ -1,0 +1,241 @@
+"""Operator pages for watches: list, add with preview, edit, pause, resume,
+remove, capture now, CSV import and export."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from scrapers import ADAPTERS
+
+from archive.clock import format_duration, parse_duration, utcnow
+from archive.store.db import get_db, get_session
+from archive.errors import ArchiveError
+from archive.capture.fetch.fetcher import Fetcher
+from archive.store.models import Watch
+from archive.capture.preview import build_adapter, preview_url
+from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.capture.watches import add_watch, get_watch
+from archive.web.operators import queries as q
+from archive.web.operators.common import (Reply, bp, date_field, duration, field, local_target, options_field,
+                              page_number, record)
+
+
+@bp.get("/watches")
+def watches() -> str:
+    now = utcnow()
+    db_session = get_session()
+    site, status = request.args.get("site", ""), request.args.get("status", "")
+    failing = request.args.get("failing") == "1"
+    listing = q.list_watches(db_session, now, site=site, status=status if status in q.WATCH_STATUSES else "",
+                             failing=failing, page=page_number())
+    return render_template("operators/watches.html", listing=listing, now=now, state=q.watch_state,
+                           sites=q.site_hosts(db_session), site=site, status=status, failing=failing,
+                           statuses=q.WATCH_STATUSES)
+
+
+def _adapter_choices() -> list[tuple[str, str]]:
+    return [(name, cls.label) for name, cls in ADAPTERS.items()]
+
+
+@bp.route("/watches/new", methods=["GET", "POST"])
+def watch_new() -> Reply:
+    form = {"url": field("url"), "adapter": field("adapter"), "options": field("options"),
+            "every": field("every") or current_app.config["DEFAULT_INTERVAL"], "until": field("until")}
+    preview = None
+    if request.method == "POST":
+        try:
+            every, until = _schedule()
+            options = options_field()
+            adapter = form["adapter"] or None
+            if request.form.get("action") == "add":
+                return _add_watch(form["url"], adapter, every, until, options)
+            with Fetcher.from_config(current_app.config) as fetcher:
+                preview = preview_url(form["url"], fetcher, adapter_name=adapter, options=options,
+                                      allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"])
+        except ArchiveError as exc:
+            flash(str(exc), "error")
+            return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(),
+                                   preview=None), 400
+    return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(), preview=preview)
+
+
+def _schedule() -> tuple[timedelta, datetime | None]:
+    """The add form's interval and end date, checked before the preview fetches anything."""
+    every = duration("every", "interval") or parse_duration(current_app.config["DEFAULT_INTERVAL"])
+    if every < timedelta(minutes=1):
+        raise ArchiveError("interval must be at least 1m")
+    until = date_field("until", "end date")
+    if until is not None and until <= utcnow():
+        raise ArchiveError(f"the end date {until:%Y-%m-%d %H:%M} is already past")
+    return every, until
+
+
+def _add_watch(url: str, adapter: str | None, every: timedelta, until: datetime | None,
+               options: dict[str, Any] | None) -> BaseResponse:
+    build_adapter(adapter, options)   # unknown adapter or bad selectors: refused before storing
+    with get_db().write() as db_session:
+        watch = add_watch(db_session, url, allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
+                          adapter=adapter, every=every, until=until, options=options)
+        record(db_session, "watch-add", f"watch {watch.id}", details={
+            "url": watch.thread.url, "adapter": adapter, "every": format_duration(every.total_seconds()),
+            "until": until.isoformat() if until else None})
+        message = f"Watch {watch.id} added: {watch.thread.url}"
+    flash(message, "info")
+    return redirect(url_for(".watches"))
+
+
+@bp.route("/watches/<int:watch_id>/edit", methods=["GET", "POST"])
+def watch_edit(watch_id: int) -> Reply:
+    status = 200
+    if request.method == "POST":
+        try:
+            every, until = duration("every", "interval"), date_field("until", "end date")
+            options = options_field()
+            with get_db().write() as db_session:
+                watch = get_watch(db_session, watch_id)
+                changes = _apply_edit(watch, every, until, options)
+                record(db_session, "watch-edit", f"watch {watch_id}", details=changes)
+            flash(f"Watch {watch_id} updated.", "info")
+            return redirect(url_for(".watches"))
+        except ArchiveError as exc:
+            flash(str(exc), "error")
+            status = 400
+    watch = get_session().get(Watch, watch_id)
+    if watch is None:
+        abort(404)
+    return render_template("operators/watch_edit.html", watch=watch,
+                           options_text=json.dumps(watch.options, indent=2) if watch.options else ""), status
+
+
+def _apply_edit(watch: Watch, every: timedelta | None, until: datetime | None,
+                options: dict[str, Any] | None) -> dict[str, Any]:
+    now = utcnow()
+    if every is None:
+        raise ArchiveError("interval: give one, e.g. 30m, 1h, 1d")
+    if every < timedelta(minutes=1):
+        raise ArchiveError("interval must be at least 1m")
+    if until is not None and until <= now and until != watch.until:
+        raise ArchiveError("the end date is already past: pause or remove the watch to stop it now")
+    if watch.adapter == "generic-css":
+        build_adapter(watch.adapter, options)
+    elif options is not None:
+        raise ArchiveError("options are only used by the generic-css adapter")
+    changes = {"every": [format_duration(watch.interval_seconds), format_duration(every.total_seconds())],
+               "until": [watch.until.isoformat() if watch.until else None,
+                         until.isoformat() if until else None]}
+    if watch.adapter == "generic-css" and options != watch.options:
+        changes["options"] = [watch.options, options]
+        watch.options = options
+    watch.interval_seconds = int(every.total_seconds())
+    watch.until = until
+    # A shorter interval takes effect now, not after the old, longer wait.
+    watch.next_due_at = min(watch.next_due_at, (watch.last_capture_at or now) + every)
+    return changes
+
+
+def _watch_action(watch_id: int, action: str) -> BaseResponse:
+    try:
+        with get_db().write() as db_session:
+            watch = get_watch(db_session, watch_id)
+            message = _change(db_session, watch, action)
+            record(db_session, f"watch-{action}", f"watch {watch_id}", details={"url": watch.thread.url})
+        flash(message, "info")
+    except ArchiveError as exc:
+        flash(str(exc), "error")
+    return redirect(local_target(request.form.get("next")) or url_for(".watches"))
+
+
+def _change(db_session: Session, watch: Watch, action: str) -> str:
+    if action in ("pause", "resume"):
+        paused = action == "pause"
+        if watch.paused == paused:
+            raise ArchiveError(f"watch {watch.id} is already {'paused' if paused else 'active'}")
+        watch.paused = paused
+        if not paused:
+            watch.next_due_at = utcnow()
+        return f"Watch {watch.id} {'paused' if paused else 'resumed'}."
+    db_session.delete(watch)
+    return f"Watch {watch.id} removed; its thread, captures and comments stay."
+
+
+@bp.post("/watches/<int:watch_id>/pause")
+def watch_pause(watch_id: int) -> BaseResponse:
+    return _watch_action(watch_id, "pause")
+
+
+@bp.post("/watches/<int:watch_id>/resume")
+def watch_resume(watch_id: int) -> BaseResponse:
+    return _watch_action(watch_id, "resume")
+
+
+@bp.post("/watches/<int:watch_id>/remove")
+def watch_remove(watch_id: int) -> BaseResponse:
+    return _watch_action(watch_id, "remove")
+
+
+@bp.post("/watches/<int:watch_id>/capture")
+def watch_capture(watch_id: int) -> BaseResponse:
+    from archive.capture.pipeline import capture_watch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with Fetcher.from_config(app.config) as fetcher:
+            summary = capture_watch(app, watch_id, fetcher)
+    except ArchiveError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".watches"))
+    with get_db().write() as db_session:
+        record(db_session, "capture-now", f"watch {watch_id}", details={
+            "capture_id": summary.capture_id, "outcome": summary.outcome, "reason": summary.reason})
+    flash(f"Captured: {summary.line()}", "info" if summary.outcome in ("good", "unchanged") else "error")
+    return redirect(url_for(".health"))
+
+
+@bp.get("/watches/export.csv")
+def watch_export() -> Response:
+    now = utcnow()
+    text = export_watches(get_session().scalars(select(Watch).order_by(Watch.id)), now)
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=watches-{now:%Y%m%d-%H%M}.csv"})
+
+
+@bp.route("/watches/import", methods=["GET", "POST"])
+def watch_import() -> Reply:
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        raw = upload.read() if upload and upload.filename else field("csv").encode("utf-8")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems = ["the file is not UTF-8 text"]
+        else:
+            problems = _import(text)
+        if not problems:
+            return redirect(url_for(".watches"))
+        flash(f"Nothing imported: {len(problems)} problem(s), listed below.", "error")
+        return render_template("operators/watch_import.html", problems=problems), 400
+    return render_template("operators/watch_import.html", problems=problems)
+
+
+def _import(text: str) -> list[str]:
+    config = current_app.config
+    rows, problems = parse_watch_csv(text, ADAPTERS, utcnow())
+    if problems:
+        return problems
+    try:
+        with get_db().write() as db_session:
+            created = import_watches(db_session, rows, allow_private=config["ALLOW_PRIVATE_ADDRESSES"],
+                                     default_every=parse_duration(config["DEFAULT_INTERVAL"]))
+            record(db_session, "import", f"{len(created)} watches",
+                    details={"watch_ids": [w.id for w in created]})
+    except CsvImportError as exc:
+        return exc.problems
+    flash(f"Imported {len(created)} watches.", "info")
+    return []

@@ -1,0 +1,2 @@
+"""The public archive: home, threads, comments, search and raw evidence.
+"""

@@ -1,0 +1,97 @@
+"""Evidence pages: what each capture fetched, and the raw bytes it kept.
+
+Raw bodies are served as plain text with `nosniff` and a sandboxing CSP:
+a captured page is hostile HTML and must never run in the archive's origin.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, current_app, render_template, request
+from sqlalchemy import func, select
+
+from archive.store.db import get_session
+from archive.store.evidence import EvidenceError, evidence_store
+from archive.store.models import Blob, Capture, Comment, Event, Thread
+
+bp = Blueprint("evidence", __name__)
+
+CAPTURES_PER_PAGE = 100
+# Events listed on a capture page; a first capture of a big thread has one
+# "appeared" per comment, which the counts already summarise.
+EVENTS_LISTED = 200
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A raw body may be a whole hostile page: no script, no plugins, no styles,
+# and a unique origin even if a browser ignored the content type.
+RAW_CSP = "sandbox; default-src 'none'"
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@bp.get("/captures/<int:capture_id>")
+def capture(capture_id: int) -> tuple[str, int] | str:
+    session = get_session()
+    cap = session.get(Capture, capture_id)
+    if cap is None:
+        return render_template("public/not_found.html", what=f"capture {capture_id}"), 404
+    kinds = dict(session.execute(select(Event.kind, func.count()).where(Event.capture_id == capture_id)
+                                 .group_by(Event.kind)).all())
+    notable = session.scalars(select(Event).where(Event.capture_id == capture_id,
+                                                  Event.kind != "appeared")
+                              .order_by(Event.id).limit(EVENTS_LISTED)).all()
+    authors = dict(session.execute(select(Comment.id, Comment.author).where(
+        Comment.id.in_({e.comment_id for e in notable if e.comment_id is not None}))).all())
+    blobs = {b.sha256: b for b in session.scalars(select(Blob).where(
+        Blob.sha256.in_([e.body_sha256 for e in cap.exchanges if e.body_sha256])))}
+    return render_template("public/capture.html", cap=cap, kinds=kinds, notable=notable, blobs=blobs,
+                           authors=authors, events_listed=EVENTS_LISTED)
+
+
+@bp.get("/threads/<int:thread_id>/captures")
+def thread_captures(thread_id: int) -> tuple[str, int] | str:
+    session = get_session()
+    thread = session.get(Thread, thread_id)
+    if thread is None:
+        return render_template("public/not_found.html", what=f"thread {thread_id}"), 404
+    total = session.scalar(select(func.count()).select_from(Capture)
+                           .where(Capture.thread_id == thread_id)) or 0
+    pages = max(1, -(-total // CAPTURES_PER_PAGE))
+    page = min(_page_arg(), pages)
+    timeline = session.scalars(select(Capture).where(Capture.thread_id == thread_id)
+                               .order_by(Capture.started_at.desc(), Capture.id.desc())
+                               .offset((page - 1) * CAPTURES_PER_PAGE).limit(CAPTURES_PER_PAGE)).all()
+    return render_template("public/thread_captures.html", thread=thread, timeline=timeline,
+                           page=page, pages=pages, total=total)
+
+
+@bp.get("/blobs/<sha256>")
+def blob(sha256: str) -> Response | tuple[str, int]:
+    sha256 = sha256.lower()
+    if not _SHA256.match(sha256):
+        return render_template("public/not_found.html", what="body with that SHA-256"), 404
+    if get_session().get(Blob, sha256) is None:
+        return render_template("public/not_found.html", what=f"stored body {sha256}"), 404
+    try:
+        body = evidence_store(current_app).get(sha256)
+    except EvidenceError as exc:
+        # Said plainly: a reader must know when evidence cannot be produced.
+        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
+                               problem=str(exc)), 404
+    download = request.args.get("download") == "1"
+    response = Response(body, mimetype="application/octet-stream" if download else "text/plain")
+    if not download:
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    disposition = "attachment" if download else "inline"
+    extension = "bin" if download else "txt"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{sha256}.{extension}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = RAW_CSP
+    # Content-addressed: these bytes can never change.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+

@@ -1,0 +1,2 @@
+"""The researchers' statistics page with its server-side SVG plots.
+"""
