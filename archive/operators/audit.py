@@ -6,10 +6,8 @@ and never misses one that was committed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.store.models import AuditEntry
@@ -18,7 +16,6 @@ from archive.store.models import AuditEntry
 ACTIONS = ("login", "login-failed", "logout", "user-add", "watch-add", "watch-edit",
            "watch-pause", "watch-resume", "watch-remove", "capture-now", "feed-add", "feed-poll",
            "import", "redact", "unredact")
-PAGE_SIZE = 100
 
 
 def record(session: Session, actor: str, action: str, target: str = "", reason: str = "",
@@ -30,26 +27,3 @@ def record(session: Session, actor: str, action: str, target: str = "", reason: 
                        target=target[:256], reason=reason, details=details)
     session.add(entry)
     return entry
-
-
-@dataclass
-class AuditPage:
-    entries: list[AuditEntry]
-    total: int
-    page: int
-    pages: int
-
-
-def list_entries(session: Session, page: int = 1, action: str | None = None) -> AuditPage:
-    """Newest first, `PAGE_SIZE` a page; `action` narrows to one kind."""
-    query = select(AuditEntry)
-    count = select(func.count()).select_from(AuditEntry)
-    if action:
-        query = query.where(AuditEntry.action == action)
-        count = count.where(AuditEntry.action == action)
-    total = session.scalar(count) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    entries = session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return AuditPage(list(entries), total, page, pages)

@@ -67,11 +67,6 @@ def options_field() -> dict[str, Any] | None:
     return options
 
 
-def page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
-
-
 def local_target(target: str | None) -> str | None:
     """A `next` address only when it stays on the operator pages (no open redirect)."""
     if not target:

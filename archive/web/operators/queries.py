@@ -1,4 +1,4 @@
-"""Read queries behind the operator pages: watch lists, capture health, feeds.
+"""Read queries behind the operator pages: watch lists, capture health, feeds, the audit log.
 
 Kept apart from the routes so that each page's question is one function
 with its filters spelled out.
@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from archive.store.models import Capture, Feed, FeedEntry, Site, Thread, Watch
+from archive.store.models import AuditEntry, Capture, Feed, FeedEntry, Site, Thread, Watch
 from archive.capture.watches import is_active
+from archive.web.paging import clamp, page_count
 
 WATCH_STATUSES = ("active", "paused", "ended")
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")
@@ -49,8 +50,8 @@ def list_watches(session: Session, now: datetime, *, site: str = "", status: str
         conditions.append(Watch.consecutive_failures > 0)
     base = select(Watch).join(Thread, Watch.thread_id == Thread.id).join(Site).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, page), pages)
+    pages = page_count(total, PER_PAGE)
+    page = clamp(page, pages)
     watches = session.scalars(base.order_by(Watch.consecutive_failures.desc(), Watch.id.desc())
                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return WatchPage(list(watches), total, page, pages)
@@ -99,3 +100,26 @@ def feed_entries(session: Session, feed_id: int, limit: int = 500) -> list[tuple
                            .where(FeedEntry.feed_id == feed_id)
                            .order_by(FeedEntry.first_seen_at.desc(), FeedEntry.id.desc()).limit(limit)).all()
     return [(entry, watch) for entry, watch in rows]
+
+
+@dataclass
+class AuditPage:
+    entries: list[AuditEntry]
+    total: int
+    page: int
+    pages: int
+
+
+def audit_entries(session: Session, page: int = 1, action: str | None = None) -> AuditPage:
+    """Newest first, `PER_PAGE` a page; `action` narrows to one kind."""
+    query = select(AuditEntry)
+    count = select(func.count()).select_from(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+        count = count.where(AuditEntry.action == action)
+    total = session.scalar(count) or 0
+    pages = page_count(total, PER_PAGE)
+    page = clamp(page, pages)
+    entries = session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    return AuditPage(list(entries), total, page, pages)

@@ -17,7 +17,8 @@ from archive.capture.fetch.fetcher import Fetcher
 from archive.store.models import Comment, Feed, Thread
 from archive.operators.redaction import reindex_comment, set_redacted
 from archive.web.operators import queries as q
-from archive.web.operators.common import Reply, bp, duration, field, page_number, record
+from archive.web.operators.common import Reply, bp, duration, field, record
+from archive.web.paging import page_arg
 
 
 # -- feeds -------------------------------------------------------------------
@@ -136,5 +137,5 @@ def unredact(comment_id: int) -> Reply:
 def audit_log() -> str:
     action = request.args.get("action", "")
     action = action if action in audit.ACTIONS else ""
-    return render_template("operators/audit.html", log=audit.list_entries(get_session(), page_number(), action),
+    return render_template("operators/audit.html", log=q.audit_entries(get_session(), page_arg(), action),
                            action=action, actions=audit.ACTIONS)

@@ -23,7 +23,8 @@ from archive.operators.watch_csv import CsvImportError, export_watches, import_w
 from archive.capture.watches import add_watch, get_watch
 from archive.web.operators import queries as q
 from archive.web.operators.common import (Reply, bp, date_field, duration, field, local_target, options_field,
-                              page_number, record)
+                              record)
+from archive.web.paging import page_arg
 
 
 @bp.get("/watches")
@@ -33,7 +34,7 @@ def watches() -> str:
     site, status = request.args.get("site", ""), request.args.get("status", "")
     failing = request.args.get("failing") == "1"
     listing = q.list_watches(db_session, now, site=site, status=status if status in q.WATCH_STATUSES else "",
-                             failing=failing, page=page_number())
+                             failing=failing, page=page_arg())
     return render_template("operators/watches.html", listing=listing, now=now, state=q.watch_state,
                            sites=q.site_hosts(db_session), site=site, status=status, failing=failing,
                            statuses=q.WATCH_STATUSES)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from archive.store.db import get_session
 from archive.store.evidence import EvidenceError, evidence_store
 from archive.store.models import Blob, Capture, Comment, Event, Thread
+from archive.web.paging import clamp, page_arg, page_count
 
 bp = Blueprint("evidence", __name__)
 
@@ -24,13 +25,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # A raw body may be a whole hostile page: no script, no plugins, no styles,
 # and a unique origin even if a browser ignored the content type.
 RAW_CSP = "sandbox; default-src 'none'"
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 @bp.get("/captures/<int:capture_id>")
@@ -60,8 +54,8 @@ def thread_captures(thread_id: int) -> tuple[str, int] | str:
         return render_template("public/not_found.html", what=f"thread {thread_id}"), 404
     total = session.scalar(select(func.count()).select_from(Capture)
                            .where(Capture.thread_id == thread_id)) or 0
-    pages = max(1, -(-total // CAPTURES_PER_PAGE))
-    page = min(_page_arg(), pages)
+    pages = page_count(total, CAPTURES_PER_PAGE)
+    page = clamp(page_arg(), pages)
     timeline = session.scalars(select(Capture).where(Capture.thread_id == thread_id)
                                .order_by(Capture.started_at.desc(), Capture.id.desc())
                                .offset((page - 1) * CAPTURES_PER_PAGE).limit(CAPTURES_PER_PAGE)).all()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from archive.store.db import get_session
 from archive.store.models import Capture, Comment, CommentVersion, Event, Thread
+from archive.web.paging import clamp, page_arg, page_count
 from archive.web.sanitize import comment_body
 from archive.web.public.textdiff import change_summary, diff_segments, render
 from archive.web.public import presenters
@@ -26,13 +27,6 @@ COMMENTS_PER_PAGE = 500
 TIMELINE_ON_THREAD_PAGE = 20
 
 
-def _page_arg(name: str = "page") -> int:
-    try:
-        return max(1, int(request.args.get(name, "1")))
-    except ValueError:
-        return 1
-
-
 @bp.record_once
 def _template_helpers(state) -> None:  # type: ignore[no-untyped-def]
     env = state.app.jinja_env
@@ -45,15 +39,15 @@ def _template_helpers(state) -> None:  # type: ignore[no-untyped-def]
 @bp.get("/")
 def home() -> str:
     session = get_session()
-    page = _page_arg()
     total_threads = session.scalar(select(func.count()).select_from(Thread)) or 0
+    pages = page_count(total_threads, THREADS_PER_PAGE)
+    page = clamp(page_arg(), pages)
     threads = session.scalars(select(Thread).options(selectinload(Thread.site)).order_by(Thread.id.desc())
                               .offset((page - 1) * THREADS_PER_PAGE).limit(THREADS_PER_PAGE)).all()
     ids = [t.id for t in threads]
     captures = session.execute(select(Capture.outcome, func.count()).group_by(Capture.outcome)).all()
     return render_template(
-        "public/home.html", threads=threads, total_threads=total_threads, page=page,
-        pages=max(1, -(-total_threads // THREADS_PER_PAGE)),
+        "public/home.html", threads=threads, total_threads=total_threads, page=page, pages=pages,
         counts=q.total_counts(session), thread_counts=q.thread_counts(session, ids),
         latest=q.latest_capture_times(session, ids), recent=q.recent_disappearances(session),
         capture_counts=dict(captures))
@@ -71,7 +65,7 @@ def thread(thread_id: int) -> tuple[str, int] | str:
     if only_gone:
         order = [p for p in order if outline.disappeared[p.index]]
     pages = paginate(order, COMMENTS_PER_PAGE)
-    page = min(_page_arg(), len(pages))
+    page = clamp(page_arg(), len(pages))
     start, end = pages[page - 1]
     placed = order[start:end]
     views = q.comment_views(session, [outline.ids[p.index] for p in placed])

@@ -16,6 +16,7 @@ from archive.clock import parse_date
 from archive.store.db import get_session
 from archive.errors import ArchiveError
 from archive.store.models import Site, Thread
+from archive.web.paging import page_arg, page_count
 from archive.web.sanitize import clean_highlight
 from archive.search import SearchQuery, SearchQueryError, SearchResults, query_index
 from archive.web.public import queries as q
@@ -86,12 +87,8 @@ def _read_form() -> tuple[Form, list[str]]:
             thread_id = int(args["thread"])
         except ValueError:
             problems.append("The thread filter must be a thread number.")
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
     form = Form(text, status, args.get("site", "").strip(), thread_id,
-                args.get("from", "").strip(), args.get("to", "").strip(), sort, page,
+                args.get("from", "").strip(), args.get("to", "").strip(), sort, page_arg(),
                 args.get("cursor", "").strip())
     return form, problems
 
@@ -174,5 +171,5 @@ def _hits(session, results: SearchResults) -> list[ShownHit]:  # type: ignore[no
 def _page_links(results: SearchResults, form: Form) -> list[int]:
     if form.cursor:
         return []
-    pages = -(-results.total // PER_PAGE)
+    pages = page_count(results.total, PER_PAGE)
     return list(range(1, min(pages, MAX_PAGE_LINKS) + 1)) if pages > 1 else []
