@@ -52,7 +52,7 @@ def test_every_bad_row_is_reported_with_its_line_number() -> None:
     assert "line 3: url 'ftp://example.org/a/' is not an http(s) URL" in problems
     assert "unknown adapter 'nope'" in problems[1]
     assert "every: not a duration" in problems[2]
-    assert "until 2001-01-01 is already past" in problems[3]
+    assert "the end date 2001-01-01 00:00 is already past" in problems[3]
     assert "paused must be true or false" in problems[4]
     assert "options is not valid JSON" in problems[5]
     assert "generic-css needs the option(s)" in problems[6]

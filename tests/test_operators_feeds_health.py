@@ -56,7 +56,7 @@ def test_a_broken_feed_shows_its_error_and_backoff(app, ops, local_server):  # t
 @pytest.mark.parametrize("form, message", [
     ({"url": "not a url"}, "http"),
     ({"url": "http://127.0.0.1:9/feed", "every": "often"}, "poll interval: not a duration"),
-    ({"url": "http://127.0.0.1:9/feed", "every": "10s"}, "--every must be at least 1m"),
+    ({"url": "http://127.0.0.1:9/feed", "every": "10s"}, "poll interval must be at least 1m"),
     ({"url": "http://127.0.0.1:9/feed", "watch_for": "forever"}, "watch for: not a duration"),
 ])
 def test_bad_feed_input_changes_nothing(app, ops, form, message):  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from archive.store.db import get_db
 from archive.errors import ArchiveError, DuplicateWatch, UrlRejected
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.store.models import Feed, FeedEntry, Thread, Watch
-from archive.capture.watches import add_watch, canonical_url
+from archive.capture.watches import add_watch, canonical_url, check_interval
 
 DEFAULT_WATCH_EVERY = timedelta(hours=6)
 DEFAULT_EARLY_EVERY = timedelta(hours=1)
@@ -111,9 +111,10 @@ def add_feed(session: Session, url: str, *, allow_private: bool, every: timedelt
              early_every: timedelta | None = None, early_for: timedelta | None = None) -> Feed:
     """Check and store a feed to poll; raises ArchiveError with a one-line reason."""
     url = check_url(url, allow_private=allow_private)
-    for name, value in (("--every", every), ("--watch-every", watch_every), ("--early-every", early_every)):
-        if value is not None and value < timedelta(minutes=1):
-            raise ArchiveError(f"{name} must be at least 1m")
+    for name, value in (("poll interval", every), ("watch interval", watch_every),
+                        ("early interval", early_every)):
+        if value is not None:
+            check_interval(value, name)
     existing = session.scalar(select(Feed).where(Feed.url == url))
     if existing is not None:
         raise ArchiveError(f"already polled as feed {existing.id}: {url}")

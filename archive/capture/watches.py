@@ -1,15 +1,19 @@
 """Watches: operators' orders to capture a thread on a schedule.
 
-Shared by the command line and the operator pages so both apply the same
-rules: a URL is checked before it is stored, one thread has one watch, and
-removing a watch keeps every capture already made.
+The one home of every watch rule, so the command line, the operator pages
+and the CSV files apply the same ones: a URL is checked before it is stored,
+one thread has one watch, an interval is at least a minute, an end date is in
+the future, a watch's state is worked out once, and removing a watch keeps
+every capture already made. Errors are worded for any front end (no flag
+names; a caller may say which of its fields), so each can show them as they are.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from scrapers import ADAPTERS
@@ -18,6 +22,11 @@ from archive.clock import utcnow
 from archive.errors import ArchiveError, DuplicateWatch
 from archive.capture.fetch.fetcher import check_url
 from archive.store.models import Site, Thread, Watch
+
+MIN_INTERVAL = timedelta(minutes=1)
+# Failing is not a state: a paused or ended watch may have failed too, so
+# every front end shows the failure count beside the state.
+WATCH_STATES = ("active", "paused", "ended")
 
 
 def canonical_url(url: str) -> str:
@@ -57,14 +66,12 @@ def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str |
               early_for: timedelta | None = None, options: dict | None = None) -> Watch:
     """Check and store a new watch; raises ArchiveError with a one-line reason."""
     url = check_url(url, allow_private=allow_private)
-    if adapter is not None and adapter not in ADAPTERS:
-        known = ", ".join(sorted(ADAPTERS))
-        raise ArchiveError(f"unknown adapter {adapter!r} (known: {known})")
-    if every < timedelta(minutes=1):
-        raise ArchiveError("interval must be at least 1m")
+    check_adapter(adapter)
+    check_interval(every)
+    if early_every is not None:
+        check_interval(early_every, "early interval")
     now = utcnow()
-    if until is not None and until <= now:
-        raise ArchiveError(f"--until {until:%Y-%m-%d %H:%M} is already past")
+    check_until(until, now)
     thread = thread_for(session, url)
     existing = session.scalar(select(Watch).where(Watch.thread_id == thread.id))
     if existing is not None:
@@ -77,6 +84,22 @@ def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str |
     session.add(watch)
     session.flush()
     return watch
+
+
+def check_adapter(adapter: str | None, known: Iterable[str] = ADAPTERS) -> None:
+    if adapter is not None and adapter not in known:
+        raise ArchiveError(f"unknown adapter {adapter!r} (known: {', '.join(sorted(known))})")
+
+
+def check_interval(every: timedelta, name: str = "interval") -> None:
+    """Refuse capturing or polling more often than once a minute; `name` says which interval."""
+    if every < MIN_INTERVAL:
+        raise ArchiveError(f"{name} must be at least 1m")
+
+
+def check_until(until: datetime | None, now: datetime) -> None:
+    if until is not None and until <= now:
+        raise ArchiveError(f"the end date {until:%Y-%m-%d %H:%M} is already past")
 
 
 def get_watch(session: Session, watch_id: int) -> Watch:
@@ -96,3 +119,30 @@ def current_interval(watch: Watch, now: datetime) -> timedelta:
 
 def is_active(watch: Watch, now: datetime) -> bool:
     return not watch.paused and (watch.until is None or now < watch.until)
+
+
+def watch_state(watch: Watch, now: datetime) -> str:
+    """One of WATCH_STATES; `state_filter` is the same rule in SQL."""
+    if watch.paused:
+        return "paused"
+    return "active" if is_active(watch, now) else "ended"
+
+
+def state_filter(state: str, now: datetime) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting exactly the watches `watch_state` puts in `state`."""
+    if state == "paused":
+        return [Watch.paused.is_(True)]
+    if state == "ended":
+        return [Watch.paused.is_(False), Watch.until <= now]
+    if state == "active":
+        return [Watch.paused.is_(False), or_(Watch.until.is_(None), Watch.until > now)]
+    raise ValueError(f"unknown watch state {state!r}")
+
+
+def set_paused(watch: Watch, paused: bool, now: datetime) -> None:
+    """Pause or resume; a resumed watch is due at once, not after the wait it had when paused."""
+    if watch.paused == paused:
+        raise ArchiveError(f"watch {watch.id} is {'already' if paused else 'not'} paused")
+    watch.paused = paused
+    if not paused:
+        watch.next_due_at = now

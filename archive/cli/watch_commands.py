@@ -8,9 +8,8 @@ from sqlalchemy import select
 
 from archive.clock import format_duration, iso, parse_date, parse_duration, utcnow
 from archive.store.db import get_db
-from archive.errors import ArchiveError
 from archive.store.models import Watch
-from archive.capture.watches import add_watch, get_watch, is_active
+from archive.capture.watches import add_watch, get_watch, set_paused, watch_state
 from archive.cli import current_app_obj
 
 
@@ -49,14 +48,6 @@ def watch_add(url: str, adapter: str | None, every, until) -> None:  # type: ign
                    f"{' until ' + iso(until) if until else ''} (adapter: {adapter or 'auto'})")
 
 
-def _state(w: Watch, now) -> str:  # type: ignore[no-untyped-def]
-    if w.paused:
-        return "paused"
-    if not is_active(w, now):
-        return "ended"
-    return "failing" if w.consecutive_failures else "active"
-
-
 @watch.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 def watch_list(as_json: bool) -> None:
@@ -68,7 +59,7 @@ def watch_list(as_json: bool) -> None:
         rows = [{
             "id": w.id, "url": w.thread.url, "adapter": w.adapter or "auto",
             "every": format_duration(w.interval_seconds), "until": iso(w.until),
-            "state": _state(w, now), "last_capture_at": iso(w.last_capture_at),
+            "state": watch_state(w, now), "last_capture_at": iso(w.last_capture_at),
             "last_outcome": w.last_outcome, "last_reason": w.last_reason,
             "consecutive_failures": w.consecutive_failures, "next_due_at": iso(w.next_due_at),
         } for w in session.scalars(select(Watch).order_by(Watch.id))]
@@ -81,8 +72,10 @@ def watch_list(as_json: bool) -> None:
         return
     for r in rows:
         last = f"{r['last_outcome']} at {r['last_capture_at']}" if r["last_outcome"] else "never captured"
+        failures = r["consecutive_failures"]
+        in_a_row = f", {failures} failure{'s' if failures != 1 else ''} in a row" if failures else ""
         click.echo(f"{r['id']:>4}  {r['state']:<8} every {r['every']:<4} {r['url']}\n"
-                   f"      last: {last}{' (' + r['last_reason'] + ')' if r['last_reason'] else ''}; "
+                   f"      last: {last}{' (' + r['last_reason'] + ')' if r['last_reason'] else ''}{in_a_row}; "
                    f"next due {r['next_due_at']}")
 
 
@@ -90,11 +83,7 @@ def _set_paused(watch_id: int, paused: bool) -> None:
     app = current_app_obj()
     with app.app_context(), get_db().write() as session:
         w = get_watch(session, watch_id)
-        if w.paused == paused:
-            raise ArchiveError(f"watch {watch_id} is already {'paused' if paused else 'active'}")
-        w.paused = paused
-        if not paused:
-            w.next_due_at = utcnow()
+        set_paused(w, paused, utcnow())
         click.echo(f"watch {watch_id} {'paused' if paused else 'resumed'}: {w.thread.url}")
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from archive.clock import format_duration, iso, parse_date, parse_duration
 from archive.errors import ArchiveError
 from archive.store.models import Watch
-from archive.capture.watches import add_watch, canonical_url, is_active
+from archive.capture.watches import (add_watch, canonical_url, check_adapter, check_interval, check_until,
+                                     watch_state)
 
 COLUMNS = ("url", "adapter", "every", "until", "paused", "early_every", "early_for", "options")
 READ_ONLY = ("id", "state", "last_outcome", "next_due_at")
@@ -73,18 +74,23 @@ def _duration(text: str, name: str) -> timedelta | None:
         raise ValueError(f"{name}: {exc}") from None
 
 
+def _interval(text: str, name: str) -> timedelta | None:
+    every = _duration(text, name)
+    if every is not None:
+        check_interval(every, name)
+    return every
+
+
 def _row(line: int, row: dict[str, str | None], adapters: Iterable[str], now: datetime) -> WatchRow:
     url = _field(row, "url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url {url!r} is not an http(s) URL" if url else "url is empty")
     adapter = _field(row, "adapter") or None
-    if adapter is not None and adapter not in adapters:
-        raise ValueError(f"unknown adapter {adapter!r} (known: {', '.join(sorted(adapters))})")
+    check_adapter(adapter, adapters)
     until_text = _field(row, "until")
     until = parse_date(until_text) if until_text else None
-    if until is not None and until <= now:
-        raise ValueError(f"until {until_text} is already past")
+    check_until(until, now)
     paused_text = _field(row, "paused").lower()
     if paused_text not in _TRUE | _FALSE:
         raise ValueError(f"paused must be true or false, not {paused_text!r}")
@@ -100,8 +106,8 @@ def _row(line: int, row: dict[str, str | None], adapters: Iterable[str], now: da
     if adapter == "generic-css":
         from scrapers.generic_css import parse_options
         parse_options(options or {})
-    return WatchRow(line, url, adapter, _duration(_field(row, "every"), "every"), until,
-                    paused_text in _TRUE, _duration(_field(row, "early_every"), "early_every"),
+    return WatchRow(line, url, adapter, _interval(_field(row, "every"), "every"), until,
+                    paused_text in _TRUE, _interval(_field(row, "early_every"), "early_every"),
                     _duration(_field(row, "early_for"), "early_for"), options)
 
 
@@ -137,7 +143,7 @@ def parse_watch_csv(text: str, adapters: Iterable[str], now: datetime) -> tuple[
                 continue
             try:
                 parsed = _row(line, raw, adapters, now)
-            except ValueError as exc:
+            except (ValueError, ArchiveError) as exc:
                 problems.append(f"line {line}: {exc}")
                 continue
             key = canonical_url(parsed.url)
@@ -177,12 +183,6 @@ def import_watches(session: Session, rows: Sequence[WatchRow], *, allow_private:
     return created
 
 
-def _state(watch: Watch, now: datetime) -> str:
-    if watch.paused:
-        return "paused"
-    return "active" if is_active(watch, now) else "ended"
-
-
 def export_watches(watches: Iterable[Watch], now: datetime) -> str:
     """The watches as CSV text, importable by `parse_watch_csv`."""
     out = io.StringIO()
@@ -195,6 +195,6 @@ def export_watches(watches: Iterable[Watch], now: datetime) -> str:
             format_duration(w.early_interval_seconds) if w.early_interval_seconds else "",
             format_duration(w.early_seconds) if w.early_seconds else "",
             json.dumps(w.options, sort_keys=True) if w.options else "",
-            w.id, _state(w, now), w.last_outcome or "", iso(w.next_due_at) or "",
+            w.id, watch_state(w, now), w.last_outcome or "", iso(w.next_due_at) or "",
         ])
     return out.getvalue()

@@ -8,22 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.store.models import AuditEntry, Capture, Feed, FeedEntry, Site, Thread, Watch
-from archive.capture.watches import is_active
+from archive.capture.watches import state_filter
 from archive.web.paging import clamp, page_count
 
-WATCH_STATUSES = ("active", "paused", "ended")
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")
 PER_PAGE = 100
-
-
-def watch_state(watch: Watch, now: datetime) -> str:
-    if watch.paused:
-        return "paused"
-    return "active" if is_active(watch, now) else "ended"
 
 
 @dataclass
@@ -40,12 +33,8 @@ def list_watches(session: Session, now: datetime, *, site: str = "", status: str
     conditions = []
     if site:
         conditions.append(Site.host == site)
-    if status == "active":
-        conditions += [Watch.paused.is_(False), or_(Watch.until.is_(None), Watch.until > now)]
-    elif status == "paused":
-        conditions.append(Watch.paused.is_(True))
-    elif status == "ended":
-        conditions += [Watch.paused.is_(False), Watch.until <= now]
+    if status:
+        conditions += state_filter(status, now)
     if failing:
         conditions.append(Watch.consecutive_failures > 0)
     base = select(Watch).join(Thread, Watch.thread_id == Thread.id).join(Site).where(*conditions)
@@ -81,9 +70,8 @@ def capture_health(session: Session, now: datetime, outcome: str = "", limit: in
     counts = dict(session.execute(select(Capture.outcome, func.count())
                                   .where(Capture.started_at > now - timedelta(days=1))
                                   .group_by(Capture.outcome)).all())
-    upcoming = session.scalars(select(Watch).where(
-        Watch.paused.is_(False), or_(Watch.until.is_(None), Watch.until > now))
-        .order_by(Watch.next_due_at).limit(20)).all()
+    upcoming = session.scalars(select(Watch).where(*state_filter("active", now))
+                               .order_by(Watch.next_due_at).limit(20)).all()
     return Health(list(failing), list(failing_feeds), list(session.scalars(recent)), counts, list(upcoming))
 
 

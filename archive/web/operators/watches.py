@@ -20,7 +20,8 @@ from archive.capture.fetch.fetcher import Fetcher
 from archive.store.models import Watch
 from archive.capture.preview import build_adapter, preview_url
 from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
-from archive.capture.watches import add_watch, get_watch
+from archive.capture.watches import (WATCH_STATES, add_watch, check_interval, check_until, get_watch, set_paused,
+                                     watch_state)
 from archive.web.operators import queries as q
 from archive.web.operators.common import (Reply, bp, date_field, duration, field, local_target, options_field,
                               record)
@@ -33,11 +34,11 @@ def watches() -> str:
     db_session = get_session()
     site, status = request.args.get("site", ""), request.args.get("status", "")
     failing = request.args.get("failing") == "1"
-    listing = q.list_watches(db_session, now, site=site, status=status if status in q.WATCH_STATUSES else "",
+    listing = q.list_watches(db_session, now, site=site, status=status if status in WATCH_STATES else "",
                              failing=failing, page=page_arg())
-    return render_template("operators/watches.html", listing=listing, now=now, state=q.watch_state,
+    return render_template("operators/watches.html", listing=listing, now=now, state=watch_state,
                            sites=q.site_hosts(db_session), site=site, status=status, failing=failing,
-                           statuses=q.WATCH_STATUSES)
+                           statuses=WATCH_STATES)
 
 
 def _adapter_choices() -> list[tuple[str, str]]:
@@ -69,11 +70,9 @@ def watch_new() -> Reply:
 def _schedule() -> tuple[timedelta, datetime | None]:
     """The add form's interval and end date, checked before the preview fetches anything."""
     every = duration("every", "interval") or parse_duration(current_app.config["DEFAULT_INTERVAL"])
-    if every < timedelta(minutes=1):
-        raise ArchiveError("interval must be at least 1m")
+    check_interval(every)
     until = date_field("until", "end date")
-    if until is not None and until <= utcnow():
-        raise ArchiveError(f"the end date {until:%Y-%m-%d %H:%M} is already past")
+    check_until(until, utcnow())
     return every, until
 
 
@@ -119,10 +118,12 @@ def _apply_edit(watch: Watch, every: timedelta | None, until: datetime | None,
     now = utcnow()
     if every is None:
         raise ArchiveError("interval: give one, e.g. 30m, 1h, 1d")
-    if every < timedelta(minutes=1):
-        raise ArchiveError("interval must be at least 1m")
-    if until is not None and until <= now and until != watch.until:
-        raise ArchiveError("the end date is already past: pause or remove the watch to stop it now")
+    check_interval(every)
+    if until != watch.until:
+        try:
+            check_until(until, now)
+        except ArchiveError as exc:
+            raise ArchiveError(f"{exc}: pause or remove the watch to stop it now") from None
     if watch.adapter == "generic-css":
         build_adapter(watch.adapter, options)
     elif options is not None:
@@ -154,13 +155,8 @@ def _watch_action(watch_id: int, action: str) -> BaseResponse:
 
 def _change(db_session: Session, watch: Watch, action: str) -> str:
     if action in ("pause", "resume"):
-        paused = action == "pause"
-        if watch.paused == paused:
-            raise ArchiveError(f"watch {watch.id} is already {'paused' if paused else 'active'}")
-        watch.paused = paused
-        if not paused:
-            watch.next_due_at = utcnow()
-        return f"Watch {watch.id} {'paused' if paused else 'resumed'}."
+        set_paused(watch, action == "pause", utcnow())
+        return f"Watch {watch.id} {'paused' if action == 'pause' else 'resumed'}."
     db_session.delete(watch)
     return f"Watch {watch.id} removed; its thread, captures and comments stay."
 
