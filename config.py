@@ -3,13 +3,18 @@
 Every setting is an `ARCHIVE_*` environment variable; the README's settings
 table documents each one (a test fails when one is missing from it).
 Settings are read when a `Config` is created, not at import, so tests can set
-the environment or pass overrides.
+the environment or pass overrides. A `Config` holds the raw values (text from
+the environment, or values passed in code); `archive.settings.Settings`
+converts them with this table's converters and checks them, once, at start-up.
 """
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from archive.clock import parse_duration
 
 DEFAULT_USER_AGENT = (
     "CommentArchiveBot/0.1 (+https://github.com/comment-archive; "
@@ -17,13 +22,23 @@ DEFAULT_USER_AGENT = (
 )
 
 
-def _flag(value: str) -> bool:
+def _flag(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _folder(value: str | Path) -> Path:
+    return Path(value).resolve()
+
+
+def _duration(value: str | timedelta) -> timedelta:
+    return value if isinstance(value, timedelta) else parse_duration(value)
 
 
 # name -> (environment variable, default as text, converter, documentation)
 SETTINGS: dict[str, tuple[str, str, Any, str]] = {
-    "DATA_DIR": ("ARCHIVE_DATA_DIR", "./instance", str,
+    "DATA_DIR": ("ARCHIVE_DATA_DIR", "./instance", _folder,
                  "Folder for the SQLite database, the search index and capture blobs."),
     "DATABASE_URL": ("ARCHIVE_DATABASE_URL", "", str,
                      "SQLAlchemy URL; empty means SQLite in the data folder."),
@@ -47,7 +62,7 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                           "Most comment pages walked in one capture; more fails the capture."),
     "FETCH_RETRIES": ("ARCHIVE_FETCH_RETRIES", "3", int,
                       "Retries for timeouts, 429 and 5xx answers, with backoff."),
-    "DEFAULT_INTERVAL": ("ARCHIVE_DEFAULT_INTERVAL", "1h", str,
+    "DEFAULT_INTERVAL": ("ARCHIVE_DEFAULT_INTERVAL", "1h", _duration,
                          "Capture interval of a new watch when none is given."),
     "WORKERS": ("ARCHIVE_WORKERS", "4", int,
                 "Captures run at once by the scheduler (one host is never fetched in parallel)."),
@@ -57,19 +72,16 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
 
 
 class Config:
-    """Settings for one archive; attributes are upper-case for Flask."""
+    """Raw settings for one archive, plus Flask-only keys (TESTING, WTF_*);
+    attributes are upper-case for Flask."""
 
     TESTING = False
 
     def __init__(self, **overrides: Any) -> None:
-        for name, (env, default, convert, _doc) in SETTINGS.items():
-            raw = os.environ.get(env, default)
-            setattr(self, name, convert(raw))
+        for name, (env, default, _convert, _doc) in SETTINGS.items():
+            setattr(self, name, os.environ.get(env, default))
         for name, value in overrides.items():
             setattr(self, name, value)
-        self.DATA_DIR = str(Path(self.DATA_DIR).resolve())
-        if not self.DATABASE_URL:
-            self.DATABASE_URL = f"sqlite:///{Path(self.DATA_DIR) / 'archive.db'}"
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in dir(self) if k.isupper()}

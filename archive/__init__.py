@@ -9,10 +9,10 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config import Config
-
 if TYPE_CHECKING:
     from flask import Flask
+
+    from config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,18 +32,21 @@ def create_app(config: Config | None = None) -> Flask:
     # the pure rules import this package without needing the web app.
     from flask import Flask
 
+    from archive.context import EXTENSION, ArchiveContext
+    from archive.settings import Settings
+    from archive.store.db import close_session
+    from archive.web import init_web
+    from config import SETTINGS, Config
+
     config = config or Config()
+    settings = Settings.from_config(config)
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(Path(__file__).parent / "web" / "static"))
-    app.config.from_object(config)
-    data_dir = Path(app.config["DATA_DIR"])
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(data_dir)
-
-    from archive.store import db
-    from archive.web import init_web
-
-    db.init_app(app)
+    # Archive settings live in `settings` only; app.config keeps Flask's own keys.
+    app.config.from_mapping({k: v for k, v in config.as_dict().items() if k not in SETTINGS})
+    context = ArchiveContext.open(settings)
+    app.config["SECRET_KEY"] = settings.secret_key or _secret_key(settings.data_dir)
+    app.extensions[EXTENSION] = context
+    app.teardown_appcontext(close_session)
     init_web(app)
     return app

@@ -107,6 +107,7 @@ def bench_parse_and_diff(n: int, repeat: int) -> None:
 def bench_storage(n: int, captures: int) -> None:
     from archive import create_app
     from archive.capture.pipeline import capture_watch
+    from archive.context import archive_context
     from archive.store.db import get_db
     from archive.capture.fetch.fetcher import Fetcher
     from archive.store.schema import upgrade
@@ -120,16 +121,17 @@ def bench_storage(n: int, captures: int) -> None:
         upgrade(get_db(app).writer)
         with app.app_context(), get_db(app).write() as session:
             watch_id = add_watch(session, server.url("/cafcass/"), allow_private=True).id
-        fetcher = Fetcher.from_config(app.config)
+        ctx = archive_context(app)
+        fetcher = Fetcher.from_settings(ctx.settings)
 
         def size() -> int:
             return sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
 
         before = size()
-        capture_watch(app, watch_id, fetcher)
+        capture_watch(ctx, watch_id, fetcher)
         one = size() - before
         for _ in range(captures - 1):
-            capture_watch(app, watch_id, fetcher)
+            capture_watch(ctx, watch_id, fetcher)
         total = size() - before
         print(f"storage: one capture {one / 1024:.0f} KiB; {captures} captures {total / 1024:.0f} KiB; "
               f"ratio {total / one:.3f}x (target < 1.05x)")

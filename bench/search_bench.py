@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive import create_app  # noqa: E402
+from archive.context import archive_context  # noqa: E402
 from archive.store.db import get_db  # noqa: E402
 from archive.store.schema import upgrade  # noqa: E402
 from archive.search import SearchQuery, query_index, reindex  # noqa: E402
@@ -49,6 +50,7 @@ from archive.search.sqlite_backend import match_expression  # noqa: E402
 from archive.search.tokens import tokenize  # noqa: E402
 from archive.search.whoosh_backend import filtered_query, sort_facet  # noqa: E402
 from config import Config  # noqa: E402
+from tests.context_support import with_settings  # noqa: E402
 
 SEEDS = Path("/work/shared/seeds")
 COMMON = """the of and to a in is that it was for on are as with his they be at one have this
@@ -217,13 +219,13 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
     and the page of ids; no snippets, no objects.
     """
     plan = make_plan(query)
-    backend = app.config["SEARCH_BACKEND"]
+    backend = archive_context(app).settings.search_backend
     if backend == "whoosh":
         from whoosh import index as whoosh_index
         from whoosh.sorting import Count, FieldFacet
 
         # One searcher kept open, as a program using Whoosh directly would.
-        searcher = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index")).searcher()
+        searcher = whoosh_index.open_dir(str(archive_context(app).settings.data_dir / "index")).searcher()
         q, order = filtered_query(plan, keyset=False), sort_facet(plan.sort)
 
         def run_whoosh() -> int:
@@ -310,7 +312,7 @@ def _p95(values: list[float]) -> float:
 def measure(app: Any, label: str, size: int, repeat: int, table: list[list[str]]) -> None:
     by_type: dict[str, tuple[list[float], list[float]]] = {}
     for kind, query in QUERIES:
-        app_times, results = _timed(lambda: query_index(app, query), repeat)
+        app_times, results = _timed(lambda: query_index(archive_context(app), query), repeat)
         raw_times, raw_total = _timed(raw_runner(app, query), repeat)
         if results.total != raw_total:
             print(f"  !! {label} {query.text!r}: app total {results.total} != raw {raw_total}")
@@ -327,9 +329,9 @@ def measure(app: Any, label: str, size: int, repeat: int, table: list[list[str]]
 
 
 def index_with(app: Any, backend: str, size: int, rates: list[list[str]]) -> None:
-    app.config["SEARCH_BACKEND"] = backend
+    with_settings(app, search_backend=backend)
     started = time.perf_counter()
-    done = reindex(app)
+    done = reindex(archive_context(app))
     elapsed = time.perf_counter() - started
     label = _label(app, backend)
     rates.append([label, f"{done:,}", f"{elapsed:.1f}", f"{done / elapsed:,.0f}"])

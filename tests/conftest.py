@@ -1,4 +1,4 @@
-"""Shared fixtures: `app`, `client`, `runner` on every available database.
+"""Shared fixtures: `app`, `ctx`, `client`, `runner` on every available database.
 
 Every test that uses `app` runs on SQLite and, when PostgreSQL answers (the
 `ARCHIVE_TEST_POSTGRES_URL`, or the local server on its standard port), on
@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from archive import create_app
 from archive.cli import cli
+from archive.context import ArchiveContext, archive_context
 from archive.store.db import get_db
 from archive.store.models import Base
 from archive.store.schema import upgrade
@@ -96,7 +97,13 @@ def app(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -
     if request.param == "postgresql":
         _truncate(app)
     yield app
-    get_db(app).dispose()
+    archive_context(app).close()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> ArchiveContext:
+    """The app's archive context, for pipeline code."""
+    return archive_context(app)
 
 
 @pytest.fixture
@@ -107,7 +114,7 @@ def sqlite_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     shutil.copy(sqlite_template, data_dir / "archive.db")
     app = create_app(TestConfig(DATA_DIR=str(data_dir)))
     yield app
-    get_db(app).dispose()
+    archive_context(app).close()
 
 
 @pytest.fixture

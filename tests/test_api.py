@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.research.exports import ExportFilter
 from archive.research.stats_queries import build_stats
@@ -135,7 +136,7 @@ def test_unknown_things_are_404_json(client, url):
 def test_search_endpoint(app, client):
     from archive.search import reindex
     ids = build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     body = client.get("/api/v1/search?q=cafcass").get_json()
     assert body["total"] == 1
     [hit] = body["hits"]
@@ -165,7 +166,7 @@ def test_api_conforms_to_its_schema(app, mode):
     """
     from archive.search import reindex
     build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     # schemathesis leaves out the path that serves the document itself.

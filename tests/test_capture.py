@@ -8,12 +8,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from archive.context import archive_context
 from archive.capture.pipeline import capture_watch
 from archive.store.db import get_db
-from archive.store.evidence import capture_record_hash, evidence_store
+from archive.store.evidence import capture_record_hash
 from archive.capture.fetch.fetcher import Fetcher
 from archive.store.models import Capture, Comment, Event, Watch
 from archive.capture.watches import add_watch
+from tests.context_support import with_settings
 from tests.wordpress_markup import C, wp_page
 
 SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll done."),
@@ -25,7 +27,7 @@ SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll do
 @pytest.fixture
 def site(app, local_server):  # type: ignore[no-untyped-def]
     """A watched article on the local server; returns a helper to serve and capture it."""
-    app.config["FETCH_RETRIES"] = 0
+    with_settings(app, fetch_retries=0)
     path = "/cafcass-rated-outstanding/"
     url = local_server.url(path)
 
@@ -35,7 +37,7 @@ def site(app, local_server):  # type: ignore[no-untyped-def]
                                content_type="text/html; charset=UTF-8")
 
         def capture(self):  # type: ignore[no-untyped-def]
-            return capture_watch(app, watch_id, Fetcher.from_config(app.config))
+            return capture_watch(archive_context(app), watch_id, Fetcher.from_settings(archive_context(app).settings))
 
         def statuses(self) -> dict[str, str]:
             with get_db(app).read_session() as session:
@@ -69,7 +71,7 @@ def test_first_capture_keeps_evidence_and_chains_it(app, site):  # type: ignore[
         first, second = captures
         exchange = first.exchanges[0]
         assert exchange.status == 200 and exchange.url == site.url
-        assert evidence_store(app).get(exchange.body_sha256).startswith(b"<!doctype html>")
+        assert archive_context(app).evidence.get(exchange.body_sha256).startswith(b"<!doctype html>")
         assert second.exchanges[0].body_sha256 == exchange.body_sha256, "same bytes, one blob"
         assert first.prev_hash is None and second.prev_hash == first.record_hash
         assert second.record_hash == capture_record_hash(second, first.record_hash)
@@ -191,7 +193,7 @@ def test_robots_disallow_fails_with_its_reason(app, site):  # type: ignore[no-un
 def test_oversized_page_fails(app, site):  # type: ignore[no-untyped-def]
     site.serve()
     site.capture()
-    app.config["MAX_RESPONSE_BYTES"] = 1000
+    with_settings(app, max_response_bytes=1000)
     summary = site.capture()
     assert summary.outcome == "failed" and "larger than 1000 bytes" in summary.reason
     assert site.statuses() == ALL_VISIBLE

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from archive.context import archive_context
 from archive.store.db import get_db
-from archive.store.evidence import evidence_store
 from archive.store.models import Capture, Comment, Event, Exchange, Thread, Watch
 from archive.search import SearchQuery, query_index
 
@@ -37,7 +37,7 @@ def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner
         # capture's bodies are in the evidence store.
         removals = session.scalars(select(Event).where(Event.kind == "removed")).all()
         assert len(removals) == 5          # Nell's was removed too, then reinstated
-        store = evidence_store(app)
+        store = archive_context(app).evidence
         for event in removals:
             capture = session.get(Capture, event.capture_id)
             assert capture.outcome in ("good", "unchanged")
@@ -52,7 +52,7 @@ def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner
 
 def test_demo_is_searchable_and_shown(app, runner, client) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke("demo").exit_code == 0
-    results = query_index(app, SearchQuery(text='"marks its own homework"'))
+    results = query_index(archive_context(app), SearchQuery(text='"marks its own homework"'))
     assert not results.stale
     mike = next(c for (author, key), c in _comments(app).items() if key == "110")
     assert [hit.comment_id for hit in results.hits] == [mike.id]

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 import config
 
 from archive import create_app
+from archive.context import archive_context
 from archive.store.db import get_db
-from archive.store.evidence import (EvidenceError, EvidenceStore, capture_record_hash,
-                              evidence_store)
+from archive.store.evidence import EvidenceError, EvidenceStore, capture_record_hash
 from archive.store.models import Blob, Capture, Exchange, Site, Thread
 
 PAGE = b"<html><body><ol class='commentlist'><li id='comment-1'>First</li></ol></body></html>" * 50
@@ -28,7 +28,7 @@ def _files(store: EvidenceStore) -> list[Path]:
 
 def _put(app: Flask, body: bytes) -> str:
     with get_db(app).write() as session:
-        return evidence_store(app).put(session, body)
+        return archive_context(app).evidence.put(session, body)
 
 
 def _blob_rows(app: Flask) -> list[Blob]:
@@ -37,8 +37,8 @@ def _blob_rows(app: Flask) -> list[Blob]:
 
 
 def test_round_trip(app: Flask) -> None:
-    store = evidence_store(app)
-    assert store.blob_dir == Path(app.config["DATA_DIR"]) / "blobs"
+    store = archive_context(app).evidence
+    assert store.blob_dir == archive_context(app).settings.data_dir / "blobs"
     sha = _put(app, PAGE)
     assert store.get(sha) == PAGE and store.verify(sha)
     assert store.path(sha) == store.blob_dir / sha[:2] / sha[2:4] / f"{sha}.zst"
@@ -49,11 +49,11 @@ def test_round_trip(app: Flask) -> None:
 
 def test_empty_body(app: Flask) -> None:
     sha = _put(app, b"")
-    assert evidence_store(app).get(sha) == b""
+    assert archive_context(app).evidence.get(sha) == b""
 
 
 def test_identical_bodies_stored_once(app: Flask) -> None:
-    store = evidence_store(app)
+    store = archive_context(app).evidence
     first = _put(app, PAGE)
     size_after_one = sum(p.stat().st_size for p in _files(store))
     for _ in range(99):
@@ -67,13 +67,13 @@ def test_identical_bodies_stored_once(app: Flask) -> None:
 
 def test_same_body_twice_in_one_session(app: Flask) -> None:
     with get_db(app).write() as session:
-        store = evidence_store(app)
+        store = archive_context(app).evidence
         assert store.put(session, PAGE) == store.put(session, PAGE)
     assert len(_blob_rows(app)) == 1
 
 
 def test_concurrent_puts_of_one_body(app: Flask) -> None:
-    store = evidence_store(app)
+    store = archive_context(app).evidence
     results: list[str] = []
     errors: list[BaseException] = []
     start = threading.Barrier(6)
@@ -106,18 +106,18 @@ def _put_in_another_process(data_dir: str, database_url: str) -> str:
 
 
 def test_concurrent_puts_from_processes(app: Flask) -> None:
-    args = (app.config["DATA_DIR"], app.config["DATABASE_URL"])
+    args = (archive_context(app).settings.data_dir, archive_context(app).settings.database_url)
     # fork: the children need no fresh imports; each builds its own app and engine.
     with multiprocessing.get_context("fork").Pool(3) as pool:
         results = pool.starmap(_put_in_another_process, [args] * 3)
-    store = evidence_store(app)
+    store = archive_context(app).evidence
     assert len(set(results)) == 1
     assert _files(store) == [store.path(results[0])]
     assert len(_blob_rows(app)) == 1 and store.get(results[0]) == PAGE
 
 
 def test_corrupted_file_detected(app: Flask) -> None:
-    store = evidence_store(app)
+    store = archive_context(app).evidence
     sha = _put(app, PAGE)
     path = store.path(sha)
     path.write_bytes(b"not zstandard at all")

@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import select
 
+from archive.context import archive_context
 from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.capture.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
 from archive.store.models import Feed, FeedEntry, Watch
 from archive.capture.watches import add_watch
+from tests.context_support import with_settings
 from tests.operator_support import count
 
 RSS = "application/rss+xml; charset=utf-8"
@@ -29,7 +32,7 @@ def rss(server, items: list[tuple[str, str]], published: datetime | None = None)
 
 @pytest.fixture
 def fetcher(app):  # type: ignore[no-untyped-def]
-    with Fetcher.from_config(app.config) as fetcher:
+    with Fetcher.from_settings(archive_context(app).settings) as fetcher:
         yield fetcher
 
 
@@ -91,7 +94,7 @@ def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, l
     local_server.route("/feed", rss(local_server, [("/a/", "A"), ("/b/", "B")]), content_type=RSS, etag='"v1"')
     feed_id = new_feed(app, local_server.url("/feed"))
     before = utcnow()
-    first = poll_feed(app, feed_id, fetcher)
+    first = poll_feed(archive_context(app), feed_id, fetcher)
     assert first.outcome == "ok" and first.new_entries == 2 and len(first.watch_ids) == 2, first
     made = watches(app)
     assert [w.url for w in made] == [local_server.url("/a/"), local_server.url("/b/")]
@@ -105,7 +108,7 @@ def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, l
 
     local_server.route("/feed", rss(local_server, [("/c/", "C"), ("/a/", "A"), ("/b/", "B")]),
                        content_type=RSS, etag='"v2"')
-    second = poll_feed(app, feed_id, fetcher)
+    second = poll_feed(archive_context(app), feed_id, fetcher)
     assert local_server.last("/feed").header("if-none-match") == '"v1"'
     assert second.new_entries == 1 and [w.url for w in watches(app)][-1] == local_server.url("/c/")
     assert count(app, FeedEntry) == 3 and count(app, Watch) == 3
@@ -115,8 +118,8 @@ def test_304_means_unchanged_never_gone(app, local_server, fetcher):  # type: ig
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS,
                        last_modified="Sat, 01 Mar 2025 10:00:00 GMT")
     feed_id = new_feed(app, local_server.url("/feed"))
-    assert poll_feed(app, feed_id, fetcher).new_entries == 1
-    again = poll_feed(app, feed_id, fetcher)
+    assert poll_feed(archive_context(app), feed_id, fetcher).new_entries == 1
+    again = poll_feed(archive_context(app), feed_id, fetcher)
     assert local_server.last("/feed").header("if-modified-since") == "Sat, 01 Mar 2025 10:00:00 GMT"
     assert again.outcome == "not-modified" and again.new_entries == 0
     assert "not modified" in again.line()
@@ -130,25 +133,25 @@ def test_malformed_feed_is_reported_and_creates_nothing(app, local_server, fetch
     broken = rss(local_server, [("/a/", "A")]).replace("</item>", "")
     local_server.route("/feed", broken, content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
-    result = poll_feed(app, feed_id, fetcher)
+    result = poll_feed(archive_context(app), feed_id, fetcher)
     assert result.outcome == "malformed" and "mismatched tag" in result.error
     assert count(app, FeedEntry) == 0 and count(app, Watch) == 0
     state = feed_row(app, feed_id)
     assert state.last_outcome == "malformed" and state.last_error == result.error
     assert state.consecutive_failures == 1
     first_wait = state.next_due_at - state.last_polled_at
-    poll_feed(app, feed_id, fetcher)
+    poll_feed(archive_context(app), feed_id, fetcher)
     state = feed_row(app, feed_id)
     assert state.consecutive_failures == 2
     assert state.next_due_at - state.last_polled_at == 2 * first_wait, "backs off, never drops"
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
-    assert poll_feed(app, feed_id, fetcher).outcome == "ok"
+    assert poll_feed(archive_context(app), feed_id, fetcher).outcome == "ok"
     assert feed_row(app, feed_id).consecutive_failures == 0 and count(app, Watch) == 1
 
 
 def test_http_error_is_a_failure_with_its_status(app, local_server, fetcher):  # type: ignore[no-untyped-def]
     feed_id = new_feed(app, local_server.url("/missing-feed"))
-    result = poll_feed(app, feed_id, fetcher)
+    result = poll_feed(archive_context(app), feed_id, fetcher)
     assert (result.outcome, result.error) == ("failed", "the feed answered HTTP 404")
     assert feed_row(app, feed_id).consecutive_failures == 1
 
@@ -157,7 +160,7 @@ def test_old_articles_are_recorded_but_not_watched(app, local_server, fetcher): 
     local_server.route("/feed", rss(local_server, [("/old/", "Old")], utcnow() - timedelta(days=30)),
                        content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
-    result = poll_feed(app, feed_id, fetcher)
+    result = poll_feed(archive_context(app), feed_id, fetcher)
     assert result.new_entries == 1 and result.watch_ids == []
     assert "older than the feed's watch period" in result.skipped[0][1]
     assert count(app, FeedEntry) == 1 and count(app, Watch) == 0
@@ -167,7 +170,7 @@ def test_an_article_already_watched_is_linked_not_duplicated(app, local_server, 
     with get_db(app).write() as session:
         existing = add_watch(session, local_server.url("/a/"), allow_private=True).id
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
-    result = poll_feed(app, new_feed(app, local_server.url("/feed")), fetcher)
+    result = poll_feed(archive_context(app), new_feed(app, local_server.url("/feed")), fetcher)
     assert result.skipped == [(local_server.url("/a/"), "already watched")]
     with get_db(app).read_session() as session:
         assert session.scalar(select(FeedEntry.watch_id)) == existing
@@ -178,10 +181,10 @@ def test_private_article_addresses_are_refused(app, local_server):  # type: igno
     local_server.route("/feed", rss(local_server, [("/a/", "A")]).replace(
         local_server.url("/a/"), "http://10.1.2.3/article/"), content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    ctx = with_settings(app, allow_private_addresses=False)
     # The fetcher may still reach the loopback test server; the articles are judged by the app's rule.
-    with Fetcher.from_config({**app.config, "ALLOW_PRIVATE_ADDRESSES": True}) as fetcher:
-        result = poll_feed(app, feed_id, fetcher)
+    with Fetcher.from_settings(replace(ctx.settings, allow_private_addresses=True)) as fetcher:
+        result = poll_feed(archive_context(app), feed_id, fetcher)
     assert result.watch_ids == [] and "10.1.2.3" in result.skipped[0][0]
     assert "ARCHIVE_ALLOW_PRIVATE_ADDRESSES" in result.skipped[0][1]
     assert count(app, Watch) == 0 and count(app, FeedEntry) == 1
@@ -192,7 +195,7 @@ def test_per_feed_schedule_overrides(app, local_server, fetcher):  # type: ignor
     feed_id = new_feed(app, local_server.url("/feed"), watch_for=timedelta(days=3),
                        watch_every=timedelta(hours=12), early_every=timedelta(minutes=30),
                        early_for=timedelta(hours=6))
-    poll_feed(app, feed_id, fetcher)
+    poll_feed(archive_context(app), feed_id, fetcher)
     (w,) = watches(app)
     assert (w.interval_seconds, w.early_interval_seconds, w.early_seconds) == (12 * 3600, 1800, 6 * 3600)
     assert w.until <= utcnow() + timedelta(days=3)
@@ -204,10 +207,10 @@ def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher
     one, two = new_feed(app, local_server.url("/one")), new_feed(app, local_server.url("/two"))
     with get_db(app).write() as session:
         session.get(Feed, two).paused = True
-    assert [r.feed_id for r in poll_due_feeds(app, fetcher)] == [one]
-    assert poll_due_feeds(app, fetcher) == [], "not due again before its interval"
+    assert [r.feed_id for r in poll_due_feeds(archive_context(app), fetcher)] == [one]
+    assert poll_due_feeds(archive_context(app), fetcher) == [], "not due again before its interval"
     assert local_server.count("/two") == 0
-    later = poll_due_feeds(app, fetcher, now=utcnow() + timedelta(hours=2))
+    later = poll_due_feeds(archive_context(app), fetcher, now=utcnow() + timedelta(hours=2))
     assert [r.feed_id for r in later] == [one]
 
 
@@ -242,7 +245,7 @@ def test_feed_add_and_list_commands(app, runner, local_server):  # type: ignore[
     (["http://127.0.0.1:9/feed", "--every", "10s"], "at least 1m"),
 ])
 def test_feed_add_refuses_bad_input_in_one_line(app, runner, args, message):  # type: ignore[no-untyped-def]
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = "10.1.2.3" not in args[0]
+    with_settings(app, allow_private_addresses="10.1.2.3" not in args[0])
     result = runner.invoke("feed", "add", *args)
     assert result.exit_code != 0 and message in result.output
     assert count(app, Feed) == 0

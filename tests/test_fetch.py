@@ -20,6 +20,7 @@ from archive.capture.fetch.addresses import check_url, non_public_kind
 from archive.clock import utcnow
 from archive.errors import UrlRejected
 from archive.capture.fetch.fetcher import Fetcher
+from archive.settings import Settings
 import config
 from tests.local_server import LocalServer
 
@@ -439,11 +440,11 @@ def test_fetch_reports_rejected_urls(url: str, make_fetcher) -> None:
     assert result.error and result.status is None and not result.ok
 
 
-def test_from_config() -> None:
-    settings = config.TestConfig(USER_AGENT="ConfigBot/2", MIN_HOST_DELAY=3.5, FETCH_RETRIES=4,
-                        MAX_RESPONSE_BYTES=1234, FETCH_TIMEOUT=9.0,
-                        ALLOW_PRIVATE_ADDRESSES=False).as_dict()
-    fetcher = Fetcher.from_config(settings)
+def test_from_settings() -> None:
+    settings = Settings.from_config(config.TestConfig(
+        USER_AGENT="ConfigBot/2", MIN_HOST_DELAY="3.5", FETCH_RETRIES=4, MAX_RESPONSE_BYTES=1234,
+        FETCH_TIMEOUT=9.0, ALLOW_PRIVATE_ADDRESSES=False))
+    fetcher = Fetcher.from_settings(settings)
     assert (fetcher.user_agent, fetcher.min_host_delay, fetcher.retries, fetcher.max_bytes,
             fetcher.timeout, fetcher.allow_private, fetcher.robots_token) == (
         "ConfigBot/2", 3.5, 4, 1234, 9.0, False, "ConfigBot")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Base
 
@@ -29,7 +30,6 @@ def test_init_is_idempotent(runner):  # type: ignore[no-untyped-def]
 def test_init_rebuilds_a_stale_index(app, runner):  # type: ignore[no-untyped-def]
     from archive.store.models import Comment, CommentVersion, Site, Thread
     from archive.search import SearchQuery, query_index
-    from archive.search.engines import is_stale, mark_stale
 
     with get_db(app).write() as session:
         site = Site(host="www.communitycare.co.uk")
@@ -37,9 +37,9 @@ def test_init_rebuilds_a_stale_index(app, runner):  # type: ignore[no-untyped-de
         comment = Comment(thread=thread, key="5", author="Paul")
         comment.versions.append(CommentVersion(seq=1, text="moderated out", text_sha256="x"))
         session.add(comment)
-    mark_stale(app, "a capture could not update the index")
+    archive_context(app).search.mark_stale("a capture could not update the index")
     result = runner.invoke("init")
     assert result.exit_code == 0, result.output
     assert "search index ready: 1 comments" in result.output
-    assert not is_stale(app)
-    assert query_index(app, SearchQuery(text="moderated")).total == 1
+    assert not archive_context(app).search.is_stale()
+    assert query_index(archive_context(app), SearchQuery(text="moderated")).total == 1

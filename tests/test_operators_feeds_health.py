@@ -10,6 +10,7 @@ from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import Capture, Feed, Watch
 from archive.capture.watches import add_watch
+from tests.context_support import with_settings
 from tests.operator_support import audit_actions, count, logged_in, post
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Community news</title>
@@ -70,7 +71,7 @@ def test_private_and_duplicate_feeds_are_refused(app, ops):  # type: ignore[no-u
     assert post(ops, "/ops/feeds", {"url": "http://127.0.0.1:9/feed"}, form_path="/ops/feeds").status_code == 302
     again = post(ops, "/ops/feeds", {"url": "http://127.0.0.1:9/feed"}, form_path="/ops/feeds")
     assert again.status_code == 400 and "already polled as feed 1" in again.get_data(as_text=True)
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    with_settings(app, allow_private_addresses=False)
     private = post(ops, "/ops/feeds", {"url": "http://192.168.1.1/feed"}, form_path="/ops/feeds")
     assert private.status_code == 400 and "ARCHIVE_ALLOW_PRIVATE_ADDRESSES" in private.get_data(as_text=True)
     assert count(app, Feed) == 1

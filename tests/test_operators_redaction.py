@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from archive.context import archive_context
 from archive.capture.pipeline import capture_watch
 from archive.store.db import get_db
 from archive.capture.fetch.fetcher import Fetcher
@@ -24,8 +25,8 @@ def captured(app, local_server):  # type: ignore[no-untyped-def]
     with get_db(app).write() as session:
         watch_id = add_watch(session, local_server.url("/article/"), allow_private=True,
                              adapter="generic-css", options=OPTIONS).id
-    with Fetcher.from_config(app.config) as fetcher:
-        assert capture_watch(app, watch_id, fetcher).outcome == "good"
+    with Fetcher.from_settings(archive_context(app).settings) as fetcher:
+        assert capture_watch(archive_context(app), watch_id, fetcher).outcome == "good"
     with get_db(app).read_session() as session:
         comment = session.scalar(select(Comment).where(Comment.key == "3"))
         return comment.thread_id, comment.id
@@ -37,7 +38,7 @@ def comment_row(app, comment_id: int) -> Comment:  # type: ignore[no-untyped-def
 
 
 def found(app, text: str) -> set[int]:  # type: ignore[no-untyped-def]
-    return {hit.comment_id for hit in query_index(app, SearchQuery(text=text)).hits}
+    return {hit.comment_id for hit in query_index(archive_context(app), SearchQuery(text=text)).hits}
 
 
 def seen(app) -> int:  # type: ignore[no-untyped-def]

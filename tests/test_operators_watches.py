@@ -11,6 +11,7 @@ from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import Capture, Thread, Watch
 from archive.capture.watches import add_watch
+from tests.context_support import with_settings
 from tests.operator_support import audit_actions, count, logged_in, post
 
 OPTIONS = {"area": "#comments", "item": "li.comment", "body": ".text", "id_attr": "id",
@@ -110,7 +111,7 @@ def test_bad_input_is_a_flash_message_and_changes_nothing(app, ops, form, messag
 
 
 def test_private_address_is_refused(app, ops):  # type: ignore[no-untyped-def]
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    with_settings(app, allow_private_addresses=False)
     for action in ("preview", "add"):
         response = post(ops, "/ops/watches/new", {"url": "http://10.1.2.3/article/", "action": action})
         assert response.status_code == 400 and "ARCHIVE_ALLOW_PRIVATE_ADDRESSES" in flashed(response)

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from archive.context import archive_context
 from archive.store.db import get_db
-from archive.store.evidence import evidence_store
 from archive.store.models import Exchange
 from tests.public_helpers import T0, capture, new_thread, rec
 
@@ -18,7 +18,7 @@ HOSTILE_PAGE = (b"<!doctype html><html><body><script>alert(document.cookie)</scr
 @pytest.fixture
 def stored(app):  # type: ignore[no-untyped-def]
     with get_db(app).write() as session:
-        sha = evidence_store(app).put(session, HOSTILE_PAGE)
+        sha = archive_context(app).evidence.put(session, HOSTILE_PAGE)
         thread = new_thread(session, "https://news.example/story/", "A story")
         exchange = Exchange(seq=0, url="https://news.example/story/", final_url="https://news.example/story/",
                             status=200, request_headers={"user-agent": "CommentArchiveBot/0.1"},
@@ -96,7 +96,7 @@ def test_unknown_or_malformed_blob_is_404(client, stored, path: str) -> None:  #
 
 
 def test_a_damaged_blob_is_reported_not_served(app, client, stored) -> None:  # type: ignore[no-untyped-def]
-    path = evidence_store(app).path(stored["sha"])
+    path = archive_context(app).evidence.path(stored["sha"])
     path.write_bytes(b"not zstd at all")
     response = client.get(f"/blobs/{stored['sha']}")
     assert response.status_code == 404

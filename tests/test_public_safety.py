@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.capture.ledger import MAX_TEXT_CHARS
 from archive.search import reindex
@@ -39,7 +40,7 @@ def hostile(app):  # type: ignore[no-untyped-def]
         capture(session, thread, T0 + timedelta(hours=1), [edited] + records[1:-1])
         capture(session, thread, T0 + timedelta(hours=2), [edited] + records[1:-1])
         thread_id = thread.id
-    reindex(app)
+    reindex(archive_context(app))
     return {"thread": thread_id, "edited": comment_id(app, thread_id, "0"),
             "huge": comment_id(app, thread_id, "huge")}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from archive.context import archive_context
 from archive.search import reindex
 from tests.public_helpers import build_moderated_thread
 
@@ -11,7 +12,7 @@ from tests.public_helpers import build_moderated_thread
 @pytest.fixture
 def ids(app):  # type: ignore[no-untyped-def]
     found = build_moderated_thread(app)
-    reindex(app)
+    reindex(archive_context(app))
     return found
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+from archive.context import archive_context
 from archive.capture.scheduler import DataDirLock, start_scheduler
 
 
@@ -26,11 +27,11 @@ def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
 def test_second_process_cannot_capture(sqlite_app, tmp_path):  # type: ignore[no-untyped-def]
     from tests.conftest import ArchiveRunner
 
-    data_dir = sqlite_app.config["DATA_DIR"]
+    data_dir = str(archive_context(sqlite_app).settings.data_dir)
     holder = _hold_lock_in_another_process(data_dir)
     try:
         assert DataDirLock(data_dir).acquire() is False
-        assert start_scheduler(sqlite_app) is None, "a second scheduler must not start"
+        assert start_scheduler(archive_context(sqlite_app)) is None, "a second scheduler must not start"
         result = ArchiveRunner(sqlite_app).invoke("capture", "--all")
         assert result.exit_code == 1
         assert "another process is capturing" in result.output
@@ -43,12 +44,12 @@ def test_second_process_cannot_capture(sqlite_app, tmp_path):  # type: ignore[no
 
 
 def test_scheduler_starts_once_and_stops(sqlite_app):  # type: ignore[no-untyped-def]
-    running = start_scheduler(sqlite_app)
+    running = start_scheduler(archive_context(sqlite_app))
     assert running is not None
     scheduler, dispatcher, lock = running
     try:
         assert [job.id for job in scheduler.get_jobs()] == ["dispatch"]
-        assert start_scheduler(sqlite_app) is None
+        assert start_scheduler(archive_context(sqlite_app)) is None
     finally:
         scheduler.shutdown(wait=False)
         dispatcher.shutdown()

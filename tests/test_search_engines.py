@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 import pytest
 from flask import Flask
 
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion, Site, Thread
 from archive.search import SearchQuery, index_comments, query_index, reindex
+from tests.context_support import with_settings
 
 BACKENDS = ("whoosh", "database")
 FILLERS = 45
@@ -175,16 +177,16 @@ CASES: list[tuple[dict, set[str] | list[str]]] = [
 def _run(app: Flask, ids: dict[str, int], kwargs: dict) -> list[str]:
     if kwargs.get("thread_id"):
         kwargs = {**kwargs, "thread_id": ids[kwargs["thread_id"]]}
-    results = query_index(app, SearchQuery(per_page=100, **kwargs))
+    results = query_index(archive_context(app), SearchQuery(per_page=100, **kwargs))
     assert results.total == len(results.hits)
     return keys_of(ids, [hit.comment_id for hit in results.hits])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_engines_return_the_expected_comments(app: Flask, backend: str) -> None:
-    app.config["SEARCH_BACKEND"] = backend
+    with_settings(app, search_backend=backend)
     ids = build_archive(app)
-    assert reindex(app) == len(SPECS)
+    assert reindex(archive_context(app)) == len(SPECS)
     wrong = []
     for kwargs, expected in CASES:
         found = _run(app, ids, kwargs)
@@ -201,7 +203,7 @@ def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int, **query: ob
     cursor = None
     pages = 0
     while True:
-        results = query_index(app, SearchQuery(sort=sort, per_page=per_page, cursor=cursor, **query))  # type: ignore[arg-type]
+        results = query_index(archive_context(app), SearchQuery(sort=sort, per_page=per_page, cursor=cursor, **query))  # type: ignore[arg-type]
         assert results.total == FILLERS
         seen.extend(keys_of(ids, [hit.comment_id for hit in results.hits]))
         pages += 1
@@ -214,43 +216,43 @@ def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int, **query: ob
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_pagination_is_stable_and_complete(app: Flask, backend: str) -> None:
-    app.config["SEARCH_BACKEND"] = backend
+    with_settings(app, search_backend=backend)
     ids = build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     by_time = sorted(FILLER_KEYS, key=lambda key: (FILLER_START + timedelta(hours=int(key[1:]) // 2), ids[key]))
     assert _walk(app, ids, "oldest", 10) == by_time
     assert _walk(app, ids, "newest", 10) == by_time[::-1]
     relevance = _walk(app, ids, "relevance", 10)
     assert sorted(relevance) == FILLER_KEYS  # every filler once, none twice
     # Page numbers give the same pages as cursors.
-    page3 = query_index(app, SearchQuery(text="filler", sort="newest", per_page=10, page=3))
+    page3 = query_index(archive_context(app), SearchQuery(text="filler", sort="newest", per_page=10, page=3))
     assert keys_of(ids, [h.comment_id for h in page3.hits]) == by_time[::-1][20:30]
     again = [keys_of(ids, [h.comment_id for h in query_index(
-        app, SearchQuery(text="filler", per_page=10, page=page)).hits]) for page in range(1, 6)]
+        archive_context(app), SearchQuery(text="filler", per_page=10, page=page)).hits]) for page in range(1, 6)]
     assert sum(again, []) == relevance
     # Filters alone (the fillers' thread) page the same way; "relevance" is newest first.
     letters = {"thread_id": ids["T4"]}
     assert _walk(app, ids, "oldest", 10, **letters) == by_time
     assert _walk(app, ids, "newest", 7, **letters) == by_time[::-1]
     assert _walk(app, ids, "relevance", 10, **letters) == by_time[::-1]
-    page2 = query_index(app, SearchQuery(per_page=10, page=2, **letters))  # type: ignore[arg-type]
+    page2 = query_index(archive_context(app), SearchQuery(per_page=10, page=2, **letters))  # type: ignore[arg-type]
     assert keys_of(ids, [h.comment_id for h in page2.hits]) == by_time[::-1][10:20]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_facets_count_the_whole_result_set(app: Flask, backend: str) -> None:
-    app.config["SEARCH_BACKEND"] = backend
+    with_settings(app, search_backend=backend)
     build_archive(app)
-    reindex(app)
-    results = query_index(app, SearchQuery(text="cafcass OR pay", per_page=2))
+    reindex(archive_context(app))
+    results = query_index(archive_context(app), SearchQuery(text="cafcass OR pay", per_page=2))
     assert results.total == 8 and len(results.hits) == 2
     assert results.facets["status"] == {"visible": 4, "missing": 1, "removed": 3,
                                         "reinstated": 1, "edited": 1}
     assert results.facets["site"] == {"www.communitycare.co.uk": 6, "www.theguardian.com": 2}
-    removed = query_index(app, SearchQuery(text="cafcass OR pay", status="removed"))
+    removed = query_index(archive_context(app), SearchQuery(text="cafcass OR pay", status="removed"))
     assert removed.facets["status"]["removed"] == removed.total == 3
     # Filters alone count every comment they select.
-    browsed = query_index(app, SearchQuery(site="www.communitycare.co.uk", per_page=2))
+    browsed = query_index(archive_context(app), SearchQuery(site="www.communitycare.co.uk", per_page=2))
     assert browsed.total == 6 and len(browsed.hits) == 2 and browsed.next_cursor
     assert browsed.facets["status"] == {"visible": 3, "missing": 1, "removed": 2,
                                         "reinstated": 1, "edited": 1}
@@ -260,9 +262,9 @@ def test_facets_count_the_whole_result_set(app: Flask, backend: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_index_follows_changes(app: Flask, backend: str) -> None:
     """index_comments after a commit: new text found, old text gone, status filters follow."""
-    app.config["SEARCH_BACKEND"] = backend
+    with_settings(app, search_backend=backend)
     ids = build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     with get_db(app).write() as session:
         comment = session.get(Comment, ids["c1"])
         comment.versions.append(CommentVersion(seq=1, text="Edited to mention Ofqual instead",
@@ -270,7 +272,7 @@ def test_index_follows_changes(app: Flask, backend: str) -> None:
         comment.edit_count = 1
         comment.status = "removed"
     with get_db(app).read_session() as session:
-        index_comments(app, session, [ids["c1"]])
+        index_comments(archive_context(app), session, [ids["c1"]])
     assert _run(app, ids, {"text": "ofqual", "status": "removed"}) == ["c1"]
     assert _run(app, ids, {"text": "ofqual", "status": "edited"}) == ["c1"]
     # Every version stays searchable.
@@ -283,8 +285,8 @@ def test_engines_agree_on_every_word_prefix_and_phrase(app: Flask) -> None:
 
     ids = build_archive(app)
     for backend in BACKENDS:
-        app.config["SEARCH_BACKEND"] = backend
-        reindex(app)
+        with_settings(app, search_backend=backend)
+        reindex(archive_context(app))
     queries: set[str] = set()
     for spec in SPECS[:12]:
         if spec.redacted:
@@ -300,8 +302,8 @@ def test_engines_agree_on_every_word_prefix_and_phrase(app: Flask) -> None:
     for text in sorted(queries):
         answers = []
         for backend in BACKENDS:
-            app.config["SEARCH_BACKEND"] = backend
-            results = query_index(app, SearchQuery(text=text, sort="oldest", per_page=100))
+            with_settings(app, search_backend=backend)
+            results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100))
             answers.append([hit.comment_id for hit in results.hits])
         if answers[0] != answers[1]:
             differ.append(f"{text}: {dict(zip(BACKENDS, answers))}")
@@ -318,8 +320,8 @@ def test_engines_agree_on_filters_alone(app: Flask) -> None:
 
     ids = build_archive(app)
     for backend in BACKENDS:
-        app.config["SEARCH_BACKEND"] = backend
-        reindex(app)
+        with_settings(app, search_backend=backend)
+        reindex(archive_context(app))
     dates = [(None, None), (datetime(2019, 1, 1), None), (None, datetime(2019, 1, 10, 9))]
     grid = product((None, *STATUSES), (None, *(host for host, _name in SITES.values())),
                    (None, ids["T1"], ids["T3"]), dates)
@@ -330,8 +332,8 @@ def test_engines_agree_on_filters_alone(app: Flask) -> None:
             continue
         answers = []
         for backend in BACKENDS:
-            app.config["SEARCH_BACKEND"] = backend
-            results = query_index(app, SearchQuery(per_page=100, **filters))  # type: ignore[arg-type]
+            with_settings(app, search_backend=backend)
+            results = query_index(archive_context(app), SearchQuery(per_page=100, **filters))  # type: ignore[arg-type]
             answers.append(([hit.comment_id for hit in results.hits], results.total, results.facets))
         found += len(answers[0][0])
         if answers[0] != answers[1]:

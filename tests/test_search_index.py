@@ -13,30 +13,32 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from archive.context import ArchiveContext, archive_context
 from archive.store.db import get_db
 from archive.errors import ArchiveError
 from archive.store.models import Comment, CommentVersion
 from archive.search import (SearchQuery, SearchQueryError, index_comments, query_index, reindex,
                             remove_from_index)
 from archive.search import whoosh_backend
+from tests.context_support import with_settings
 from tests.test_search_engines import BACKENDS, SPECS, build_archive, keys_of
 
 
 def found(app: Flask, ids: dict[str, int], text: str, **filters: object) -> list[str]:
-    results = query_index(app, SearchQuery(text=text, sort="oldest", per_page=100, **filters))  # type: ignore[arg-type]
+    results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100, **filters))  # type: ignore[arg-type]
     return keys_of(ids, [hit.comment_id for hit in results.hits])
 
 
 def reindex_now(app: Flask, comment_ids: list[int]) -> None:
     with get_db(app).read_session() as session:
-        index_comments(app, session, comment_ids)
+        index_comments(archive_context(app), session, comment_ids)
 
 
 @pytest.fixture(params=BACKENDS)
 def archive(request: pytest.FixtureRequest, app: Flask) -> dict[str, int]:
-    app.config["SEARCH_BACKEND"] = request.param
+    with_settings(app, search_backend=request.param)
     ids = build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     return ids
 
 
@@ -44,12 +46,12 @@ def archive(request: pytest.FixtureRequest, app: Flask) -> dict[str, int]:
     "", "   ", '"unbalanced', "NOT", "NOT cafcass", "author:", "cafcass OR", "x" * 2000, "(a OR b"])
 def test_malformed_queries_raise_search_query_error(app: Flask, archive: dict[str, int], text: str) -> None:
     with pytest.raises(SearchQueryError) as caught:
-        query_index(app, SearchQuery(text=text))
+        query_index(archive_context(app), SearchQuery(text=text))
     assert str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_hostile_text_is_escaped_in_highlights(app: Flask, archive: dict[str, int]) -> None:
-    results = query_index(app, SearchQuery(text="script"))
+    results = query_index(archive_context(app), SearchQuery(text="script"))
     [hit] = results.hits
     assert hit.comment_id == archive["c8"]
     assert "<script" not in hit.highlight and "</script" not in hit.highlight
@@ -59,7 +61,7 @@ def test_hostile_text_is_escaped_in_highlights(app: Flask, archive: dict[str, in
 
 
 def test_filters_alone_show_escaped_starts_and_no_redacted_text(app: Flask, archive: dict[str, int]) -> None:
-    results = query_index(app, SearchQuery(status="removed"))
+    results = query_index(archive_context(app), SearchQuery(status="removed"))
     assert keys_of(archive, [hit.comment_id for hit in results.hits]) == ["c8", "c6", "c2"]
     snippets = {key: hit.highlight for key, hit in zip(("c8", "c6", "c2"), results.hits)}
     # No words: the start of the newest version, escaped, nothing marked.
@@ -72,13 +74,13 @@ def test_filters_alone_show_escaped_starts_and_no_redacted_text(app: Flask, arch
 def test_no_words_and_no_filter_is_refused(app: Flask, archive: dict[str, int]) -> None:
     for query in (SearchQuery(), SearchQuery(text="  ", site="", sort="newest")):
         with pytest.raises(SearchQueryError, match="type some words to search for, or choose a status"):
-            query_index(app, query)
+            query_index(archive_context(app), query)
 
 
 def test_redacted_text_is_never_indexed_but_counted(app: Flask, archive: dict[str, int]) -> None:
     assert found(app, archive, "secret OR allegation OR staff") == []
     assert found(app, archive, "author:private") == []
-    freeze = query_index(app, SearchQuery(text="title:freeze"))
+    freeze = query_index(archive_context(app), SearchQuery(text="title:freeze"))
     assert freeze.total == 2 and freeze.facets["status"]["removed"] == 1
     [redacted] = [hit for hit in freeze.hits if hit.comment_id == archive["c6"]]
     assert redacted.highlight == ""
@@ -93,7 +95,7 @@ def test_redaction_after_indexing_takes_the_text_out(app: Flask, archive: dict[s
     assert found(app, archive, '"moderated out"') == []
     assert found(app, archive, "author:jane") == []
     # Still counted: the thread title finds it, with an empty snippet.
-    results = query_index(app, SearchQuery(text="ofsted", thread_id=archive["T1"], per_page=100))
+    results = query_index(archive_context(app), SearchQuery(text="ofsted", thread_id=archive["T1"], per_page=100))
     assert results.total == 4
     assert {hit.comment_id: hit.highlight for hit in results.hits}[archive["c1"]] == ""
     with get_db(app).write() as session:
@@ -120,7 +122,7 @@ def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: d
     # Nothing was indexed: the index still answers from before.
     assert found(app, archive, "zeppelin") == []
     assert found(app, archive, "heavy handed") == ["c4"]
-    assert reindex(app) == len(SPECS)  # one added, one deleted
+    assert reindex(archive_context(app)) == len(SPECS)  # one added, one deleted
     assert found(app, archive, "zeppelin") == ["late"]
     assert found(app, archive, "explanation") == []
     assert found(app, archive, "heavy handed") == []
@@ -128,7 +130,7 @@ def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: d
 
 
 def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
-    remove_from_index(app, [archive["c7"]])
+    remove_from_index(archive_context(app), [archive["c7"]])
     assert found(app, archive, "cafe") == []
     assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c8"]
 
@@ -136,29 +138,28 @@ def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
 def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke("reindex")
     assert result.exit_code == 0, result.output
-    assert f"reindexed {len(SPECS)} comments ({app.config['SEARCH_BACKEND']})" in result.output
+    assert f"reindexed {len(SPECS)} comments ({archive_context(app).settings.search_backend})" in result.output
     assert f"indexed {len(SPECS)}/{len(SPECS)} comments" in result.output
     assert "Rebuild the search index" in runner.invoke("reindex", "--help").output
 
 
 def test_unknown_backend_is_a_one_line_error(app: Flask) -> None:
-    app.config["SEARCH_BACKEND"] = "elastic"
     with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database"):
-        query_index(app, SearchQuery(text="a"))
+        with_settings(app, search_backend="elastic")
 
 
 # Whoosh: one writer per index, and a stale flag when an update cannot be made.
 
 def _stale_flag(app: Flask) -> Path:
-    return Path(app.config["DATA_DIR"]) / "index" / "whoosh.stale"
+    return archive_context(app).settings.data_dir / "index" / "whoosh.stale"
 
 
 @pytest.fixture
 def whoosh_archive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    app.config["SEARCH_BACKEND"] = "whoosh"
+    with_settings(app, search_backend="whoosh")
     monkeypatch.setattr(whoosh_backend, "WRITE_WAIT_SECONDS", 0.3)
     ids = build_archive(app)
-    reindex(app)
+    reindex(archive_context(app))
     return ids
 
 
@@ -170,37 +171,37 @@ def test_locked_whoosh_index_is_marked_stale_and_reindex_repairs_it(
     with get_db(app).write() as session:
         session.get(Comment, ids["c7"]).status = "removed"
     # Another process holds the index's writer for longer than we wait.
-    other = whoosh_index.open_dir(str(Path(app.config["DATA_DIR"]) / "index")).writer()
+    other = whoosh_index.open_dir(str(archive_context(app).settings.data_dir / "index")).writer()
     try:
         reindex_now(app, [ids["c7"]])  # does not raise: the capture is already stored
     finally:
         other.cancel()
     assert _stale_flag(app).exists()
     assert "indexing 1 comment(s) failed" in _stale_flag(app).read_text()
-    results = query_index(app, SearchQuery(text="cafe", status="removed"))
+    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
     assert results.stale and results.total == 0  # the index missed the change, and says so
-    reindex(app)
+    reindex(archive_context(app))
     assert not _stale_flag(app).exists()
-    results = query_index(app, SearchQuery(text="cafe", status="removed"))
+    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
     assert not results.stale
     assert keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
 
 
 def test_a_lost_whoosh_index_is_recreated_and_flagged(app: Flask, whoosh_archive: dict[str, int]) -> None:
-    index_dir = Path(app.config["DATA_DIR"]) / "index"
+    index_dir = archive_context(app).settings.data_dir / "index"
     for path in index_dir.iterdir():
         path.unlink()
-    app.extensions.pop("archive.search.whoosh")  # a new process
-    results = query_index(app, SearchQuery(text="cafcass"))
+    with_settings(app)  # a new process: a new engine, with no index open
+    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
     assert results.total == 0 and results.stale
-    reindex(app)
-    results = query_index(app, SearchQuery(text="cafcass"))
+    reindex(archive_context(app))
+    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
     assert results.total == 6 and not results.stale
 
 
 def test_a_first_index_is_stale_only_if_it_misses_comments(app: Flask) -> None:
     """The first capture creates the index: not stale. Comments from before it: stale."""
-    app.config["SEARCH_BACKEND"] = "whoosh"
+    with_settings(app, search_backend="whoosh")
     ids = build_archive(app)
     comment_ids = [value for key, value in ids.items() if not key.startswith("T")]
     reindex_now(app, comment_ids)
@@ -208,18 +209,14 @@ def test_a_first_index_is_stale_only_if_it_misses_comments(app: Flask) -> None:
     assert found(app, ids, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
     for path in _stale_flag(app).parent.iterdir():
         path.unlink()
-    app.extensions.pop("archive.search.whoosh")
+    with_settings(app)
     reindex_now(app, [ids["c1"]])
     assert _stale_flag(app).exists()
 
 
 def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, int]) -> None:
-    """A second app (another process's view) sees what this one indexes, at once."""
-    from archive import create_app
-    from config import TestConfig
-
-    reader = create_app(TestConfig(DATA_DIR=app.config["DATA_DIR"], DATABASE_URL=app.config["DATABASE_URL"],
-                                   SEARCH_BACKEND="whoosh"))
+    """A second context (another process's view) sees what this one indexes, at once."""
+    reader = ArchiveContext.open(archive_context(app).settings)
     try:
         assert query_index(reader, SearchQuery(text="ofqual")).total == 0
         with get_db(app).write() as session:
@@ -229,4 +226,4 @@ def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, in
         assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
             whoosh_archive["c9"]]
     finally:
-        get_db(reader).dispose()
+        reader.close()

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from archive.settings import Settings
 from config import SETTINGS, Config
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -18,7 +19,7 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHIVE_CONFIRM_CAPTURES", "3")
     monkeypatch.setenv("ARCHIVE_ALLOW_PRIVATE_ADDRESSES", "1")
     monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path))
-    config = Config()
-    assert config.CONFIRM_CAPTURES == 3
-    assert config.ALLOW_PRIVATE_ADDRESSES is True
-    assert config.DATABASE_URL == f"sqlite:///{tmp_path / 'archive.db'}"
+    settings = Settings.from_config(Config())
+    assert settings.confirm_captures == 3
+    assert settings.allow_private_addresses is True
+    assert settings.database_url == f"sqlite:///{tmp_path / 'archive.db'}"

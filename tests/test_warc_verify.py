@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlalchemy import select, text
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.context import archive_context
 from archive.store.db import get_db
-from archive.store.evidence import capture_record_hash, evidence_store
+from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Exchange, Site, Thread
 from archive.research.warc import NOT_MODIFIED_PROFILE
 
@@ -28,7 +29,7 @@ GZIP_HEADERS = {"content-type": "text/html; charset=utf-8", "content-encoding": 
 
 
 def add_capture(session, app, thread, started, outcome, exchanges, reason=""):
-    store = evidence_store(app)
+    store = archive_context(app).evidence
     shas = [store.put(session, body) if body is not None else None
             for _url, _status, _headers, body, _reused, _error in exchanges]
     capture = Capture(thread=thread, started_at=started, finished_at=started + timedelta(seconds=5),
@@ -174,7 +175,7 @@ def test_verify_clean_archive(app, runner):
 
 def test_verify_catches_flipped_byte_and_edited_capture(app, runner):
     ids = build(app)
-    blob = evidence_store(app).path(hashlib.sha256(PAGE3).hexdigest())
+    blob = archive_context(app).evidence.path(hashlib.sha256(PAGE3).hexdigest())
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
@@ -209,7 +210,7 @@ def test_verify_catches_edited_exchange_and_broken_chain(app, runner):
 
 def test_warc_reports_unreadable_body(app, runner, tmp_path):
     build(app)
-    evidence_store(app).path(hashlib.sha256(PAGE3).hexdigest()).unlink()
+    archive_context(app).evidence.path(hashlib.sha256(PAGE3).hexdigest()).unlink()
     result = runner.invoke("export", "warc", "--output", str(tmp_path / "x.warc.gz"))
     assert result.exit_code == 1
     assert "1 bodies could not be read" in result.output

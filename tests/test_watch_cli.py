@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from archive.store.db import get_db
 from archive.store.models import Thread, Watch
+from tests.context_support import with_settings
 
 URL = "http://127.0.0.1:9/cafcass-rated-outstanding/"
 
@@ -53,7 +54,7 @@ def test_bad_urls_are_refused_in_one_line(app, runner, url, message):  # type: i
 
 
 def test_private_address_refused_unless_allowed(app, runner):  # type: ignore[no-untyped-def]
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    with_settings(app, allow_private_addresses=False)
     result = runner.invoke("watch", "add", "http://10.1.2.3/article/")
     assert result.exit_code == 1 and "ARCHIVE_ALLOW_PRIVATE_ADDRESSES" in result.output
     assert _count(app, Thread) == 0

@@ -19,16 +19,15 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.clock import utcnow
-from archive.store.db import get_db
 from archive.errors import ArchiveError, DuplicateWatch, UrlRejected
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.store.models import Feed, FeedEntry, Thread, Watch
 from archive.capture.watches import add_watch, canonical_url, check_interval
+from archive.context import ArchiveContext
 
 DEFAULT_WATCH_EVERY = timedelta(hours=6)
 DEFAULT_EARLY_EVERY = timedelta(hours=1)
@@ -141,23 +140,22 @@ def watch_schedule(feed: Feed) -> tuple[timedelta, timedelta, timedelta]:
             pick(feed.watch_early_seconds, DEFAULT_EARLY_FOR))
 
 
-def due_feed_ids(app: Flask, now: datetime) -> list[int]:
-    with get_db(app).read_session() as session:
+def due_feed_ids(ctx: ArchiveContext, now: datetime) -> list[int]:
+    with ctx.db.read_session() as session:
         return list(session.scalars(select(Feed.id).where(
             Feed.next_due_at <= now, Feed.paused.is_(False)).order_by(Feed.next_due_at)))
 
 
-def poll_due_feeds(app: Flask, fetcher: Fetcher, now: datetime | None = None) -> list[FeedPollResult]:
+def poll_due_feeds(ctx: ArchiveContext, fetcher: Fetcher, now: datetime | None = None) -> list[FeedPollResult]:
     """Poll every due, unpaused feed once (called by `capture --all` and the scheduler)."""
     now = now or utcnow()
-    return [poll_feed(app, feed_id, fetcher, now) for feed_id in due_feed_ids(app, now)]
+    return [poll_feed(ctx, feed_id, fetcher, now) for feed_id in due_feed_ids(ctx, now)]
 
 
-def poll_feed(app: Flask, feed_id: int, fetcher: Fetcher, now: datetime | None = None) -> FeedPollResult:
+def poll_feed(ctx: ArchiveContext, feed_id: int, fetcher: Fetcher, now: datetime | None = None) -> FeedPollResult:
     """Poll one feed now; no transaction is held while fetching."""
     now = now or utcnow()
-    db = get_db(app)
-    with db.read_session() as session:
+    with ctx.db.read_session() as session:
         feed = session.get(Feed, feed_id)
         if feed is None:
             raise ArchiveError(f"no feed with id {feed_id}")
@@ -166,10 +164,10 @@ def poll_feed(app: Flask, feed_id: int, fetcher: Fetcher, now: datetime | None =
     fetched = fetcher.fetch(url, etag=etag, last_modified=modified, accept=FEED_ACCEPT)
     result = FeedPollResult(feed_id, url, "ok")
     parsed = _classify(fetched, result)
-    allow_private = bool(app.config["ALLOW_PRIVATE_ADDRESSES"])
+    allow_private = ctx.settings.allow_private_addresses
     fresh = [item for item in parsed.items if item.url not in known][:MAX_NEW_PER_POLL] if parsed else []
     refused = _refused_urls(fresh, allow_private)
-    with db.write() as session:
+    with ctx.db.write() as session:
         feed = session.get(Feed, feed_id)
         if feed is None:
             raise ArchiveError(f"feed {feed_id} was removed while it was polled")

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask
 from sqlalchemy import select
 
 from scrapers import choose_adapter, get_adapter
@@ -21,14 +20,15 @@ from scrapers.base import Adapter, Page, PageResult, ThreadView
 
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.clock import utcnow
-from archive.store.db import get_db
 from archive.errors import ArchiveError
-from archive.store.evidence import capture_record_hash, evidence_store
+from archive.store.evidence import capture_record_hash
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from archive.rules.verdicts import Snapshot, judge
 from archive.capture.watches import current_interval, is_active
+from archive.context import ArchiveContext
+from archive.search import index_comments
 
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)
@@ -71,27 +71,24 @@ class _Plan:
     validators: dict[str, tuple[str | None, str | None, str]]   # url -> (etag, last-modified, sha256)
 
 
-def capture_watch(app: Flask, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
+def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
     """Capture one watched thread now, whatever its schedule says."""
-    db = get_db(app)
-    with app.app_context():
-        plan = _plan(app, watch_id)
-        started = utcnow()
-        adapter, fetched, capped = _fetch_all(app, plan, fetcher)
-        with db.write() as session:
-            summary, changed, first_misses = _record(app, session, plan, adapter, fetched,
-                                                     capped, started)
-        if first_misses and adapter is not None and adapter.name.startswith("wordpress"):
-            _check_api(app, summary.capture_id, first_misses, plan.url, fetcher)
-        if changed:
-            from archive.search import index_comments
-            with db.read_session() as session:
-                index_comments(app, session, changed)
+    plan = _plan(ctx, watch_id)
+    started = utcnow()
+    adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
+    with ctx.db.write() as session:
+        summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
+                                                 capped, started)
+    if first_misses and adapter is not None and adapter.name.startswith("wordpress"):
+        _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
+    if changed:
+        with ctx.db.read_session() as session:
+            index_comments(ctx, session, changed)
     return summary
 
 
-def _plan(app: Flask, watch_id: int) -> _Plan:
-    with get_db(app).read_session() as session:
+def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
+    with ctx.db.read_session() as session:
         watch = session.get(Watch, watch_id)
         if watch is None:
             raise ArchiveError(f"no watch with id {watch_id}")
@@ -117,11 +114,10 @@ def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None
     return found
 
 
-def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
+def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
     """Fetch the article and every page the adapter follows, parsing as we go."""
-    store = evidence_store(app)
-    db = get_db(app)
-    max_pages = int(app.config["MAX_COMMENT_PAGES"])
+    store = ctx.evidence
+    max_pages = ctx.settings.max_comment_pages
     host = urlsplit(plan.url).netloc
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
@@ -138,7 +134,7 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
             body, reused = store.get(old_sha), True
         sha = None
         if body or (result.status and not result.error):
-            with db.write() as session:
+            with ctx.db.write() as session:
                 sha = store.put(session, body)
         item = _Fetched(result, sha, reused)
         fetched.append(item)
@@ -164,7 +160,7 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
     return adapter, fetched, False
 
 
-def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
+def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
             capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
     comment ids and the keys of comments that have just gone missing."""
@@ -174,7 +170,7 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
     known = load_known(session, thread.id, comments)
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
                 for f in fetched]
-    decided = classify_fetches(outcomes, capped, int(app.config["MAX_COMMENT_PAGES"]))
+    decided = classify_fetches(outcomes, capped, ctx.settings.max_comment_pages)
     view: ThreadView | None = None
     if decided is None:
         pages = [f.page for f in fetched if f.page is not None]
@@ -208,7 +204,7 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
                         coverage=view.coverage if (view and good) else "none",
                         window_after=view.window_after if view else None,
                         has_tree=view.has_tree if view else True, reason=reason)
-    verdict = judge(known, snapshot, thread_state(thread), int(app.config["CONFIRM_CAPTURES"]))
+    verdict = judge(known, snapshot, thread_state(thread), ctx.settings.confirm_captures)
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
                             snapshot.has_tree, comments)
     if good and view is not None:
@@ -230,20 +226,19 @@ def _record(app: Flask, session, plan: _Plan, adapter: Adapter | None, fetched: 
     return summary, changed, first_misses
 
 
-def _check_api(app: Flask, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
+def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
     """Ask WordPress's REST API about each comment that just went missing:
     401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
     Runs after the capture's transaction: fetching waits on politeness delays."""
     from scrapers.wordpress_api import interpret_single_comment_status
 
     parts = urlsplit(url)
-    db = get_db(app)
     for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
         api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
         result = fetcher.fetch(api_url)
         meaning = (interpret_single_comment_status(result.status) if result.status
                    else f"no answer: {result.error}")
-        with db.write() as session:
+        with ctx.db.write() as session:
             capture = session.get(Capture, capture_id)
             comment = session.scalar(select(Comment).where(
                 Comment.thread_id == capture.thread_id, Comment.key == key))
@@ -266,25 +261,25 @@ def _reschedule(watch: Watch, outcome: str, reason: str, now: datetime) -> None:
         watch.next_due_at = now + min(backoff, max(interval, MAX_BACKOFF))
 
 
-def due_watch_ids(app: Flask, now: datetime | None = None) -> list[int]:
+def due_watch_ids(ctx: ArchiveContext, now: datetime | None = None) -> list[int]:
     now = now or utcnow()
-    with get_db(app).read_session() as session:
+    with ctx.db.read_session() as session:
         watches = session.scalars(select(Watch).where(Watch.next_due_at <= now)
                                   .order_by(Watch.next_due_at)).all()
         return [w.id for w in watches if is_active(w, now)]
 
 
-def capture_round(app: Flask, fetcher: Fetcher, progress=None,  # type: ignore[no-untyped-def]
+def capture_round(ctx: ArchiveContext, fetcher: Fetcher, progress=None,  # type: ignore[no-untyped-def]
                   now: datetime | None = None) -> list[CaptureSummary]:
     """Poll due feeds, then capture every due watch once, one after another.
     `progress(done, total, summary)` is called after each capture."""
     from archive.capture.feeds import poll_due_feeds
 
-    poll_due_feeds(app, fetcher, now=now)
-    ids = due_watch_ids(app, now)
+    poll_due_feeds(ctx, fetcher, now=now)
+    ids = due_watch_ids(ctx, now)
     summaries = []
     for done, watch_id in enumerate(ids, start=1):
-        summary = capture_watch(app, watch_id, fetcher)
+        summary = capture_watch(ctx, watch_id, fetcher)
         summaries.append(summary)
         if progress:
             progress(done, len(ids), summary)

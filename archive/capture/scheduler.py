@@ -21,11 +21,10 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
 
 from archive.capture.pipeline import capture_watch, due_watch_ids
-from archive.store.db import get_db
 from archive.capture.fetch.fetcher import Fetcher
+from archive.context import ArchiveContext
 from archive.store.models import Watch
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ DISPATCH_SECONDS = 60
 class DataDirLock:
     """An exclusive, non-blocking lock on `<data dir>/capture.lock`, released when the process dies."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "capture.lock"
         self._file: IO[str] | None = None
 
@@ -63,8 +62,8 @@ class DataDirLock:
 class Dispatcher:
     """Hands due watches to a worker pool, one task per host, never twice at once."""
 
-    def __init__(self, app: Flask, fetcher: Fetcher, workers: int) -> None:
-        self.app = app
+    def __init__(self, ctx: ArchiveContext, fetcher: Fetcher, workers: int) -> None:
+        self.ctx = ctx
         self.fetcher = fetcher
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture")
         self._busy_hosts: set[str] = set()
@@ -74,12 +73,12 @@ class Dispatcher:
         from archive.capture.feeds import poll_due_feeds
 
         try:
-            poll_due_feeds(self.app, self.fetcher)
+            poll_due_feeds(self.ctx, self.fetcher)
         except Exception:  # a broken feed must not stop the captures
             log.exception("feed polling failed")
         by_host: dict[str, list[int]] = {}
-        with get_db(self.app).read_session() as session:
-            for watch_id in due_watch_ids(self.app):
+        with self.ctx.db.read_session() as session:
+            for watch_id in due_watch_ids(self.ctx):
                 url = session.get(Watch, watch_id).url
                 by_host.setdefault(urlsplit(url).netloc, []).append(watch_id)
         futures = []
@@ -95,7 +94,7 @@ class Dispatcher:
         try:
             for watch_id in watch_ids:
                 try:
-                    summary = capture_watch(self.app, watch_id, self.fetcher)
+                    summary = capture_watch(self.ctx, watch_id, self.fetcher)
                     log.info("%s", summary.line())
                 except Exception:
                     # Recorded in the log; the watch stays due and is retried.
@@ -108,13 +107,13 @@ class Dispatcher:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def start_scheduler(app: Flask) -> tuple[BackgroundScheduler, Dispatcher, DataDirLock] | None:
+def start_scheduler(ctx: ArchiveContext) -> tuple[BackgroundScheduler, Dispatcher, DataDirLock] | None:
     """Start capturing in the background, or return None when another process already does."""
-    lock = DataDirLock(app.config["DATA_DIR"])
+    lock = DataDirLock(ctx.settings.data_dir)
     if not lock.acquire():
         return None
-    fetcher = Fetcher.from_config(app.config)
-    dispatcher = Dispatcher(app, fetcher, int(app.config["WORKERS"]))
+    fetcher = Fetcher.from_settings(ctx.settings)
+    dispatcher = Dispatcher(ctx, fetcher, ctx.settings.workers)
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(dispatcher.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch",
                       # First round at once rather than a minute after start-up.

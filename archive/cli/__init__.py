@@ -9,10 +9,16 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import click
-from flask import Flask
 
 from archive.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from archive.context import ArchiveContext
 
 
 class ArchiveGroup(click.Group):
@@ -39,6 +45,13 @@ def cli(ctx: click.Context) -> None:
 def current_app_obj() -> Flask:
     """The app the command runs against (tests pass their own with CliRunner(obj=app))."""
     return click.get_current_context().find_root().obj
+
+
+def current_context() -> ArchiveContext:
+    """The archive context of the app the command runs against."""
+    from archive.context import archive_context
+
+    return archive_context(current_app_obj())
 
 
 def main() -> None:

@@ -6,11 +6,10 @@ import logging
 import click
 from sqlalchemy import func, select
 
-from archive.store.db import get_db
 from archive.errors import ArchiveError
 from archive.store.models import Thread, Watch
 from archive.capture.watches import canonical_url
-from archive.cli import current_app_obj
+from archive.cli import current_app_obj, current_context
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
@@ -40,24 +39,24 @@ def capture(url: str | None, all_due: bool) -> None:
 
     if bool(url) == all_due:
         raise click.UsageError("give either --all or one URL")
-    app = current_app_obj()
-    lock = DataDirLock(app.config["DATA_DIR"])
+    ctx = current_context()
+    lock = DataDirLock(ctx.settings.data_dir)
     if not lock.acquire():
         raise ArchiveError("another process is capturing for this data folder "
                            "(a running `serve`?); it captures due watches itself")
-    fetcher = Fetcher.from_config(app.config)
+    fetcher = Fetcher.from_settings(ctx.settings)
     try:
         if all_due:
             def progress(done: int, total: int, summary: CaptureSummary) -> None:
                 click.echo(f"({done}/{total}) {summary.line()}")
-            _print_summaries(capture_round(app, fetcher, progress))
+            _print_summaries(capture_round(ctx, fetcher, progress))
         else:
-            with get_db(app).read_session() as session:
+            with ctx.db.read_session() as session:
                 watch_id = session.scalar(select(Watch.id).join(Thread).where(
                     Thread.url == canonical_url(url)))
             if watch_id is None:
                 raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
-            summary = capture_watch(app, watch_id, fetcher)
+            summary = capture_watch(ctx, watch_id, fetcher)
             click.echo(summary.line())
             _print_summaries([summary])
     finally:
@@ -80,15 +79,15 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 
     from archive.capture.scheduler import start_scheduler
 
-    app = current_app_obj()
+    app, ctx = current_app_obj(), current_context()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with get_db(app).read_session() as session:
+    with ctx.db.read_session() as session:
         empty = not session.scalar(select(func.count()).select_from(Watch))
     root = click.get_current_context().find_root()
-    if empty and app.config["DEMO_ON_EMPTY"] and "demo" in root.command.commands:  # type: ignore[attr-defined]
+    if empty and ctx.settings.demo_on_empty and "demo" in root.command.commands:  # type: ignore[attr-defined]
         click.echo("nothing is watched yet: loading the offline Community Care demo first")
         root.invoke(root.command.commands["demo"])  # type: ignore[attr-defined]
-    running = None if no_scheduler else start_scheduler(app)
+    running = None if no_scheduler else start_scheduler(ctx)
     if not no_scheduler and running is None:
         click.echo("another process captures for this data folder; serving pages only")
     click.echo(f"serving the archive on http://{host}:{port}/ (Ctrl-C to stop)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from archive.errors import ArchiveError
-from archive.cli import current_app_obj
+from archive.cli import current_context
 
 
 @click.command()
@@ -19,13 +19,13 @@ def demo() -> None:
     from archive.demo import load_demo
     from archive.capture.scheduler import DataDirLock
 
-    app = current_app_obj()
-    lock = DataDirLock(app.config["DATA_DIR"])
+    ctx = current_context()
+    lock = DataDirLock(ctx.settings.data_dir)
     if not lock.acquire():
         raise ArchiveError("another process is capturing for this data folder (a running `serve`?); "
                            "stop it, run `python -m archive demo`, then start it again")
     try:
-        loaded = load_demo(app, say=click.echo)
+        loaded = load_demo(ctx, say=click.echo)
     finally:
         lock.release()
     for item in loaded:

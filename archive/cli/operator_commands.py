@@ -21,7 +21,7 @@ from archive.errors import ArchiveError
 from archive.capture.feeds import add_feed, watch_schedule
 from archive.store.models import Feed, FeedEntry, Watch
 from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
-from archive.cli import current_app_obj
+from archive.cli import current_app_obj, current_context
 from archive.cli.watch_commands import duration_option, watch
 
 ACTOR = "command line"
@@ -58,9 +58,9 @@ def feed() -> None:
 @click.option("--early-for", callback=duration_option, help="How long the first days last (default 2d).")
 def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_for) -> None:  # type: ignore[no-untyped-def]
     """Discover new articles from a site's RSS or Atom feed and watch each."""
-    app = current_app_obj()
+    app, settings = current_app_obj(), current_context().settings
     with app.app_context(), get_db().write() as session:
-        created = add_feed(session, feed_url, allow_private=app.config["ALLOW_PRIVATE_ADDRESSES"],
+        created = add_feed(session, feed_url, allow_private=settings.allow_private_addresses,
                            every=every or parse_duration("1h"), watch_for=watch_for or parse_duration("14d"),
                            watch_every=watch_every, early_every=early_every, early_for=early_for)
         audit.record(session, ACTOR, "feed-add", f"feed {created.id}", details={"url": created.url})
@@ -110,13 +110,13 @@ def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
 
     Columns: url (required), adapter, every, until, paused, early_every,
     early_for, options (JSON). An exported file can be imported as it is."""
-    app = current_app_obj()
+    app, settings = current_app_obj(), current_context().settings
     rows, problems = parse_watch_csv(csv_file.read(), ADAPTERS, utcnow())
     if not problems:
         try:
             with app.app_context(), get_db().write() as session:
-                created = import_watches(session, rows, allow_private=app.config["ALLOW_PRIVATE_ADDRESSES"],
-                                         default_every=parse_duration(app.config["DEFAULT_INTERVAL"]))
+                created = import_watches(session, rows, allow_private=settings.allow_private_addresses,
+                                         default_every=settings.default_interval)
                 audit.record(session, ACTOR, "import", f"{len(created)} watches",
                              details={"watch_ids": [w.id for w in created]})
         except CsvImportError as exc:

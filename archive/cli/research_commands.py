@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from archive.research.dataset import build_dataset
 from archive.store.db import get_db
 from archive.errors import ArchiveError
-from archive.store.evidence import evidence_store
 from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
                        Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
                        write_rows)
@@ -24,7 +23,7 @@ from archive.rules.stats import NOTES
 from archive.research.stats_queries import GROUPINGS, build_stats, key_columns, stats_columns
 from archive.research.verify import verify_archive
 from archive.research.warc import export_warc
-from archive.cli import current_app_obj
+from archive.cli import current_app_obj, current_context
 
 
 @contextmanager
@@ -223,7 +222,7 @@ def dataset(output: str, make_zip: bool, site: str | None, thread_id: int | None
     statistics as CSV and JSONL, DATA_DICTIONARY.md, query.json, CITATION.cff,
     README.md and SHA256SUMS."""
     flt = make_filter(None, site, thread_id, date_from, date_to)
-    result = build_dataset(current_app_obj(), Path(output), flt, title=title, author=author,
+    result = build_dataset(current_context(), Path(output), flt, title=title, author=author,
                            make_zip=make_zip)
     counts = ", ".join(f"{n} {name}" for name, n in result.row_counts.items())
     click.echo(f"dataset written to {result.folder} ({counts})")
@@ -252,13 +251,13 @@ def export_warc_command(thread_id: int | None, output: str) -> None:
     """The captures as a standard gzip WARC file: request/response (or revisit)
     records with the original status, headers and bodies, and a metadata record
     per capture with its outcome, coverage and hash chain."""
-    app = current_app_obj()
-    with app.app_context(), get_db().read_session() as session:
+    ctx = current_context()
+    with ctx.db.read_session() as session:
         if thread_id is not None and session.get(Thread, thread_id) is None:
             raise ArchiveError(f"no thread with id {thread_id}")
         with output_stream(output, binary=True) as out:
             progress = _Progress()
-            summary = export_warc(session, evidence_store(app), out, thread_id,
+            summary = export_warc(session, ctx.evidence, out, thread_id,
                                   progress=lambda n: progress("captures written", n))
     click.echo(f"{summary.captures} captures, {summary.responses} responses, "
                f"{summary.revisits} revisits written to {output}", err=True)
@@ -271,9 +270,9 @@ def export_warc_command(thread_id: int | None, output: str) -> None:
 def verify() -> None:
     """Check every stored blob against its SHA-256 and every thread's capture
     hash chain; prints each mismatch on its own line and exits 1 on any."""
-    app = current_app_obj()
-    with app.app_context(), get_db().read_session() as session:
-        report = verify_archive(session, evidence_store(app),
+    ctx = current_context()
+    with ctx.db.read_session() as session:
+        report = verify_archive(session, ctx.evidence,
                                 on_problem=lambda line: click.echo(f"MISMATCH {line}"),
                                 progress=_Progress())
     click.echo(f"{report.blobs} blobs and {report.captures} captures checked: "

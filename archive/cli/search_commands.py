@@ -5,7 +5,8 @@ import time
 
 import click
 
-from archive.cli import current_app_obj
+from archive.cli import current_context
+from archive.search import reindex as rebuild_index
 
 # Progress lines at most this often, so a large rebuild prints a few dozen.
 PROGRESS_SECONDS = 2.0
@@ -20,10 +21,7 @@ def reindex() -> None:
     a batch at a time: searches keep working meanwhile. Also clears the
     "index is out of date" flag a failed index update leaves.
     """
-    # Imported here so that other commands do not load the search engines.
-    from archive.search import reindex as rebuild_index
-
-    app = current_app_obj()
+    ctx = current_context()
     shown = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -32,9 +30,8 @@ def reindex() -> None:
             shown[0] = now
             click.echo(f"indexed {done}/{total} comments", err=True)
 
-    with app.app_context():
-        count = rebuild_index(app, progress)
-    click.echo(f"reindexed {count} comments ({app.config['SEARCH_BACKEND']})")
+    count = rebuild_index(ctx, progress)
+    click.echo(f"reindexed {count} comments ({ctx.settings.search_backend})")
 
 
 COMMANDS = [reindex]

@@ -10,7 +10,7 @@ from archive.clock import format_duration, iso, parse_date, parse_duration, utcn
 from archive.store.db import get_db
 from archive.store.models import Watch
 from archive.capture.watches import add_watch, get_watch, set_paused, watch_state
-from archive.cli import current_app_obj
+from archive.cli import current_app_obj, current_context
 
 
 def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
@@ -39,10 +39,10 @@ def watch() -> None:
 @click.option("--until", callback=date_option, help="Stop capturing after this date (YYYY-MM-DD).")
 def watch_add(url: str, adapter: str | None, every, until) -> None:  # type: ignore[no-untyped-def]
     """Watch the comment thread at URL."""
-    app = current_app_obj()
-    every = every or parse_duration(app.config["DEFAULT_INTERVAL"])
+    app, settings = current_app_obj(), current_context().settings
+    every = every or settings.default_interval
     with app.app_context(), get_db().write() as session:
-        created = add_watch(session, url, allow_private=app.config["ALLOW_PRIVATE_ADDRESSES"],
+        created = add_watch(session, url, allow_private=settings.allow_private_addresses,
                             adapter=adapter, every=every, until=until)
         click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(every.total_seconds())}"
                    f"{' until ' + iso(until) if until else ''} (adapter: {adapter or 'auto'})")

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from flask import Flask
 from sqlalchemy import func, select
 
 from archive.capture.pipeline import capture_watch
-from archive.store.db import get_db
 from archive.capture.fetch.fetcher import Fetcher
+from archive.context import ArchiveContext
 from archive.store.models import Capture, Comment, Site, Thread
 from archive.capture.watches import add_watch
 from archive.demo.content import ARTICLES, Article
@@ -56,37 +55,37 @@ class LoadedThread:
                 f"  page: /threads/{self.thread_id}")
 
 
-def load_demo(app: Flask, say: Callable[[str], None] = print) -> list[LoadedThread]:
+def load_demo(ctx: ArchiveContext, say: Callable[[str], None] = print) -> list[LoadedThread]:
     """Load every demo article not yet in the archive; returns what the archive now holds."""
     loaded = []
     for article in ARTICLES:
-        thread_id = _existing_thread(app, article)
+        thread_id = _existing_thread(ctx, article)
         if thread_id is None:
             say(f"capturing “{article.title}” from a local WordPress-like site")
-            thread_id = _load_article(app, article, say)
-            loaded.append(_describe(app, thread_id, article, already=False))
+            thread_id = _load_article(ctx, article, say)
+            loaded.append(_describe(ctx, thread_id, article, already=False))
         else:
-            loaded.append(_describe(app, thread_id, article, already=True))
+            loaded.append(_describe(ctx, thread_id, article, already=True))
     return loaded
 
 
-def _existing_thread(app: Flask, article: Article) -> int | None:
-    with get_db(app).read_session() as session:
+def _existing_thread(ctx: ArchiveContext, article: Article) -> int | None:
+    with ctx.db.read_session() as session:
         return session.scalar(select(Thread.id).join(Site).where(Site.name == article.site_name)
                               .order_by(Thread.id).limit(1))
 
 
-def _demo_fetcher(app: Flask) -> Fetcher:
+def _demo_fetcher(ctx: ArchiveContext) -> Fetcher:
     # Loopback is allowed for this run only, and the one local host needs no politeness delay.
-    return Fetcher(user_agent=str(app.config["USER_AGENT"]), min_host_delay=0.0,
-                   timeout=FETCH_TIMEOUT, max_bytes=int(app.config["MAX_RESPONSE_BYTES"]),
+    return Fetcher(user_agent=ctx.settings.user_agent, min_host_delay=0.0,
+                   timeout=FETCH_TIMEOUT, max_bytes=ctx.settings.max_response_bytes,
                    retries=0, allow_private=True)
 
 
-def _load_article(app: Flask, article: Article, say: Callable[[str], None]) -> int:
-    db = get_db(app)
-    confirm = int(app.config["CONFIRM_CAPTURES"])
-    with DemoSite(article) as site, _demo_fetcher(app) as fetcher:
+def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], None]) -> int:
+    db = ctx.db
+    confirm = ctx.settings.confirm_captures
+    with DemoSite(article) as site, _demo_fetcher(ctx) as fetcher:
         with db.write() as session:
             watch = add_watch(session, site.article_url, allow_private=True, every=timedelta(hours=1))
             watch.paused = True
@@ -95,15 +94,15 @@ def _load_article(app: Flask, article: Article, say: Callable[[str], None]) -> i
             site.set_stage(stage)
             say(f"  site: {stage.note}")
             for _ in range(confirm if stage.confirm else 1):
-                say(f"    {capture_watch(app, watch_id, fetcher).line()}")
+                say(f"    {capture_watch(ctx, watch_id, fetcher).line()}")
     with db.write() as session:
         thread = session.get(Thread, thread_id)
         thread.site.name = article.site_name
     return thread_id
 
 
-def _describe(app: Flask, thread_id: int, article: Article, already: bool) -> LoadedThread:
-    with get_db(app).read_session() as session:
+def _describe(ctx: ArchiveContext, thread_id: int, article: Article, already: bool) -> LoadedThread:
+    with ctx.db.read_session() as session:
         thread = session.get(Thread, thread_id)
         statuses = Counter(dict(session.execute(
             select(Comment.status, func.count()).where(Comment.thread_id == thread_id)

@@ -7,13 +7,16 @@ to the audit log in the same transaction. The evidence (captures) is kept.
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from archive.operators import audit
-from archive.store.db import get_db
 from archive.errors import ArchiveError
 from archive.store.models import Comment
+
+if TYPE_CHECKING:
+    from archive.context import ArchiveContext
 
 MAX_REASON_CHARS = 2000
 
@@ -44,9 +47,9 @@ def set_redacted(session: Session, comment_id: int, redacted: bool, *, reason: s
     return comment
 
 
-def reindex_comment(app: Flask, comment_id: int) -> None:
+def reindex_comment(ctx: ArchiveContext, comment_id: int) -> None:
     """Bring the search index in line after the change was committed."""
     from archive.search import index_comments
 
-    with get_db(app).read_session() as session:
-        index_comments(app, session, [comment_id])
+    with ctx.db.read_session() as session:
+        index_comments(ctx, session, [comment_id])

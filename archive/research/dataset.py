@@ -21,11 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from flask import Flask
 from sqlalchemy import text
 
 from archive.clock import iso, utcnow
-from archive.store.db import get_db
+from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, EVENT_COLUMNS, Column, ExportFilter,
                       capture_rows, comment_rows, event_rows, write_rows)
@@ -68,7 +67,7 @@ def _tables() -> list[tuple[Table, Callable[[Any, ExportFilter], Iterator[dict[s
     return tables
 
 
-def build_dataset(app: Flask, output: Path, flt: ExportFilter, *, title: str, author: str,
+def build_dataset(ctx: ArchiveContext, output: Path, flt: ExportFilter, *, title: str, author: str,
                   make_zip: bool = False) -> DatasetResult:
     """Write the package to `output` (a new folder); returns what was written."""
     output = output.resolve()
@@ -82,9 +81,9 @@ def build_dataset(app: Flask, output: Path, flt: ExportFilter, *, title: str, au
     created = utcnow().replace(microsecond=0)
     work = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part"))
     try:
-        counts = _write_tables(app, work, flt)
+        counts = _write_tables(ctx, work, flt)
         tables = [table for table, _ in _tables()]
-        query = _query(app, flt, created, counts)
+        query = _query(ctx, flt, created, counts)
         (work / "query.json").write_text(json.dumps(query, indent=2) + "\n", encoding="utf-8")
         (work / "DATA_DICTIONARY.md").write_text(data_dictionary(tables), encoding="utf-8")
         (work / "CITATION.cff").write_text(citation(title, author, created, flt),
@@ -101,9 +100,9 @@ def build_dataset(app: Flask, output: Path, flt: ExportFilter, *, title: str, au
     return DatasetResult(output, zip_path, counts)
 
 
-def _write_tables(app: Flask, folder: Path, flt: ExportFilter) -> dict[str, int]:
+def _write_tables(ctx: ArchiveContext, folder: Path, flt: ExportFilter) -> dict[str, int]:
     counts: dict[str, int] = {}
-    with app.app_context(), get_db(app).read_session() as session:
+    with ctx.db.read_session() as session:
         for table, rows in _tables():
             for fmt in ("csv", "jsonl"):
                 with (folder / f"{table.name}.{fmt}").open("w", encoding="utf-8",
@@ -124,12 +123,12 @@ def archive_version() -> str | None:
     return done.stdout.strip() or None
 
 
-def _schema_revision(app: Flask) -> str | None:
-    with get_db(app).reader.connect() as conn:
+def _schema_revision(ctx: ArchiveContext) -> str | None:
+    with ctx.db.reader.connect() as conn:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _query(app: Flask, flt: ExportFilter, created: datetime,
+def _query(ctx: ArchiveContext, flt: ExportFilter, created: datetime,
            counts: dict[str, int]) -> dict[str, Any]:
     return {
         "created_at": iso(created),
@@ -138,7 +137,7 @@ def _query(app: Flask, flt: ExportFilter, created: datetime,
                           "date_to (exclusive) bound comments by first_seen_at, events by at, "
                           "captures by started_at, and statistics as DATA_DICTIONARY.md says.",
         "archive_version": archive_version(),
-        "schema_revision": _schema_revision(app),
+        "schema_revision": _schema_revision(ctx),
         "row_counts": counts,
     }
 

@@ -3,10 +3,13 @@
 The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `whoosh`
 or `database`) or imports Whoosh. Callers use:
 
-    index_comments(app, session, ids)   after a commit that changed comments
-    remove_from_index(app, ids)         after deleting comments
-    query_index(app, SearchQuery(...))  -> SearchResults
-    reindex(app, progress)              rebuild from the database alone
+    index_comments(ctx, session, ids)   after a commit that changed comments
+    remove_from_index(ctx, ids)         after deleting comments
+    query_index(ctx, SearchQuery(...))  -> SearchResults
+    reindex(ctx, progress)              rebuild from the database alone
+
+`ctx` is the archive's context (archive/context.py); its `search` is the
+engine chosen at start-up (archive/search/engines.py).
 
 The query language is described in archive/search/query.py. A query with no
 words but at least one filter (status, site, thread, dates) lists every
@@ -15,21 +18,21 @@ comment the filters select, newest first unless another date sort is asked.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.store.db import get_db
 from archive.errors import ArchiveError
 from archive.store.models import Comment
 from archive.search.documents import Selection, batch_bounds, comment_texts
-from archive.search.engines import ENGINE_FAILURES, clear_stale, get_engine, is_stale, mark_stale
+from archive.search.engines import ENGINE_FAILURES
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
 from archive.search.types import Hit, SearchQuery, SearchQueryError, SearchResults
-from archive.search.whoosh_backend import WhooshEngine
+
+if TYPE_CHECKING:
+    from archive.context import ArchiveContext
 
 __all__ = ["Hit", "SearchQuery", "SearchQueryError", "SearchResults", "index_comments",
            "query_index", "reindex", "remove_from_index"]
@@ -45,7 +48,7 @@ def _chunks(ids: list[int], size: int) -> Iterable[tuple[int, ...]]:
         yield tuple(ids[start:start + size])
 
 
-def index_comments(app: Flask, session: Session, comment_ids: Iterable[int]) -> None:
+def index_comments(ctx: ArchiveContext, session: Session, comment_ids: Iterable[int]) -> None:
     """(Re)index these comments from the database; call it after the commit.
 
     The index reads the comments itself, in its own transaction, once it
@@ -61,34 +64,34 @@ def index_comments(app: Flask, session: Session, comment_ids: Iterable[int]) -> 
     ids = sorted(set(comment_ids))
     if not ids:
         return
-    engine = get_engine(app, indexing=ids)
+    engine = ctx.search.engine(indexing=ids)
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.replace(Selection(ids=chunk))
     except ENGINE_FAILURES as exc:
         log.warning("search index update failed (%s): %s", engine.name, exc)
-        mark_stale(app, f"{engine.name}: indexing {len(ids)} comment(s) failed: {exc}")
+        ctx.search.mark_stale(f"{engine.name}: indexing {len(ids)} comment(s) failed: {exc}")
 
 
-def remove_from_index(app: Flask, comment_ids: Iterable[int]) -> None:
+def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
     """Drop these comments from the index (comments deleted from the archive)."""
     ids = sorted(set(comment_ids))
     if not ids:
         return
-    engine = get_engine(app)
+    engine = ctx.search.engine()
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.delete(chunk)
     except ENGINE_FAILURES as exc:
         log.warning("search index removal failed (%s): %s", engine.name, exc)
-        mark_stale(app, f"{engine.name}: removing {len(ids)} comment(s) failed: {exc}")
+        ctx.search.mark_stale(f"{engine.name}: removing {len(ids)} comment(s) failed: {exc}")
 
 
-def query_index(app: Flask, query: SearchQuery) -> SearchResults:
+def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
     plan = make_plan(query)
-    engine = get_engine(app)
-    with get_db(app).read_session() as session:
+    engine = ctx.search.engine()
+    with ctx.db.read_session() as session:
         try:
             found = engine.search(plan, session)
         except ENGINE_FAILURES as exc:
@@ -104,10 +107,10 @@ def query_index(app: Flask, query: SearchQuery) -> SearchResults:
     if len(found.hits) > plan.limit and page:
         next_cursor = plan.cursor_after(plan.offset + len(page), (page[-1][2], page[-1][0]))
     return SearchResults(total=found.total, hits=hits, facets=found.facets,
-                         next_cursor=next_cursor, stale=is_stale(app))
+                         next_cursor=next_cursor, stale=ctx.search.is_stale())
 
 
-def reindex(app: Flask, progress: Callable[[int, int], None] | None = None) -> int:
+def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = None) -> int:
     """Rebuild the chosen engine's index from the database alone; returns documents indexed.
 
     The rebuild goes through the comments in id order, a batch per
@@ -115,17 +118,15 @@ def reindex(app: Flask, progress: Callable[[int, int], None] | None = None) -> i
     entries of comments that no longer exist); the index stays searchable
     and other writers can interleave.
     """
-    engine = get_engine(app)
-    clear_stale(app)
-    if isinstance(engine, WhooshEngine) and not engine.compatible():
-        engine.create()
-    db = get_db(app)
-    with db.read_session() as session:
+    engine = ctx.search.engine()
+    ctx.search.clear_stale()
+    engine.prepare_rebuild()
+    with ctx.db.read_session() as session:
         total = int(session.scalar(select(func.count()).select_from(Comment)) or 0)
     done, low = 0, None
     try:
         while True:
-            with db.read_session() as session:
+            with ctx.db.read_session() as session:
                 high = batch_bounds(session, low, REINDEX_BATCH)
             done += engine.replace(Selection(low=low, high=high))
             if progress:
@@ -134,6 +135,6 @@ def reindex(app: Flask, progress: Callable[[int, int], None] | None = None) -> i
                 return done
             low = high
     except ENGINE_FAILURES as exc:
-        mark_stale(app, f"{engine.name}: reindex failed after {done} comments: {exc}")
+        ctx.search.mark_stale(f"{engine.name}: reindex failed after {done} comments: {exc}")
         raise ArchiveError(f"reindex failed after {done} comments ({engine.name}): {exc}") from exc
 

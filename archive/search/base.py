@@ -26,6 +26,13 @@ class Found:
 class Engine(Protocol):
     name: str
 
+    def create_missing_index(self) -> bool:
+        """Create the index if there is none; True when it was created now
+        (it then lacks every comment already stored)."""
+
+    def prepare_rebuild(self) -> None:
+        """Make the index ready to be rebuilt from the database."""
+
     def replace(self, selection: Selection) -> int:
         """Re-read the selected comments from the database and index them.
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from archive.store.db import get_db
+from archive.store.db import Database
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents
 from archive.search.plan import Plan
@@ -110,8 +109,14 @@ def _delete_clause(selection: Selection) -> tuple[str, dict[str, Any]]:
 class PostgresEngine:
     name = "postgres"
 
-    def __init__(self, app: Flask) -> None:
-        self.db = get_db(app)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_missing_index(self) -> bool:
+        return False  # the index is a table, made by the migrations
+
+    def prepare_rebuild(self) -> None:
+        pass  # rebuilding replaces rows; the table's shape never changes
 
     def _write(self, selection: Selection, index: bool) -> int:
         with self.db.write() as session:

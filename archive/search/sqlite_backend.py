@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from flask import Flask
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
-from archive.store.db import get_db
+from archive.store.db import Database
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
 from archive.search.plan import Plan
@@ -63,8 +62,14 @@ def _delete_statement(selection: Selection) -> TextClause:
 class SqliteEngine:
     name = "sqlite-fts5"
 
-    def __init__(self, app: Flask) -> None:
-        self.db = get_db(app)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_missing_index(self) -> bool:
+        return False  # the index is a table, made by the migrations
+
+    def prepare_rebuild(self) -> None:
+        pass  # rebuilding replaces rows; the table's shape never changes
 
     def replace(self, selection: Selection) -> int:
         with self.db.write() as session:

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
-from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -25,7 +24,7 @@ from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
 
-from archive.store.db import get_db
+from archive.store.db import Database
 from archive.search.base import Found, facet_counts
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
 from archive.search.plan import Plan
@@ -149,7 +148,7 @@ def sort_facet(sort: str) -> MultiFacet:
 
 
 class WhooshState:
-    """Per-app: the open index, the lock that keeps one writer per process,
+    """Per archive context: the open index, the lock that keeps one writer per process,
     and idle searchers to reuse (opening one reads every segment's files)."""
 
     def __init__(self) -> None:
@@ -164,10 +163,10 @@ class WhooshState:
 class WhooshEngine:
     name = "whoosh"
 
-    def __init__(self, app: Flask, state: WhooshState) -> None:
-        self.db = get_db(app)
-        self.path = Path(app.config["DATA_DIR"]) / "index"
-        self.state = state
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self.state = WhooshState()
 
     def exists(self) -> bool:
         """Whether there is an index (checked on disk until this process opens it)."""
@@ -188,6 +187,17 @@ class WhooshEngine:
         with self.state.lock:
             self.path.mkdir(parents=True, exist_ok=True)
             self.state.index = whoosh_index.create_in(str(self.path), make_schema())
+
+    def create_missing_index(self) -> bool:
+        if self.exists():
+            return False
+        self.create()
+        return True
+
+    def prepare_rebuild(self) -> None:
+        # An index written with another schema cannot take the new documents.
+        if not self.compatible():
+            self.create()
 
     def compatible(self) -> bool:
         """Whether the index on disk can be opened and has this schema."""

@@ -1,4 +1,4 @@
-"""Database engines and sessions, tied to the Flask app context.
+"""Database engines and sessions; for the web, a read session per request.
 
 SQLite gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys. Its
 writers start with `BEGIN IMMEDIATE`: a deferred transaction that reads and
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -85,23 +87,27 @@ class Database:
             self.writer.dispose()
 
 
+# Flask is imported inside the web helpers below: capture workers use
+# `Database` from this module without loading the web framework.
 def get_db(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["archive.db"]
+    """The database of `app`, or of the current app in request and command code."""
+    from archive.context import archive_context
+
+    return archive_context(app).db
 
 
 def get_session() -> Session:
     """The request's read session (closed when the app context ends)."""
+    from flask import g
+
     if "db_session" not in g:
         g.db_session = get_db().read_session()
     return g.db_session
 
 
-def _close_session(_exc: BaseException | None = None) -> None:
+def close_session(_exc: BaseException | None = None) -> None:
+    from flask import g
+
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["archive.db"] = Database(app.config["DATABASE_URL"])
-    app.teardown_appcontext(_close_session)

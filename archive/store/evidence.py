@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import zstandard
-from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -107,15 +106,6 @@ class EvidenceStore:
         except EvidenceError:
             return False
         return True
-
-
-def evidence_store(app: Flask) -> EvidenceStore:
-    """The app's store, in `<DATA_DIR>/blobs`."""
-    store = app.extensions.get("archive.evidence")
-    if store is None:
-        store = EvidenceStore(Path(app.config["DATA_DIR"]) / "blobs")
-        app.extensions["archive.evidence"] = store
-    return store
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from archive.context import archive_context
 from archive import create_app
 from archive.store.db import get_db
 from archive.demo import load_demo
@@ -49,7 +50,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     data_dir.mkdir()
     shutil.copy(sqlite_template, data_dir / "archive.db")
     app = create_app(TestConfig(DATA_DIR=str(data_dir)))
-    load_demo(app, say=lambda _line: None)
+    load_demo(archive_context(app), say=lambda _line: None)
     yield app
     get_db(app).dispose()
 

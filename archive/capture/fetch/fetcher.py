@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -44,6 +44,9 @@ from archive.errors import UrlRejected
 from archive.capture.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsFile, RobotsRules
 from archive.capture.fetch.transport import (NETWORK_ERRORS, SocketWatch, build_session, describe_failure,
                         read_capped, timed_out)
+
+if TYPE_CHECKING:
+    from archive.settings import Settings
 
 __all__ = ["Fetcher", "FetchResult", "check_url"]
 
@@ -161,14 +164,11 @@ class Fetcher:
         self._robots = RobotsCache(self._get_robots, monotonic)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Fetcher":
-        """A Fetcher from the archive's settings (a Flask app.config works)."""
-        return cls(user_agent=str(config["USER_AGENT"]),
-                   min_host_delay=float(config["MIN_HOST_DELAY"]),
-                   timeout=float(config["FETCH_TIMEOUT"]),
-                   max_bytes=int(config["MAX_RESPONSE_BYTES"]),
-                   retries=int(config["FETCH_RETRIES"]),
-                   allow_private=bool(config["ALLOW_PRIVATE_ADDRESSES"]))
+    def from_settings(cls, settings: Settings) -> "Fetcher":
+        """A Fetcher as the archive's settings describe it."""
+        return cls(user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
+                   timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
+                   retries=settings.fetch_retries, allow_private=settings.allow_private_addresses)
 
     def close(self) -> None:
         self._session.close()

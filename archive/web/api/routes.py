@@ -290,8 +290,7 @@ def stats() -> Response:
 
 @bp.get("/search")
 def search() -> Response:
-    from flask import current_app
-
+    from archive.context import archive_context
     from archive.search import SearchQuery, SearchQueryError, query_index
     date_to = _date("to")
     query = SearchQuery(
@@ -303,7 +302,7 @@ def search() -> Response:
         page=_int("page", 1, 1, MAX_SEARCH_PAGE) or 1,
         per_page=_int("per_page", 20, 1, 100) or 20, cursor=_text("cursor", 2000))
     try:
-        results = query_index(current_app, query)
+        results = query_index(archive_context(), query)
     except SearchQueryError as exc:
         raise ApiError(400, str(exc)) from None
     ids = [hit.comment_id for hit in results.hits]

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive.operators import audit
 from archive.clock import utcnow
+from archive.context import archive_context
 from archive.store.db import get_db, get_session
 from archive.errors import ArchiveError
 from archive.capture.feeds import DEFAULT_EARLY_EVERY, DEFAULT_EARLY_FOR, DEFAULT_WATCH_EVERY, add_feed, poll_feed
@@ -30,7 +31,7 @@ def feeds() -> Reply:
         try:
             with get_db().write() as db_session:
                 feed = add_feed(db_session, field("url"),
-                                allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
+                                allow_private=archive_context().settings.allow_private_addresses,
                                 every=duration("every", "poll interval") or timedelta(hours=1),
                                 watch_for=duration("watch_for", "watch for") or timedelta(days=14),
                                 watch_every=duration("watch_every", "watch interval"),
@@ -59,10 +60,10 @@ def feed_detail(feed_id: int) -> str:
 
 @bp.post("/feeds/<int:feed_id>/poll")
 def feed_poll(feed_id: int) -> BaseResponse:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    ctx = archive_context()
     try:
-        with Fetcher.from_config(app.config) as fetcher:
-            result = poll_feed(app, feed_id, fetcher)
+        with Fetcher.from_settings(ctx.settings) as fetcher:
+            result = poll_feed(ctx, feed_id, fetcher)
     except ArchiveError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".feeds"))
@@ -116,7 +117,7 @@ def _redaction(comment_id: int, redacted: bool) -> Reply:
         if found is None:
             abort(404)
         return render_template("operators/comment.html", comment=found), 400
-    reindex_comment(current_app._get_current_object(), comment_id)  # type: ignore[attr-defined]
+    reindex_comment(archive_context(), comment_id)
     flash(f"Comment {comment_id} {'redacted' if redacted else 'unredacted'}.", "info")
     return redirect(url_for(".comment", comment_id=comment_id))
 

@@ -6,14 +6,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from scrapers import ADAPTERS
 
-from archive.clock import format_duration, parse_duration, utcnow
+from archive.clock import format_duration, utcnow
+from archive.context import archive_context
 from archive.store.db import get_db, get_session
 from archive.errors import ArchiveError
 from archive.capture.fetch.fetcher import Fetcher
@@ -47,8 +48,10 @@ def _adapter_choices() -> list[tuple[str, str]]:
 
 @bp.route("/watches/new", methods=["GET", "POST"])
 def watch_new() -> Reply:
+    settings = archive_context().settings
     form = {"url": field("url"), "adapter": field("adapter"), "options": field("options"),
-            "every": field("every") or current_app.config["DEFAULT_INTERVAL"], "until": field("until")}
+            "every": field("every") or format_duration(settings.default_interval.total_seconds()),
+            "until": field("until")}
     preview = None
     if request.method == "POST":
         try:
@@ -57,9 +60,9 @@ def watch_new() -> Reply:
             adapter = form["adapter"] or None
             if request.form.get("action") == "add":
                 return _add_watch(form["url"], adapter, every, until, options)
-            with Fetcher.from_config(current_app.config) as fetcher:
+            with Fetcher.from_settings(settings) as fetcher:
                 preview = preview_url(form["url"], fetcher, adapter_name=adapter, options=options,
-                                      allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"])
+                                      allow_private=settings.allow_private_addresses)
         except ArchiveError as exc:
             flash(str(exc), "error")
             return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(),
@@ -69,7 +72,7 @@ def watch_new() -> Reply:
 
 def _schedule() -> tuple[timedelta, datetime | None]:
     """The add form's interval and end date, checked before the preview fetches anything."""
-    every = duration("every", "interval") or parse_duration(current_app.config["DEFAULT_INTERVAL"])
+    every = duration("every", "interval") or archive_context().settings.default_interval
     check_interval(every)
     until = date_field("until", "end date")
     check_until(until, utcnow())
@@ -80,7 +83,7 @@ def _add_watch(url: str, adapter: str | None, every: timedelta, until: datetime 
                options: dict[str, Any] | None) -> BaseResponse:
     build_adapter(adapter, options)   # unknown adapter or bad selectors: refused before storing
     with get_db().write() as db_session:
-        watch = add_watch(db_session, url, allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
+        watch = add_watch(db_session, url, allow_private=archive_context().settings.allow_private_addresses,
                           adapter=adapter, every=every, until=until, options=options)
         record(db_session, "watch-add", f"watch {watch.id}", details={
             "url": watch.thread.url, "adapter": adapter, "every": format_duration(every.total_seconds()),
@@ -180,10 +183,10 @@ def watch_remove(watch_id: int) -> BaseResponse:
 def watch_capture(watch_id: int) -> BaseResponse:
     from archive.capture.pipeline import capture_watch
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    ctx = archive_context()
     try:
-        with Fetcher.from_config(app.config) as fetcher:
-            summary = capture_watch(app, watch_id, fetcher)
+        with Fetcher.from_settings(ctx.settings) as fetcher:
+            summary = capture_watch(ctx, watch_id, fetcher)
     except ArchiveError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".watches"))
@@ -222,14 +225,14 @@ def watch_import() -> Reply:
 
 
 def _import(text: str) -> list[str]:
-    config = current_app.config
+    settings = archive_context().settings
     rows, problems = parse_watch_csv(text, ADAPTERS, utcnow())
     if problems:
         return problems
     try:
         with get_db().write() as db_session:
-            created = import_watches(db_session, rows, allow_private=config["ALLOW_PRIVATE_ADDRESSES"],
-                                     default_every=parse_duration(config["DEFAULT_INTERVAL"]))
+            created = import_watches(db_session, rows, allow_private=settings.allow_private_addresses,
+                                     default_every=settings.default_interval)
             record(db_session, "import", f"{len(created)} watches",
                     details={"watch_ids": [w.id for w in created]})
     except CsvImportError as exc:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
 from archive.store.db import get_session
-from archive.store.evidence import EvidenceError, evidence_store
+from archive.context import archive_context
+from archive.store.evidence import EvidenceError
 from archive.store.models import Blob, Capture, Comment, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count
 
@@ -71,7 +72,7 @@ def blob(sha256: str) -> Response | tuple[str, int]:
     if get_session().get(Blob, sha256) is None:
         return render_template("public/not_found.html", what=f"stored body {sha256}"), 404
     try:
-        body = evidence_store(current_app).get(sha256)
+        body = archive_context().evidence.get(sha256)
     except EvidenceError as exc:
         # Said plainly: a reader must know when evidence cannot be produced.
         return render_template("public/not_found.html", what=f"readable copy of body {sha256}",

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from archive.clock import parse_date
+from archive.context import archive_context
 from archive.store.db import get_session
 from archive.errors import ArchiveError
 from archive.store.models import Site, Thread
@@ -131,7 +132,7 @@ def search() -> tuple[str, int] | str:
                         sort=form.sort, page=form.page, per_page=PER_PAGE,
                         cursor=form.cursor or None)
     try:
-        results = query_index(current_app, query)
+        results = query_index(archive_context(), query)
     except SearchQueryError as exc:
         problems.append(str(exc))
         return render_template("public/search.html", **context), 400

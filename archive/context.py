@@ -1,0 +1,46 @@
+"""What pipeline code needs to run: settings, database, evidence store, search.
+
+An `ArchiveContext` is built from `Settings` alone, so a capture worker runs
+captures with no Flask app; `create_app` builds one and keeps it in
+`app.extensions`, where `archive_context` finds it for request and command code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from archive.search.engines import SearchIndex, open_search
+from archive.settings import Settings
+from archive.store.db import Database
+from archive.store.evidence import EvidenceStore
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+EXTENSION = "archive.context"
+
+
+@dataclass(frozen=True)
+class ArchiveContext:
+    settings: Settings
+    db: Database
+    evidence: EvidenceStore
+    search: SearchIndex
+
+    @classmethod
+    def open(cls, settings: Settings) -> ArchiveContext:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.database_url)
+        return cls(settings, db, EvidenceStore(settings.data_dir / "blobs"), open_search(settings, db))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def archive_context(app: Flask | None = None) -> ArchiveContext:
+    """The context of `app`, or of the current app in request and command code."""
+    # Flask is imported here, not at the top: capture workers import this
+    # module and must not load the web framework.
+    from flask import current_app
+
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]

@@ -1,0 +1,90 @@
+"""The archive's settings, typed and checked once at start-up.
+
+`config.SETTINGS` is the table of settings (environment variable, default,
+converter, documentation); `Settings.from_config` converts a `Config`'s raw
+values with it and checks each, so a bad value stops the archive with one
+line naming its environment variable instead of failing mid-capture.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from config import SETTINGS, Config
+
+from archive.errors import ArchiveError
+
+
+class SettingsError(ArchiveError):
+    """A setting's value cannot be used."""
+
+
+def _seconds(low: float, inclusive: bool) -> tuple[str, Callable[[Any], bool]]:
+    if inclusive:
+        return (f"a finite number of seconds, {low:g} or more",
+                lambda v: math.isfinite(v) and v >= low)
+    return f"a finite number of seconds above {low:g}", lambda v: math.isfinite(v) and v > low
+
+
+def _at_least(low: int) -> tuple[str, Callable[[Any], bool]]:
+    return f"a whole number of at least {low}", lambda v: v >= low
+
+
+# name -> (what a good value is, check); settings not named here take any
+# value their converter accepts.
+RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "MIN_HOST_DELAY": _seconds(0, inclusive=True),
+    "FETCH_TIMEOUT": _seconds(0, inclusive=False),
+    "CONFIRM_CAPTURES": _at_least(1),
+    "MAX_RESPONSE_BYTES": _at_least(1),
+    "MAX_COMMENT_PAGES": _at_least(1),
+    "FETCH_RETRIES": _at_least(0),
+    "WORKERS": _at_least(1),
+    "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One field per entry of `config.SETTINGS`, named in lower case."""
+
+    data_dir: Path
+    database_url: str
+    min_host_delay: float
+    confirm_captures: int
+    user_agent: str
+    allow_private_addresses: bool
+    secret_key: str
+    search_backend: str
+    fetch_timeout: float
+    max_response_bytes: int
+    max_comment_pages: int
+    fetch_retries: int
+    default_interval: timedelta
+    workers: int
+    demo_on_empty: bool
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """Convert and check every setting; SettingsError names the first bad one."""
+        values = {name.lower(): _convert(name, getattr(config, name)) for name in SETTINGS}
+        values["search_backend"] = values["search_backend"].strip().lower()
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{values['data_dir'] / 'archive.db'}"
+        return cls(**values)
+
+
+def _convert(name: str, raw: Any) -> Any:
+    env, _default, convert, _doc = SETTINGS[name]
+    what, check = RULES.get(name, ("usable", lambda _v: True))
+    try:
+        value = convert(raw)
+        usable = check(value)
+    except (TypeError, ValueError):
+        usable = False
+    if not usable:
+        raise SettingsError(f"{env} must be {what}, not {raw!r}")
+    return value

@@ -1,0 +1,55 @@
+"""Settings are converted and checked once; a bad value is one line naming its variable."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from archive.cli import cli
+from archive.settings import Settings, SettingsError
+import config
+from config import SETTINGS, Config
+
+
+def test_every_setting_has_a_typed_field(tmp_path: Path) -> None:
+    settings = Settings.from_config(config.TestConfig(DATA_DIR=str(tmp_path / "data"), WORKERS="2",
+                                               DEFAULT_INTERVAL="30m"))
+    assert set(vars(settings)) == {name.lower() for name in SETTINGS}
+    assert settings.data_dir == (tmp_path / "data").resolve()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'archive.db'}"
+    assert (settings.workers, settings.default_interval) == (2, timedelta(minutes=30))
+    with pytest.raises(AttributeError):
+        settings.workers = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("env, value, message", [
+    ("ARCHIVE_WORKERS", "0", "ARCHIVE_WORKERS must be a whole number of at least 1, not '0'"),
+    ("ARCHIVE_WORKERS", "x", "ARCHIVE_WORKERS must be a whole number of at least 1, not 'x'"),
+    ("ARCHIVE_CONFIRM_CAPTURES", "1.5", "ARCHIVE_CONFIRM_CAPTURES must be a whole number of at least 1"),
+    ("ARCHIVE_FETCH_RETRIES", "-1", "ARCHIVE_FETCH_RETRIES must be a whole number of at least 0"),
+    ("ARCHIVE_FETCH_TIMEOUT", "0", "ARCHIVE_FETCH_TIMEOUT must be a finite number of seconds above 0"),
+    ("ARCHIVE_FETCH_TIMEOUT", "nan", "ARCHIVE_FETCH_TIMEOUT must be a finite number of seconds above 0"),
+    ("ARCHIVE_MIN_HOST_DELAY", "inf", "ARCHIVE_MIN_HOST_DELAY must be a finite number of seconds, 0 or more"),
+    ("ARCHIVE_MIN_HOST_DELAY", "-2", "ARCHIVE_MIN_HOST_DELAY must be a finite number of seconds, 0 or more"),
+    ("ARCHIVE_MAX_RESPONSE_BYTES", "0", "ARCHIVE_MAX_RESPONSE_BYTES must be a whole number of at least 1"),
+    ("ARCHIVE_DEFAULT_INTERVAL", "soon", "ARCHIVE_DEFAULT_INTERVAL must be a duration such as 30m"),
+])
+def test_a_bad_value_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
+                                          message: str) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_config(Config())
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_command_line_prints_a_bad_setting_as_one_error_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ARCHIVE_SEARCH_BACKEND", "elastic")
+    result = CliRunner().invoke(cli, ["watch", "list"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, not 'elastic'"]
