@@ -25,6 +25,7 @@ from archive.store.db import get_db
 from archive.errors import ArchiveError
 from archive.store.evidence import capture_record_hash, evidence_store
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
+from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from archive.rules.verdicts import Snapshot, judge
@@ -122,7 +123,6 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
     store = evidence_store(app)
     db = get_db(app)
     max_pages = int(app.config["MAX_COMMENT_PAGES"])
-    host = urlsplit(plan.url).netloc
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
@@ -154,11 +154,8 @@ def _fetch_all(app: Flask, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | Non
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
         item.page = adapter.parse(page)
-        allowed = {host, *adapter.follow_hosts}
         for link in item.page.follow:
-            # Adapters read hostile pages: never let one send us to a host the
-            # adapter does not name (the Guardian's comments live on an API host).
-            if link not in queued and urlsplit(link).netloc in allowed:
+            if link not in queued and may_follow(link, plan.url, adapter):
                 queued.add(link)
                 queue.append(link)
     return adapter, fetched, False
