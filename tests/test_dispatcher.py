@@ -144,8 +144,9 @@ def _finish(futures: list[Future]) -> None:
         future.result()
 
 
-def _outcomes(app: Flask) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
+def _outcomes(app: Flask) -> dict[int | None, list[str]]:
+    """Each watch's capture outcomes, oldest first."""
+    found: dict[int | None, list[str]] = {}
     with get_db(app).read_session() as session:
         for watch_id, outcome in session.execute(select(Capture.watch_id, Capture.outcome).order_by(Capture.id)):
             found.setdefault(watch_id, []).append(outcome)
