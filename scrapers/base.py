@@ -94,7 +94,8 @@ class Adapter(ABC):
     name: ClassVar[str]            # registry name, used on the command line
     label: ClassVar[str]           # human name for the operator UI
     # Hosts other than the thread's own that this platform's pages may send a
-    # capture to (an API host); links anywhere else are never followed.
+    # capture to (an API host); links anywhere else are never followed
+    # (archive/capture/follow.py decides, for captures and previews alike).
     follow_hosts: ClassVar[frozenset[str]] = frozenset()
 
     def first_url(self, thread_url: str) -> str:

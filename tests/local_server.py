@@ -12,6 +12,9 @@ Setting answers (a path is matched with its query string first, then without):
                  content_type="application/rss+xml",
                  etag='"v1"', last_modified="Wed, 01 Jan 2025 00:00:00 GMT",
                  delay=0.0,             # seconds before the status line is sent
+                 meet=None,             # a threading.Barrier: answer only once as many
+                                        # requests wait at it as it has parties (a 504
+                                        # when it breaks): proof they were in flight at once
                  drip=None, chunk=1,    # send the body `chunk` bytes at a time, `drip` s apart
                  gzip=False)            # gzip the body, with Content-Encoding: gzip
     server.push("/article", "busy", status=503, headers={"Retry-After": "3"})
@@ -70,6 +73,7 @@ class Answer:
     chunk: int = 1
     etag: str | None = None
     last_modified: str | None = None
+    meet: threading.Barrier | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,14 @@ class Recorded:
 
 def _answer(body: bytes | str, status: int, headers: dict[str, str] | None, content_type: str,
             delay: float, drip: float | None, chunk: int, etag: str | None,
-            last_modified: str | None, gzip: bool) -> Answer:
+            last_modified: str | None, gzip: bool, meet: threading.Barrier | None) -> Answer:
     data = body.encode("utf-8") if isinstance(body, str) else body
     all_headers = {"Content-Type": content_type}
     if gzip:
         data = gzip_module.compress(data)
         all_headers["Content-Encoding"] = "gzip"
     all_headers.update(headers or {})
-    return Answer(data, status, all_headers, delay, drip, max(1, chunk), etag, last_modified)
+    return Answer(data, status, all_headers, delay, drip, max(1, chunk), etag, last_modified, meet)
 
 
 class LocalServer:
@@ -126,9 +130,10 @@ class LocalServer:
               headers: dict[str, str] | None = None,
               content_type: str = "text/html; charset=utf-8", delay: float = 0.0,
               drip: float | None = None, chunk: int = 1, etag: str | None = None,
-              last_modified: str | None = None, gzip: bool = False) -> None:
+              last_modified: str | None = None, gzip: bool = False,
+              meet: threading.Barrier | None = None) -> None:
         answer = _answer(body, status, headers, content_type, delay, drip, chunk, etag,
-                         last_modified, gzip)
+                         last_modified, gzip, meet)
         with self._lock:
             self._standing[path] = answer
 
@@ -136,9 +141,10 @@ class LocalServer:
              headers: dict[str, str] | None = None,
              content_type: str = "text/html; charset=utf-8", delay: float = 0.0,
              drip: float | None = None, chunk: int = 1, etag: str | None = None,
-             last_modified: str | None = None, gzip: bool = False) -> None:
+             last_modified: str | None = None, gzip: bool = False,
+             meet: threading.Barrier | None = None) -> None:
         answer = _answer(body, status, headers, content_type, delay, drip, chunk, etag,
-                         last_modified, gzip)
+                         last_modified, gzip, meet)
         with self._lock:
             self._queued.setdefault(path, deque()).append(answer)
 
@@ -215,6 +221,14 @@ class LocalServer:
         return None
 
 
+def _met(barrier: threading.Barrier) -> bool:
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True
+
+
 def _not_modified(answer: Answer, headers: dict[str, str]) -> bool:
     if answer.etag and answer.etag in headers.get("if-none-match", ""):
         return True
@@ -246,6 +260,8 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             # its next request before that, so peaks never overcount.
             server._enter(host)
             try:
+                if answer.meet is not None and not _met(answer.meet):
+                    answer = Answer(b"the other requests never came", 504, {"Content-Type": "text/plain"})
                 if answer.delay:
                     time.sleep(answer.delay)
             finally:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.context import archive_context
-from archive.capture.pipeline import capture_watch
+from archive.capture.pipeline import MAX_API_CHECKS, capture_watch
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.capture.fetch.fetcher import Fetcher
@@ -93,6 +93,19 @@ def test_removal_needs_two_good_captures_and_keeps_its_window(app, site):  # typ
         assert (nell.removed_after, nell.removed_before) == (times[0], times[1])
         assert nell.times_removed == 1
     assert first.outcome == "good"
+
+
+def test_rest_checks_after_a_mass_removal_are_capped(app, site):  # type: ignore[no-untyped-def]
+    vanishing = MAX_API_CHECKS + 10
+    readers = [C(i, f"Reader {i}", f"Comment number {i}.") for i in range(1, vanishing + 6)]
+    site.serve(readers)
+    site.capture()
+    site.serve(readers[vanishing:])
+    summary = site.capture()
+    assert (summary.outcome, summary.events["missing"]) == ("good", vanishing)
+    checks = [r.path for r in site.server.requests if r.path.startswith("/wp-json/wp/v2/comments/")]
+    # Each missing comment is asked about once, until the cap: the site never sees a flood.
+    assert len(checks) == len(set(checks)) == MAX_API_CHECKS
 
 
 @pytest.mark.parametrize("status", [500, 503, 429, 403])

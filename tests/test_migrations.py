@@ -7,15 +7,12 @@ from alembic.migration import MigrationContext
 from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Base
-
-
-def _include(name, type_, _parents) -> bool:  # type: ignore[no-untyped-def]
-    return not (type_ == "table" and name.startswith("search_"))
+from archive.store.schema import include_name
 
 
 def test_migrated_database_matches_models(app):  # type: ignore[no-untyped-def]
     with get_db(app).writer.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_name": _include})
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
         diffs = compare_metadata(context, Base.metadata)
     assert diffs == [], f"models and migrations differ; add a revision: {diffs}"
 

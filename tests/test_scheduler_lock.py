@@ -51,6 +51,8 @@ def test_scheduler_starts_once_and_stops(sqlite_app):  # type: ignore[no-untyped
         assert [job.id for job in scheduler.get_jobs()] == ["dispatch"]
         assert start_scheduler(archive_context(sqlite_app)) is None
     finally:
-        scheduler.shutdown(wait=False)
+        # The first dispatch runs at once, on the scheduler's own thread: wait
+        # for it before the pool and the database it uses go away.
+        scheduler.shutdown(wait=True)
         dispatcher.shutdown()
         lock.release()

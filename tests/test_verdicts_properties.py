@@ -20,8 +20,9 @@ from scrapers.base import CommentRecord
 
 T0 = datetime(2024, 3, 1, 12, 0)
 KEYS = ("k0", "k1", "k2", "k3", "k4")
-# No empty text: the engine takes an empty comment for a tombstone-only one
-# (test_words_added_to_an_empty_comment_are_an_edit); "" joins once that is fixed.
+# Empty and blank texts included: a comment's first words after an empty body
+# are an edit, not a tombstone-only comment revealed
+# (test_words_added_to_an_empty_comment_are_an_edit).
 TEXTS = ("alpha", " alpha\n", "alpha  beta", "alpha beta", "gamma", "", "  ")
 # Posted times sit before every capture; window starts are drawn from the same
 # grid so that "strictly after" and "at the edge" both occur.

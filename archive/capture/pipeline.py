@@ -23,6 +23,7 @@ from archive.clock import utcnow
 from archive.errors import ArchiveError
 from archive.store.evidence import capture_record_hash
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
+from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from archive.rules.verdicts import Snapshot, judge
@@ -118,7 +119,6 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
     """Fetch the article and every page the adapter follows, parsing as we go."""
     store = ctx.evidence
     max_pages = ctx.settings.max_comment_pages
-    host = urlsplit(plan.url).netloc
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
@@ -150,11 +150,8 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
         item.page = adapter.parse(page)
-        allowed = {host, *adapter.follow_hosts}
         for link in item.page.follow:
-            # Adapters read hostile pages: never let one send us to a host the
-            # adapter does not name (the Guardian's comments live on an API host).
-            if link not in queued and urlsplit(link).netloc in allowed:
+            if link not in queued and may_follow(link, plan.url, adapter):
                 queued.add(link)
                 queue.append(link)
     return adapter, fetched, False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
 from scrapers import ADAPTERS, choose_adapter, get_adapter
 from scrapers.base import Adapter, CommentRecord, Page, PageResult
@@ -19,6 +18,7 @@ from scrapers.base import Adapter, CommentRecord, Page, PageResult
 from archive.rules.assess import FetchOutcome, classify_fetches
 from archive.errors import ArchiveError
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
+from archive.capture.follow import may_follow
 
 SHOWN_COMMENTS = 10
 MAX_PAGES = 2
@@ -87,7 +87,7 @@ def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name
                 return preview
         result = adapter.parse(page)
         results.append(result)
-        follow = [link for link in result.follow if _may_follow(adapter, url, link)]
+        follow = [link for link in result.follow if may_follow(link, url, adapter)]
         target = follow[0] if (result.recognised and not result.comments and follow) else ""
     _describe(preview, adapter, results, follow)
     return preview
@@ -103,12 +103,6 @@ def _answered(fetched: FetchResult, preview: Preview) -> bool:
         preview.problems.append(f"a capture would be {outcome}: {reason}")
         return False
     return True
-
-
-def _may_follow(adapter: Adapter, thread_url: str, link: str) -> bool:
-    host = urlsplit(link).hostname or ""
-    allowed = {urlsplit(thread_url).hostname or ""} | set(adapter.follow_hosts)
-    return host in allowed
 
 
 def _describe(preview: Preview, adapter: Adapter, results: list[PageResult], follow: list[str]) -> None:

@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from archive.store.models import Base
+from archive.store.schema import include_name
 
 config = context.config
 
@@ -17,17 +18,11 @@ def run_migrations() -> None:
         _run(conn)
 
 
-def _include_name(name, type_, _parents) -> bool:  # type: ignore[no-untyped-def]
-    # The search index tables (revision 0003, archive/search/) have no models:
-    # autogenerate must not propose dropping them.
-    return not (type_ == "table" and name.startswith("search_"))
-
-
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # SQLite cannot ALTER most things in place: batch mode copies the table.
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      include_name=_include_name)
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
