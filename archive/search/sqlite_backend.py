@@ -10,18 +10,18 @@ latest committed state of a comment.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from flask import Flask
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
-from archive.store.db import get_db
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
 from archive.search.plan import Plan
 from archive.search.query import And, Leaf, Node, Not, Or
 from archive.search.sql_search import browse, run_search
+from archive.store.db import get_db
 
 COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 
