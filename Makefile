@@ -21,10 +21,12 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	sh .ci/system-packages.sh
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
 	$(PY) bench/pipeline_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output

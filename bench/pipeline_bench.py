@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def thread_html(n: int, seed: int = 1) -> bytes:
     return body.encode("utf-8")
 
 
-def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[], object], repeat: int) -> float:
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -106,12 +107,12 @@ def bench_parse_and_diff(n: int, repeat: int) -> None:
 
 def bench_storage(n: int, captures: int) -> None:
     from archive import create_app
-    from archive.capture.pipeline import capture_watch
     from archive.context import archive_context
-    from archive.store.db import get_db
     from archive.capture.fetch.fetcher import Fetcher
-    from archive.store.schema import upgrade
+    from archive.capture.pipeline import capture_watch
     from archive.capture.watches import add_watch
+    from archive.store.db import get_db
+    from archive.store.schema import upgrade
     from config import TestConfig
     from tests.local_server import LocalServer
 

@@ -20,13 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from archive import create_app  # noqa: E402
+from archive.rules.verdicts import text_hash  # noqa: E402
 from archive.store.db import get_db  # noqa: E402
 from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread  # noqa: E402
 from archive.store.schema import upgrade  # noqa: E402
-from archive.rules.verdicts import text_hash  # noqa: E402
 from config import TestConfig  # noqa: E402
 
 WORDS = ("cafcass officer report court child family complaint hearing judge assessment "
@@ -38,7 +40,7 @@ def _text(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 40))).capitalize() + "."
 
 
-def build(app, n: int, seed: int = 7) -> int:  # type: ignore[no-untyped-def]
+def build(app: Flask, n: int, seed: int = 7) -> int:
     """A thread of `n` comments; returns its id."""
     rng = random.Random(seed)
     with get_db(app).write() as session:
@@ -86,7 +88,7 @@ def build(app, n: int, seed: int = 7) -> int:  # type: ignore[no-untyped-def]
         return thread.id
 
 
-def timed(client, url: str, runs: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+def timed(client: FlaskClient, url: str, runs: int) -> tuple[float, float, int]:
     """Median wall-clock and CPU milliseconds, and the page size. The CPU time
     is the steadier figure on a machine shared with other work."""
     client.get(url)   # warm-up: template compilation, first connection

@@ -30,10 +30,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,14 +43,14 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from archive import create_app  # noqa: E402
 from archive.context import archive_context  # noqa: E402
-from archive.store.db import get_db  # noqa: E402
-from archive.store.schema import upgrade  # noqa: E402
 from archive.search import SearchQuery, query_index, reindex  # noqa: E402
 from archive.search.plan import make_plan  # noqa: E402
 from archive.search.postgres_backend import match_condition, tsquery_literal  # noqa: E402
 from archive.search.sqlite_backend import match_expression  # noqa: E402
 from archive.search.tokens import tokenize  # noqa: E402
 from archive.search.whoosh_backend import filtered_query, sort_facet  # noqa: E402
+from archive.store.db import get_db  # noqa: E402
+from archive.store.schema import upgrade  # noqa: E402
 from config import Config  # noqa: E402
 from tests.context_support import with_settings  # noqa: E402
 
@@ -97,10 +99,12 @@ class Corpus:
         """(comment row, version texts) for comments start+1..stop; the same every run."""
         for i in range(start, stop):
             rng = random.Random(i)
-            versions = [" ".join(rng.choices(self.words, self.weights, k=rng.randint(8, 40))).capitalize() + "."]
+            words = rng.choices(self.words, self.weights, k=rng.randint(8, 40))
+            versions = [" ".join(words).capitalize() + "."]
             edited = rng.random() < 0.05
             if edited:
-                versions.append(versions[0][:-1] + " " + " ".join(rng.choices(self.words, self.weights, k=5)) + ".")
+                more = rng.choices(self.words, self.weights, k=5)
+                versions.append(versions[0][:-1] + " " + " ".join(more) + ".")
             posted = START + timedelta(seconds=rng.randrange(SPAN_SECONDS))
             status = rng.choice(STATUSES)
             yield ({"id": i + 1, "thread_id": i // COMMENTS_PER_THREAD + 1, "key": str(i + 1),
@@ -234,11 +238,15 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
             [int(hit["comment_id"]) for hit in results]
             return sum(results.groups("facet").values())
         return run_whoosh
+    assert plan.expr is not None, "every benchmark query has words to match"
     where, params = _raw_filters(plan, get_db(app).is_sqlite)
     order = {"relevance": "m.score DESC, c.id", "newest": "sort_at DESC, c.id DESC",
              "oldest": "sort_at, c.id"}[plan.sort]
     joins = ("FROM m JOIN comments c ON c.id = m.id JOIN threads t ON t.id = c.thread_id "
              "JOIN sites s ON s.id = t.site_id")
+    # sqlite3's or psycopg's: run through the DB-API calls both have (psycopg's
+    # stubs want literal SQL strings, and these are built).
+    connection: Any
     if get_db(app).is_sqlite:
         params["m"] = match_expression(plan.expr)
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
@@ -256,11 +264,14 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
         if plan.sort == "relevance" and body:
             params["rank"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body)
             score = "ts_rank(d.body_vec, CAST(:rank AS tsquery))"
-        head = f"WITH m AS (SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d WHERE {condition}) "
+        head = (f"WITH m AS (SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d "
+                f"WHERE {condition}) ")
         connection = psycopg.connect(get_db(app).url.replace("postgresql+psycopg", "postgresql"))
-    facets = (f"{head.format(score='0.0')}SELECT c.status, c.times_reinstated > 0, c.edit_count > 0, s.host, COUNT(*) "
+    facets = (f"{head.format(score='0.0')}"
+              "SELECT c.status, c.times_reinstated > 0, c.edit_count > 0, s.host, COUNT(*) "
               f"{joins} WHERE {where} GROUP BY 1, 2, 3, 4")
-    page = (f"{head.format(score=score)}SELECT c.id, COALESCE(c.posted_at, c.first_seen_at) AS sort_at {joins} "
+    page = (f"{head.format(score=score)}"
+            f"SELECT c.id, COALESCE(c.posted_at, c.first_seen_at) AS sort_at {joins} "
             f"WHERE {where} ORDER BY {order} LIMIT {plan.limit}")
     if not get_db(app).is_sqlite:
         # psycopg's placeholders
@@ -312,7 +323,7 @@ def _p95(values: list[float]) -> float:
 def measure(app: Any, label: str, size: int, repeat: int, table: list[list[str]]) -> None:
     by_type: dict[str, tuple[list[float], list[float]]] = {}
     for kind, query in QUERIES:
-        app_times, results = _timed(lambda: query_index(archive_context(app), query), repeat)
+        app_times, results = _timed(partial(query_index, archive_context(app), query), repeat)
         raw_times, raw_total = _timed(raw_runner(app, query), repeat)
         if results.total != raw_total:
             print(f"  !! {label} {query.text!r}: app total {results.total} != raw {raw_total}")
@@ -335,7 +346,8 @@ def index_with(app: Any, backend: str, size: int, rates: list[list[str]]) -> Non
     elapsed = time.perf_counter() - started
     label = _label(app, backend)
     rates.append([label, f"{done:,}", f"{elapsed:.1f}", f"{done / elapsed:,.0f}"])
-    print(f"indexed {done:,} comments with {label} in {elapsed:.1f} s ({done / elapsed:,.0f} docs/s)", flush=True)
+    print(f"indexed {done:,} comments with {label} in {elapsed:.1f} s ({done / elapsed:,.0f} docs/s)",
+          flush=True)
 
 
 def _label(app: Any, backend: str) -> str:
@@ -369,7 +381,8 @@ def _postgres_app(url: str, data_dir: Path) -> tuple[Any, Callable[[], None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--whoosh-max", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=15)
@@ -405,7 +418,8 @@ def run(args: argparse.Namespace, corpus: Corpus, base: Path) -> None:
     if args.size > small:
         started = time.perf_counter()
         load(app, corpus, small, args.size)
-        print(f"loaded {args.size:,} comments into SQLite in {time.perf_counter() - started:.1f} s more", flush=True)
+        elapsed = time.perf_counter() - started
+        print(f"loaded {args.size:,} comments into SQLite in {elapsed:.1f} s more", flush=True)
         index_with(app, "database", args.size, rates)
         measure(app, "sqlite-fts5", args.size, args.repeat, latency)
     get_db(app).dispose()
@@ -415,7 +429,8 @@ def run(args: argparse.Namespace, corpus: Corpus, base: Path) -> None:
         try:
             started = time.perf_counter()
             load(pg_app, corpus, 0, small)
-            print(f"loaded {small:,} comments into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+            elapsed = time.perf_counter() - started
+            print(f"loaded {small:,} comments into PostgreSQL in {elapsed:.1f} s", flush=True)
             index_with(pg_app, "database", small, rates)
             measure(pg_app, "postgres", small, args.repeat, latency)
             if args.size > small:

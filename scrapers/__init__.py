@@ -11,7 +11,8 @@ How to add a platform:
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from scrapers.base import Adapter, Page
 from scrapers.generic_css import GenericCssAdapter

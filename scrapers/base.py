@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, Mapping, Sequence
+from typing import ClassVar, Literal
 
 Coverage = Literal["complete", "window", "none"]
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -64,7 +65,7 @@ class CssOptions:
     id_pattern: str | None = None
 
 
-def parse_options(raw: Mapping[str, Any]) -> CssOptions:
+def parse_options(raw: object) -> CssOptions:
     """Checked options, or ValueError saying which one is wrong and why."""
     if not isinstance(raw, Mapping):
         raise ValueError("generic-css options must be a JSON object")
@@ -76,7 +77,8 @@ def parse_options(raw: Mapping[str, Any]) -> CssOptions:
         if value is None or value == "":
             continue
         if not isinstance(value, str) or len(value) > MAX_OPTION_CHARS:
-            raise ValueError(f"generic-css option {name} must be text of at most {MAX_OPTION_CHARS} characters")
+            raise ValueError(
+                f"generic-css option {name} must be text of at most {MAX_OPTION_CHARS} characters")
         values[name] = value.strip()
     missing = [name for name in REQUIRED if not values.get(name)]
     if missing:
@@ -87,7 +89,8 @@ def parse_options(raw: Mapping[str, Any]) -> CssOptions:
             try:
                 probe.css(values[name])
             except SelectolaxError:
-                raise ValueError(f"generic-css option {name}: {values[name]!r} is not a CSS selector") from None
+                raise ValueError(
+                    f"generic-css option {name}: {values[name]!r} is not a CSS selector") from None
     for name in ATTRIBUTES:
         if name in values and not _ATTRIBUTE_NAME.match(values[name]):
             raise ValueError(f"generic-css option {name}: {values[name]!r} is not an attribute name")
@@ -126,7 +129,7 @@ def _parse_time(value: str) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 

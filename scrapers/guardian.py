@@ -22,9 +22,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
@@ -65,7 +66,7 @@ def _time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _record(item: dict[str, Any], parent: str | None, position: int) -> CommentRecord:

@@ -28,6 +28,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.base import Adapter, Page, PageResult
 from scrapers.wordpress_comments import COMMENT_ID, read_comments
+
 # fragment_text, parse_iso_utc and parse_text_date are imported from here by the
 # other WordPress adapters and the tests.
 from scrapers.wordpress_text import fragment_text, parse_iso_utc, parse_text_date

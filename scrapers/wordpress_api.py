@@ -13,16 +13,24 @@ Invariant used by `combine`: every API page result carries X-WP-Total as its
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress import (blocked_reason, decode_html, fragment_text, looks_like_html, parse_iso_utc,
-                        post_id_of, title_of)
+from scrapers.wordpress import (
+    blocked_reason,
+    decode_html,
+    fragment_text,
+    looks_like_html,
+    parse_iso_utc,
+    post_id_of,
+    title_of,
+)
 
 PER_PAGE = 100
 

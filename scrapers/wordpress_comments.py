@@ -13,8 +13,10 @@ comment through `Owners`, which walks each element's ancestors at most once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
+from enum import Enum
+from typing import Final
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -46,7 +48,15 @@ DATE_LINK_SELECTORS = (".comment-metadata a", ".commentmetadata a", ".comment-me
 SAYS = re.compile(r"\s*says:?$")
 OFFSET_SOURCES = 'meta[property="article:published_time"], time[datetime]'
 WRITTEN = 0  # Owners' mark for "inside somebody's written body"
-UNKNOWN = object()
+
+
+class _Unknown(Enum):
+    # An enum member, not a bare object(), so the checker can tell it from the
+    # values it stands in for (`x is UNKNOWN` narrows).
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Final = _Unknown.UNKNOWN
 
 
 def comment_number(node: LexborNode) -> str | None:
@@ -98,12 +108,11 @@ class Owners:
             if key in self.outers:
                 continue
             parent = node.parent
-            known = above.get(parent.mem_id, UNKNOWN) if parent is not None else None
-            if known is UNKNOWN:
-                known = self.above(parent)
+            found = above.get(parent.mem_id, UNKNOWN) if parent is not None else None
+            known = self.above(parent) if found is UNKNOWN else found
             if known != WRITTEN:
                 self.outers[key] = node
-                self.parents[key] = self.numbered[known] if known else None  # type: ignore[index]
+                self.parents[key] = self.numbered[known] if known else None
 
     def above(self, node: LexborNode | None) -> int | None:
         """The nearest comment element at or above `node` (its mem_id), WRITTEN when a
@@ -131,15 +140,14 @@ class Owners:
             return None
         if owner not in self.numbered:
             parent = node.parent
-            owner = self._above.get(parent.mem_id, UNKNOWN) if parent is not None else None
-            if owner is UNKNOWN:
-                owner = self.above(parent)
+            found = self._above.get(parent.mem_id, UNKNOWN) if parent is not None else None
+            owner = self.above(parent) if found is UNKNOWN else found
         if not owner:
             return None
         key = self._keys.get(owner, UNKNOWN)
         if key is UNKNOWN:
             key = self._keys[owner] = self._comment_of(owner)
-        return key  # type: ignore[return-value]
+        return key
 
     def _comment_of(self, owner: int) -> str | None:
         """The comment whose elements `owner` owns: a second element with the comment's id
@@ -148,7 +156,8 @@ class Owners:
         outer = self.outers.get(key)
         if outer is None:
             return None
-        target, node = outer.mem_id, self.nodes[owner]
+        target = outer.mem_id
+        node: LexborNode | None = self.nodes[owner]
         while node is not None and node.mem_id != target:
             node = node.parent
         return key if node is not None else None
@@ -249,12 +258,12 @@ def _dates(owners: Owners, keys: list[str]) -> dict[str, datetime]:
         if not pending:
             break
         for node in owners.tree.css(selector):
-            key = owners.key_of(node)
-            if key in pending and (node.attributes.get("href") or "").endswith(f"comment-{key}"):
+            owner = owners.key_of(node)
+            if owner in pending and (node.attributes.get("href") or "").endswith(f"comment-{owner}"):
                 moment = parse_text_date(node.text())
                 if moment is not None:
-                    dates[key] = moment - offset if offset is not None else moment
-                    pending.discard(key)
+                    dates[owner] = moment - offset if offset is not None else moment
+                    pending.discard(owner)
     return dates
 
 

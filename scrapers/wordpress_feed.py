@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import re
 from calendar import timegm
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress import blocked_reason, decode_html, fragment_text, looks_like_html, post_id_of, title_of
+from scrapers.wordpress import (
+    blocked_reason,
+    decode_html,
+    fragment_text,
+    looks_like_html,
+    post_id_of,
+    title_of,
+)
 
 COMMENT_ANCHOR = re.compile(r"#comment-(\d{1,19})$")
 REPLY_PARAGRAPH = re.compile(
@@ -147,4 +155,4 @@ def _record(entry: Any, index: int) -> CommentRecord | str:
     return CommentRecord(
         key=anchor.group(1), author=str(entry.get("author") or ""), text=fragment_text(html),
         html=html.strip(), parent_key=parent, position=index,
-        posted_at=datetime.fromtimestamp(timegm(stamp), tz=timezone.utc).replace(tzinfo=None))
+        posted_at=datetime.fromtimestamp(timegm(stamp), tz=UTC).replace(tzinfo=None))

@@ -66,8 +66,8 @@ PAUL_EXPERIENCE = (
     "second cafcass officer managed to produce a report on PA without interviewing the alienating "
     "parent, her husband (the step-father) or me. Quite a feat\u2026",
     "Finally, on a more general note, cafcass produced a report last year about domestic violence, IN "
-    "CONJUNCTION with a women\u2019s rights organisation, with no consultation with any of the men\u2019s/dads "
-    "groups\u2026The obvious implication is that cafcass is institutionally gender-biased.",
+    "CONJUNCTION with a women\u2019s rights organisation, with no consultation with any of the "
+    "men\u2019s/dads groups\u2026The obvious implication is that cafcass is institutionally gender-biased.",
 )
 
 WL_FIRST = ("This is bonkers. I know officers who never see their children, have supervision rarely "
@@ -113,7 +113,8 @@ COMMUNITY_CARE = Article(
             "recording whether any were upheld.",), invented=True),
         DemoComment(110, "Mike", datetime(2018, 4, 11, 22, 15), (
             "I raised a formal complaint about our family court adviser\u2019s report and was told the "
-            "judge would be \u201cmade aware\u201d. The judge never saw it. Cafcass marks its own homework.",),
+            "judge would be \u201cmade aware\u201d. The judge never saw it. Cafcass marks its own "
+            "homework.",),
                     invented=True),
         DemoComment(108, "Mike", datetime(2018, 4, 12, 14, 37), (
             "Absolutely right Paul this is clearly not the place for honesty and integrity. My comment "

@@ -16,14 +16,16 @@ from archive.demo.content import Article, DemoComment, Stage
 
 def _when(moment: datetime) -> str:
     hour = moment.hour % 12 or 12
-    return f"{moment:%B} {moment.day}, {moment.year} at {hour}:{moment:%M} {'am' if moment.hour < 12 else 'pm'}"
+    meridiem = "am" if moment.hour < 12 else "pm"
+    return f"{moment:%B} {moment.day}, {moment.year} at {hour}:{moment:%M} {meridiem}"
 
 
 def _comment_li(base: str, article: Article, comment: DemoComment, paragraphs: tuple[str, ...],
                 children: str, depth: int, parity: str) -> str:
     author = escape(comment.author)
     if comment.author_url:
-        author = f"<a href='{escape(comment.author_url)}' class='url' rel='ugc external nofollow'>{author}</a>"
+        author = (f"<a href='{escape(comment.author_url)}' class='url' rel='ugc external nofollow'>"
+                  f"{author}</a>")
     classes = f"comment {parity} thread-{parity} depth-{depth}" + (" parent" if children else "")
     body = "\n".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     link = f"{base}/{article.slug}/#comment-{comment.id}"
@@ -46,7 +48,7 @@ def _comment_li(base: str, article: Article, comment: DemoComment, paragraphs: t
 <div class="reply"><a rel='nofollow' class='comment-reply-link' href='{base}/{article.slug}/?replytocom={comment.id}#respond' data-commentid="{comment.id}" data-postid="{article.post_id}" data-belowelement="div-comment-{comment.id}" data-respondelement="respond" data-replyto="Reply to {escape(comment.author)}" aria-label='Reply to {escape(comment.author)}'>Reply</a></div>
 </article><!-- .comment-body -->{nested}
 </li><!-- #comment-## -->
-"""
+"""  # noqa: E501 (markup kept line for line as WordPress prints it)
 
 
 def _tree(base: str, article: Article, stage: Stage, shown: list[int]) -> str:
@@ -118,7 +120,7 @@ def article_page(base: str, article: Article, stage: Stage) -> str:
 </div>
 </body>
 </html>
-"""
+"""  # noqa: E501 (markup kept line for line as WordPress prints it)
 
 
 MAINTENANCE_PAGE = """<!DOCTYPE html>

@@ -15,6 +15,7 @@ from types import TracebackType
 from archive.demo.content import Article, Stage
 from archive.demo.pages import MAINTENANCE_PAGE, article_page, rest_comment
 
+_HOST = "127.0.0.1"
 _REST_COMMENT = re.compile(r"^/wp-json/wp/v2/comments/(\d+)/?$")
 
 
@@ -25,15 +26,14 @@ class DemoSite:
         self.article = article
         self.stage: Stage = article.stages[0]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((_HOST, 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"demo-site-{article.post_id}")
 
     @property
     def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{_HOST}:{self._server.server_port}"
 
     @property
     def article_url(self) -> str:
@@ -52,8 +52,8 @@ class DemoSite:
             return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /wp-admin/\n"
         match = _REST_COMMENT.match(path)
         if match:
-            status, body = rest_comment(self.base, self.article, stage, int(match.group(1)))
-            return status, {"Content-Type": "application/json; charset=UTF-8"}, body.encode()
+            status, answer = rest_comment(self.base, self.article, stage, int(match.group(1)))
+            return status, {"Content-Type": "application/json; charset=UTF-8"}, answer.encode()
         if path.rstrip("/") != "/" + self.article.slug:
             return 404, html, b"<!doctype html><title>Page not found</title><h1>Nothing here</h1>"
         if stage.mode == "maintenance":
@@ -66,7 +66,7 @@ class DemoSite:
             return 304, {"ETag": etag}, b""
         return 200, headers, body
 
-    def __enter__(self) -> "DemoSite":
+    def __enter__(self) -> DemoSite:
         self._thread.start()
         return self
 

@@ -8,12 +8,11 @@ diffed.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
-
-from scrapers.base import ThreadView
 
 from archive.rules.verdicts import Known, Outcome
+from scrapers.base import ThreadView
 
 GONE_STATUSES = (404, 410)
 # With no count on the page, this many known comments vanishing at once looks

@@ -21,9 +21,10 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 Z_95 = 1.959963984540054
 GOOD = ("good", "unchanged")

@@ -10,9 +10,10 @@ no comment; a tombstone is the only removal a capture can show directly.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from scrapers.base import CommentRecord, Coverage
 

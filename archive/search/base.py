@@ -1,9 +1,10 @@
 """What every engine provides, and the result shape they share."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 

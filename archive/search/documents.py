@@ -8,15 +8,15 @@ can be found.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
-from archive.store.models import Comment, CommentVersion, Site, Thread
 from archive.search.tokens import tokenize
+from archive.store.models import Comment, CommentVersion, Site, Thread
 
 # Tokens kept per document: a hostile megabyte of text must not blow up an
 # engine (PostgreSQL positions stop at 16383).
@@ -53,10 +53,10 @@ class Selection:
     low: int | None = None
     high: int | None = None
 
-    def where(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+    def where(self, column: SQLColumnExpression[int]) -> ColumnElement[bool]:
         if self.ids is not None:
             return column.in_(self.ids)
-        clause = column.is_not(None)
+        clause: ColumnElement[bool] = column.is_not(None)
         if self.low is not None:
             clause = clause & (column > self.low)
         if self.high is not None:

@@ -6,8 +6,8 @@ whatever engine found the comment and it is always safe to render.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 from archive.search.query import Leaf
 from archive.search.tokens import token_spans

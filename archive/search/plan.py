@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from archive.clock import to_naive_utc
 from archive.search.query import Leaf, Node, parse, positive_leaves
@@ -64,7 +65,7 @@ def _fingerprint(query: SearchQuery) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _decode_cursor(cursor: str, fingerprint: str) -> dict[str, object]:
+def _decode_cursor(cursor: str, fingerprint: str) -> dict[str, Any]:
     bad = SearchQueryError("this page link is out of date: start again from the first page")
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -113,10 +114,10 @@ def make_plan(query: SearchQuery) -> Plan:
         state = _decode_cursor(query.cursor, fingerprint)
         try:
             if sort == "relevance":
-                offset = int(state["o"])  # type: ignore[call-overload]
+                offset = int(state["o"])
             else:
                 offset = 0
-                after = (datetime.fromisoformat(str(state["t"])), int(state["i"]))  # type: ignore[call-overload]
+                after = (datetime.fromisoformat(str(state["t"])), int(state["i"]))
         except (KeyError, TypeError, ValueError):
             raise SearchQueryError("this page link is out of date: start again from the first page") from None
     if not 0 <= offset <= MAX_OFFSET:

@@ -11,7 +11,8 @@ state (a redaction can never be overwritten by an older read).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,8 +21,12 @@ from archive.store.db import Database
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents
 from archive.search.plan import Plan
-from archive.search.query import And, Leaf, Node, Not, Or
+from archive.search.query import And, Leaf, Node, Not
 from archive.search.sql_search import browse, run_search
+from archive.store.db import get_db
+
+if TYPE_CHECKING:
+    import psycopg
 
 VECTORS = {None: "d.body_vec", "title": "d.title_vec", "author": "d.author_vec", "site": "d.site_vec"}
 # Any fixed 64-bit number: the key of the index writers' advisory lock.
@@ -78,14 +83,14 @@ def match_condition(node: Node, params: dict[str, Any]) -> str:
     through SQL's AND/OR.
     """
     field = _field(node)
-    if field != _MIXED:
+    if isinstance(node, Leaf) or field != _MIXED:  # a leaf is always on one field
         name = f"q{len(params)}"
         params[name] = tsquery_literal(node)
         return f"{VECTORS[field]} @@ CAST(:{name} AS tsquery)"
     if isinstance(node, Not):
         return f"NOT ({match_condition(node.item, params)})"
     joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(f"({match_condition(item, params)})" for item in node.items)  # type: ignore[union-attr]
+    return joiner.join(f"({match_condition(item, params)})" for item in node.items)
 
 
 def _row(doc: SearchDocument) -> tuple[object, ...]:
@@ -127,7 +132,7 @@ class PostgresEngine:
             if documents:
                 # COPY, in the same transaction: several times faster than
                 # INSERT when a rebuild writes thousands of rows.
-                driver = session.connection().connection.driver_connection
+                driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
                 with driver.cursor() as cursor, cursor.copy(
                         "COPY search_documents (comment_id, body_vec, title_vec, author_vec, site_vec) "
                         "FROM STDIN") as copy:

@@ -16,8 +16,9 @@ because "everything except" is not a search.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import TypeAlias
 
 from archive.search.tokens import MAX_TOKEN_CHARS, tokenize
 from archive.search.types import SearchQueryError
@@ -44,20 +45,20 @@ class Leaf:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
-Node = Union[Leaf, And, Or, Not]
+Node: TypeAlias = Leaf | And | Or | Not
 
 
 @dataclass(frozen=True)
@@ -232,10 +233,10 @@ def _has_long_run(raw: str) -> bool:
     return False
 
 
-def _join(kind: type, items: list[Node]) -> Node | None:
+def _join(kind: type[And] | type[Or], items: list[Node]) -> Node | None:
     flat: list[Node] = []
     for item in items:
-        flat.extend(item.items if isinstance(item, kind) else (item,))  # type: ignore[attr-defined]
+        flat.extend(item.items if isinstance(item, kind) else (item,))
     if not flat:
         return None
     return flat[0] if len(flat) == 1 else kind(tuple(flat))

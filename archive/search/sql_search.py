@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, bindparam, column, text
+from sqlalchemy import DateTime, Float, Integer, TextClause, bindparam, column, text
 from sqlalchemy.orm import Session
 
 from archive.search.base import Found, facet_counts
@@ -56,7 +56,7 @@ def _order(plan: Plan, where: list[str], params: dict[str, Any]) -> str:
     return f"{SORT_AT} {direction}, c.id {direction}"
 
 
-def _typed(sql: str, params: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _typed(sql: str, params: dict[str, Any]) -> TextClause:
     # Datetimes go through SQLAlchemy's DateTime type so that SQLite compares
     # them in the same text format it stores them in.
     # Only the parameters this statement names (the facet query has no score).

@@ -10,7 +10,7 @@ latest committed state of a comment.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from archive.search.documents import SearchDocument, Selection, load_documents, 
 from archive.search.plan import Plan
 from archive.search.query import And, Leaf, Node, Not, Or
 from archive.search.sql_search import browse, run_search
+from archive.store.db import get_db
 
 COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 

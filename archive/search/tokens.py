@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterator
+from collections.abc import Iterator
 
 # Longer "words" are base64 blobs, URLs run together or keyboard mashing:
 # they are not indexed (and a query for one is refused).

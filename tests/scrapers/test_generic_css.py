@@ -30,7 +30,7 @@ NESTED_PAGE = """<!doctype html><html><head><title>Cafcass rated outstanding</ti
  <li class="comment" id="comment-13"><span class="who">Ann</span><div class="text"><p>This comment was deleted</p></div><span class="deleted"></span></li>
 </ol>
 <a class="next" href="/cafcass/comment-page-2/#comments">Older comments</a>
-</section></body></html>"""
+</section></body></html>"""  # noqa: E501 (the page reads as served)
 
 
 def page(body: str, url: str = "https://example.org/cafcass/") -> Page:
@@ -84,7 +84,8 @@ def test_without_ids_comments_are_fingerprinted() -> None:
 
 
 def test_an_empty_comment_area_is_recognised_with_no_comments() -> None:
-    result = adapter(NESTED).parse(page('<section id="comments"><h2 class="count">No responses</h2></section>'))
+    empty = '<section id="comments"><h2 class="count">No responses</h2></section>'
+    result = adapter(NESTED).parse(page(empty))
     assert result.recognised and result.comments == [] and result.claimed_count is None
 
 
@@ -117,7 +118,7 @@ def test_without_options_or_with_bad_ones_nothing_is_recognised_and_nothing_rais
     ({"area": "#c", "item": "li", "body": 3}, "must be text"),
     (["area"], "must be a JSON object"),
 ])
-def test_option_errors_say_what_is_wrong(options, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_option_errors_say_what_is_wrong(options: object, message: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_options(options)
     assert message in str(caught.value)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scrapers import choose_adapter
-from scrapers.base import Page
+from scrapers.base import Page, PageResult
 from scrapers.guardian import GuardianAdapter, GuardianPage, discussion_url, responses_url
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "guardian"
@@ -35,7 +35,8 @@ def guardian() -> GuardianAdapter:
 
 def test_first_url(guardian: GuardianAdapter) -> None:
     assert guardian.first_url("https://www.theguardian.com/p/x4b7q") == PAGE_1
-    assert guardian.first_url("https://discussion.theguardian.com/discussion-api/discussion/p/x4b7q") == PAGE_1
+    api_url = "https://discussion.theguardian.com/discussion-api/discussion/p/x4b7q"
+    assert guardian.first_url(api_url) == PAGE_1
     assert guardian.first_url(ARTICLE) == ARTICLE, "an article is read first for its discussion key"
     assert PAGE_1 == ("https://discussion.theguardian.com/discussion-api/discussion/p/x4b7q"
                       "?page=1&pageSize=100&orderBy=oldest&displayThreaded=true")
@@ -88,7 +89,7 @@ def test_cut_short_replies_are_fetched_in_full(guardian: GuardianAdapter) -> Non
     assert [(c.key, c.parent_key) for c in replies.comments] == [("31", "30"), ("32", "30"), ("33", "32")]
 
 
-def _all_pages(guardian: GuardianAdapter) -> list:  # type: ignore[type-arg]
+def _all_pages(guardian: GuardianAdapter) -> list[PageResult]:
     return [guardian.parse(page("article.html", ARTICLE)),
             guardian.parse(page("discussion_page1.json", PAGE_1)),
             guardian.parse(page("discussion_page2.json", PAGE_2)),
@@ -109,7 +110,8 @@ def test_combine_gives_the_whole_thread_in_reading_order(guardian: GuardianAdapt
     (2, "discussion page(s) [2] of 2 not read"),
     (3, "replies of comment(s) 30 not read"),
 ])
-def test_a_missing_part_makes_the_capture_unrecognised(guardian: GuardianAdapter, drop: int, reason: str) -> None:
+def test_a_missing_part_makes_the_capture_unrecognised(guardian: GuardianAdapter, drop: int,
+                                                       reason: str) -> None:
     pages = _all_pages(guardian)
     del pages[drop]
     view = guardian.combine(pages)
@@ -126,12 +128,14 @@ def test_the_article_alone_is_not_a_capture(guardian: GuardianAdapter) -> None:
     ((FIXTURES / "error_not_found.json").read_text(), "DISCUSSION_NOT_FOUND"),
     ("{not json", "unexpected discussion API answer"),
     ('{"status": "ok", "discussion": {"comments": [{"body": "no id"}]}}', "unexpected discussion API answer"),
-    ('{"status": "ok", "currentPage": "one", "discussion": {"comments": []}}', "unexpected discussion API answer"),
+    ('{"status": "ok", "currentPage": "one", "discussion": {"comments": []}}',
+     "unexpected discussion API answer"),
     ('{"status": "ok"}', "holds no discussion"),
     ("[1, 2]", "unexpected discussion API answer"),
     ("[" * 100_000 + "]" * 100_000, "unexpected discussion API answer"),
 ])
-def test_hostile_or_broken_answers_are_not_recognised(guardian: GuardianAdapter, body: str, reason: str) -> None:
+def test_hostile_or_broken_answers_are_not_recognised(guardian: GuardianAdapter, body: str,
+                                                      reason: str) -> None:
     result = guardian.parse(raw(body))
     assert not result.recognised and reason in result.reason
     assert not guardian.combine([result]).recognised

@@ -7,11 +7,12 @@ ids inside a comment body) that the saved pages do not show.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from scrapers import choose_adapter
-from scrapers.base import Page, PageResult
+from scrapers.base import CommentRecord, Page, PageResult
 from scrapers.wordpress import WordPressAdapter, fragment_text, parse_text_date
 from tests.scrapers.wordpress_pages import load
 
@@ -32,11 +33,11 @@ SEED_DATES = {  # UTC; the site shows Europe/London (BST) times
 THREAD_VARIANTS = ["t21-thread", "xhtml-thread", "classic-thread", "t23-thread", "handmade-latin1"]
 
 
-def _parse(name: str, **changes: object) -> PageResult:
+def _parse(name: str, **changes: Any) -> PageResult:
     return ADAPTER.parse(load(name, **changes))
 
 
-def _by_key(result: PageResult) -> dict[str, object]:
+def _by_key(result: PageResult) -> dict[str, CommentRecord]:
     return {c.key: c for c in result.comments}
 
 

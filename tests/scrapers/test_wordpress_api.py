@@ -90,7 +90,7 @@ def test_no_comments_is_a_complete_empty_thread() -> None:
     assert view.claimed_count == 0
 
 
-def _json_page(body: bytes, status: int = 200, **headers: str) -> Page:
+def _json_page(body: bytes, status: int = 200, /, **headers: str) -> Page:
     url = f"{API}?post=4&per_page=100&page=1"
     return Page(url, url, status, {"content-type": "application/json; charset=UTF-8", **headers},
                 body)

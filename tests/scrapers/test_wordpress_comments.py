@@ -97,6 +97,7 @@ def test_text_read_off_the_page_is_the_text_of_its_html(body: str) -> None:
 ])
 def test_which_bodies_are_read_off_the_nodes(body: str, read_off: bool) -> None:
     node = LexborHTMLParser(f"<div class='comment-content'>{body}</div>").css_first("div")
+    assert node is not None
     text = children_text(node)
     assert (text is not None) is read_off
     if read_off:

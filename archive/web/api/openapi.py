@@ -53,7 +53,7 @@ def _nullable(kind: str, **more: Any) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     counts = {"type": "object", "properties": {s: {"type": "integer"} for s in COMMENT_STATUSES},
               "required": list(COMMENT_STATUSES)}
-    thread = {"type": "object", "properties": {
+    thread: dict[str, Any] = {"type": "object", "properties": {
         "id": {"type": "integer"}, "url": {"type": "string"}, "title": {"type": "string"},
         "site": {"type": "string"}, "state": {"type": "string", "enum": ["active", "gone"]},
         "adapter": _nullable("string"), "created_at": {"type": "string", "format": "date-time"},

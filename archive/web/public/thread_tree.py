@@ -7,8 +7,9 @@ at the top level, so nothing the archive knows is ever left out.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 # Replies deeper than this are drawn at this depth: a phone has little width.
 MAX_DEPTH = 6
@@ -16,7 +17,8 @@ _NO_TIME = datetime.min
 
 
 class Placed(NamedTuple):
-    index: int          # index into the columns given to reading_order
+    # Shadows tuple.index, which nothing here calls; the views read `p.index`.
+    index: int          # type: ignore[assignment]  # index into the columns given to reading_order
     depth: int          # 0 for top level, capped at MAX_DEPTH
 
 

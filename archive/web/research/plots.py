@@ -7,8 +7,9 @@ comes from the archive (site names) is escaped. Each chart carries a
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -149,7 +150,7 @@ def time_to_removal(lower: Iterable[float], upper: Iterable[float]) -> Markup:
     return _svg("Time to removal: lower and upper bounds, removals per time bin", body)
 
 
-def capture_coverage(rows: Sequence[dict[str, object]]) -> Markup:
+def capture_coverage(rows: Sequence[Mapping[str, Any]]) -> Markup:
     """Per site, a bar split by capture outcome, with the largest gap between good captures."""
     rows = list(rows)[:20]
     bar_height, gap = 18, 10
