@@ -8,14 +8,14 @@ line naming its environment variable instead of failing mid-capture.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
-
-from config import SETTINGS, Config
+from typing import Any
 
 from archive.errors import ArchiveError
+from config import SETTINGS, Config
 
 
 class SettingsError(ArchiveError):

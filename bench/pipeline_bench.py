@@ -107,10 +107,10 @@ def bench_parse_and_diff(n: int, repeat: int) -> None:
 
 def bench_storage(n: int, captures: int) -> None:
     from archive import create_app
-    from archive.context import archive_context
     from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.pipeline import capture_watch
     from archive.capture.watches import add_watch
+    from archive.context import archive_context
     from archive.store.db import get_db
     from archive.store.schema import upgrade
     from config import TestConfig

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -118,7 +118,7 @@ def sqlite_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask):  # type: ignore[no-untyped-def]
+def client(app: Flask):
     return app.test_client()
 
 
@@ -129,7 +129,7 @@ class ArchiveRunner:
         self.app = app
         self.runner = CliRunner()
 
-    def invoke(self, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    def invoke(self, *args: str, input: str | None = None):
         return self.runner.invoke(cli, list(args), obj=self.app, input=input, catch_exceptions=False)
 
 

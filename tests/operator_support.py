@@ -29,7 +29,7 @@ def csrf_token(client: FlaskClient, path: str = "/ops/login") -> str:
 
 
 def login(client: FlaskClient, name: str = "alice", password: str = PASSWORD,
-          address: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+          address: str = "127.0.0.1"):
     token = csrf_token(client)
     return client.post("/ops/login", data={"name": name, "password": password, "csrf_token": token},
                        environ_base={"REMOTE_ADDR": address})
@@ -43,7 +43,7 @@ def logged_in(app: Flask) -> FlaskClient:
 
 
 def post(client: FlaskClient, path: str, data: dict | None = None, form_path: str = "/ops/watches",
-         **kwargs):  # type: ignore[no-untyped-def]
+         **kwargs):
     """POST with the token taken from a page's form (the session's token works for every form)."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, form_path)}, **kwargs)
 
@@ -55,6 +55,6 @@ def audit_actions(app: Flask) -> list[tuple[str, str, str, str]]:
                 for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
-def count(app: Flask, model) -> int:  # type: ignore[no-untyped-def]
+def count(app: Flask, model) -> int:
     with get_db(app).read_session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0

@@ -6,17 +6,17 @@ the pages are tested against states the archive really produces.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from archive.store.db import get_db
 from archive.capture.ledger import apply_verdict, load_known, thread_state
-from archive.store.models import Capture, Comment, Exchange, Thread
-from archive.rules.verdicts import Snapshot, judge
 from archive.capture.watches import thread_for
+from archive.rules.verdicts import Snapshot, judge
+from archive.store.db import get_db
+from archive.store.models import Capture, Comment, Exchange, Thread
 from scrapers.base import CommentRecord
 
 T0 = datetime(2018, 4, 1, 12, 0)

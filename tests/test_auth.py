@@ -10,21 +10,20 @@ from sqlalchemy import select
 from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import User, Watch
-from tests.operator_support import (PASSWORD, audit_actions, count, csrf_token, logged_in, login,
-                                    make_user)
+from tests.operator_support import PASSWORD, audit_actions, count, csrf_token, logged_in, login, make_user
 
 PAGES = ["/ops/", "/ops/watches", "/ops/watches/new", "/ops/watches/import", "/ops/watches/export.csv",
          "/ops/feeds", "/ops/health", "/ops/audit", "/ops/threads/1", "/ops/comments/1"]
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_operator_pages_need_login(client, path):  # type: ignore[no-untyped-def]
+def test_operator_pages_need_login(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/ops/login?next=")
 
 
-def test_state_changing_post_needs_login_even_with_a_token(app, client):  # type: ignore[no-untyped-def]
+def test_state_changing_post_needs_login_even_with_a_token(app, client):
     token = csrf_token(client)
     response = client.post("/ops/watches/new", data={"url": "http://127.0.0.1:9/a/", "action": "add",
                                                      "csrf_token": token})
@@ -32,11 +31,11 @@ def test_state_changing_post_needs_login_even_with_a_token(app, client):  # type
     assert count(app, Watch) == 0
 
 
-def test_public_pages_need_no_login(client):  # type: ignore[no-untyped-def]
+def test_public_pages_need_no_login(client):
     assert client.get("/").status_code == 200
 
 
-def test_login_then_logout(app):  # type: ignore[no-untyped-def]
+def test_login_then_logout(app):
     make_user(app)
     client = app.test_client()
     response = login(client)
@@ -49,7 +48,7 @@ def test_login_then_logout(app):  # type: ignore[no-untyped-def]
     assert actions == [("alice", "login"), ("alice", "logout")]
 
 
-def test_session_cookie_expires_after_eight_hours(app):  # type: ignore[no-untyped-def]
+def test_session_cookie_expires_after_eight_hours(app):
     make_user(app)
     client = app.test_client()
     response = login(client)
@@ -60,7 +59,7 @@ def test_session_cookie_expires_after_eight_hours(app):  # type: ignore[no-untyp
     assert timedelta(hours=7, minutes=55) < lifetime <= timedelta(hours=8)
 
 
-def test_wrong_password_and_unknown_user_get_the_same_answer(app):  # type: ignore[no-untyped-def]
+def test_wrong_password_and_unknown_user_get_the_same_answer(app):
     make_user(app)
     client = app.test_client()
     wrong = login(client, password="not the password")
@@ -70,7 +69,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(app):  # type: igno
     assert "wrong user name or password" in unknown.get_data(as_text=True)
 
 
-def test_five_wrong_passwords_lock_the_account_from_any_address(app):  # type: ignore[no-untyped-def]
+def test_five_wrong_passwords_lock_the_account_from_any_address(app):
     make_user(app)
     client = app.test_client()
     for attempt in range(5):
@@ -89,7 +88,7 @@ def test_five_wrong_passwords_lock_the_account_from_any_address(app):  # type: i
     assert reasons == ["wrong password"] * 4 + ["wrong password; account locked", "account locked"]
 
 
-def test_five_failures_from_one_address_refuse_it_for_every_account(app):  # type: ignore[no-untyped-def]
+def test_five_failures_from_one_address_refuse_it_for_every_account(app):
     make_user(app)
     client = app.test_client()
     for attempt in range(5):
@@ -100,7 +99,7 @@ def test_five_failures_from_one_address_refuse_it_for_every_account(app):  # typ
     assert login(client, address="10.1.1.1").status_code == 302, "another address is not affected"
 
 
-def test_post_without_csrf_token_is_rejected_and_changes_nothing(app):  # type: ignore[no-untyped-def]
+def test_post_without_csrf_token_is_rejected_and_changes_nothing(app):
     client = logged_in(app)
     response = client.post("/ops/watches/new", data={"url": "http://127.0.0.1:9/a/", "action": "add"})
     assert response.status_code == 400
@@ -111,14 +110,14 @@ def test_post_without_csrf_token_is_rejected_and_changes_nothing(app):  # type: 
     assert count(app, Watch) == 0
 
 
-def test_login_form_needs_its_token_too(app):  # type: ignore[no-untyped-def]
+def test_login_form_needs_its_token_too(app):
     make_user(app)
     response = app.test_client().post("/ops/login", data={"name": "alice", "password": PASSWORD})
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/ops/", "/", "/\\evil.example"])
-def test_next_never_leaves_the_operator_pages(app, target):  # type: ignore[no-untyped-def]
+def test_next_never_leaves_the_operator_pages(app, target):
     make_user(app)
     client = app.test_client()
     token = csrf_token(client)
@@ -127,7 +126,7 @@ def test_next_never_leaves_the_operator_pages(app, target):  # type: ignore[no-u
     assert response.headers["Location"] == "/ops/watches"
 
 
-def test_next_returns_to_the_page_asked_for(app):  # type: ignore[no-untyped-def]
+def test_next_returns_to_the_page_asked_for(app):
     make_user(app)
     client = app.test_client()
     token = csrf_token(client)
@@ -136,7 +135,7 @@ def test_next_returns_to_the_page_asked_for(app):  # type: ignore[no-untyped-def
     assert response.headers["Location"] == "/ops/health"
 
 
-def test_user_add_command(app, runner):  # type: ignore[no-untyped-def]
+def test_user_add_command(app, runner):
     result = runner.invoke("user", "add", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "user bob created" in result.output

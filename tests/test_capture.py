@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive.context import archive_context
+from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.pipeline import MAX_API_CHECKS, capture_watch
+from archive.capture.watches import add_watch
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
-from archive.capture.fetch.fetcher import Fetcher
 from archive.store.models import Capture, Comment, Event, Watch
-from archive.capture.watches import add_watch
 from tests.context_support import with_settings
 from tests.wordpress_markup import C, wp_page
 
@@ -25,18 +25,18 @@ SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll do
 
 
 @pytest.fixture
-def site(app, local_server):  # type: ignore[no-untyped-def]
+def site(app, local_server):
     """A watched article on the local server; returns a helper to serve and capture it."""
     with_settings(app, fetch_retries=0)
     path = "/cafcass-rated-outstanding/"
     url = local_server.url(path)
 
     class Site:
-        def serve(self, comments=SEED, **kwargs):  # type: ignore[no-untyped-def]
+        def serve(self, comments=SEED, **kwargs):
             local_server.route(path, wp_page(list(comments), base=url, **kwargs),
                                content_type="text/html; charset=UTF-8")
 
-        def capture(self):  # type: ignore[no-untyped-def]
+        def capture(self):
             return capture_watch(archive_context(app), watch_id, Fetcher.from_settings(archive_context(app).settings))
 
         def statuses(self) -> dict[str, str]:
@@ -59,7 +59,7 @@ def site(app, local_server):  # type: ignore[no-untyped-def]
 ALL_VISIBLE = {"1": "visible", "2": "visible", "3": "visible", "5": "visible", "6": "visible"}
 
 
-def test_first_capture_keeps_evidence_and_chains_it(app, site):  # type: ignore[no-untyped-def]
+def test_first_capture_keeps_evidence_and_chains_it(app, site):
     site.serve()
     summary = site.capture()
     assert (summary.outcome, summary.comments_found, summary.events["appeared"]) == ("good", 5, 5)
@@ -79,7 +79,7 @@ def test_first_capture_keeps_evidence_and_chains_it(app, site):  # type: ignore[
         assert (mike.author, mike.parent_key, mike.current.text) == ("Mike", "5", "My comment was removed.")
 
 
-def test_removal_needs_two_good_captures_and_keeps_its_window(app, site):  # type: ignore[no-untyped-def]
+def test_removal_needs_two_good_captures_and_keeps_its_window(app, site):
     site.serve()
     first = site.capture()
     site.serve([c for c in SEED if c.id != 3])
@@ -95,7 +95,7 @@ def test_removal_needs_two_good_captures_and_keeps_its_window(app, site):  # typ
     assert first.outcome == "good"
 
 
-def test_rest_checks_after_a_mass_removal_are_capped(app, site):  # type: ignore[no-untyped-def]
+def test_rest_checks_after_a_mass_removal_are_capped(app, site):
     vanishing = MAX_API_CHECKS + 10
     readers = [C(i, f"Reader {i}", f"Comment number {i}.") for i in range(1, vanishing + 6)]
     site.serve(readers)
@@ -109,7 +109,7 @@ def test_rest_checks_after_a_mass_removal_are_capped(app, site):  # type: ignore
 
 
 @pytest.mark.parametrize("status", [500, 503, 429, 403])
-def test_error_answers_fail_the_capture_and_back_off(app, site, status):  # type: ignore[no-untyped-def]
+def test_error_answers_fail_the_capture_and_back_off(app, site, status):
     site.serve()
     site.capture()
     site.server.route(site.path, "<html>Briefly unavailable</html>", status=status)
@@ -123,7 +123,7 @@ def test_error_answers_fail_the_capture_and_back_off(app, site, status):  # type
         assert (watch.next_due_at - watch.last_capture_at).total_seconds() == 4 * 3600
 
 
-def test_server_down_fails_without_removals(app, site):  # type: ignore[no-untyped-def]
+def test_server_down_fails_without_removals(app, site):
     site.serve()
     site.capture()
     site.server.close()
@@ -138,7 +138,7 @@ def test_server_down_fails_without_removals(app, site):  # type: ignore[no-untyp
     (b"<html><body><form id='consent'>We value your privacy. Accept all cookies</form></body></html>", ""),
     (b"", ""),
 ])
-def test_pages_without_the_comment_area_are_suspect(app, site, body, reason):  # type: ignore[no-untyped-def]
+def test_pages_without_the_comment_area_are_suspect(app, site, body, reason):
     site.serve()
     site.capture()
     site.server.route(site.path, body, content_type="text/html")
@@ -149,7 +149,7 @@ def test_pages_without_the_comment_area_are_suspect(app, site, body, reason):  #
     assert site.statuses() == ALL_VISIBLE
 
 
-def test_drop_contradicted_by_the_page_count_is_suspect(app, site):  # type: ignore[no-untyped-def]
+def test_drop_contradicted_by_the_page_count_is_suspect(app, site):
     site.serve()
     site.capture()
     site.serve(SEED[:2], claimed=5)
@@ -159,7 +159,7 @@ def test_drop_contradicted_by_the_page_count_is_suspect(app, site):  # type: ign
     assert site.statuses() == ALL_VISIBLE
 
 
-def test_everything_vanishing_without_a_count_is_suspect(app, site):  # type: ignore[no-untyped-def]
+def test_everything_vanishing_without_a_count_is_suspect(app, site):
     site.serve(claimed=None)
     site.capture()
     site.serve([], claimed=None)
@@ -168,7 +168,7 @@ def test_everything_vanishing_without_a_count_is_suspect(app, site):  # type: ig
     assert site.statuses() == ALL_VISIBLE
 
 
-def test_not_modified_reuses_the_kept_body(app, site):  # type: ignore[no-untyped-def]
+def test_not_modified_reuses_the_kept_body(app, site):
     site.server.route(site.path, wp_page(SEED, base=site.url), content_type="text/html; charset=UTF-8",
                       etag='"v1"')
     assert site.capture().outcome == "good"
@@ -181,7 +181,7 @@ def test_not_modified_reuses_the_kept_body(app, site):  # type: ignore[no-untype
         assert exchange.status == 304 and exchange.reused_body and exchange.body_sha256
 
 
-def test_gone_thread_is_one_event_not_removals(app, site):  # type: ignore[no-untyped-def]
+def test_gone_thread_is_one_event_not_removals(app, site):
     site.serve()
     site.capture()
     site.server.remove(site.path)
@@ -194,7 +194,7 @@ def test_gone_thread_is_one_event_not_removals(app, site):  # type: ignore[no-un
     assert site.events()[-1] == ("", "thread-returned")
 
 
-def test_robots_disallow_fails_with_its_reason(app, site):  # type: ignore[no-untyped-def]
+def test_robots_disallow_fails_with_its_reason(app, site):
     site.serve()
     site.capture()
     site.server.robots("User-agent: *\nDisallow: /cafcass\n")
@@ -203,7 +203,7 @@ def test_robots_disallow_fails_with_its_reason(app, site):  # type: ignore[no-un
     assert site.statuses() == ALL_VISIBLE
 
 
-def test_oversized_page_fails(app, site):  # type: ignore[no-untyped-def]
+def test_oversized_page_fails(app, site):
     site.serve()
     site.capture()
     with_settings(app, max_response_bytes=1000)
@@ -212,7 +212,7 @@ def test_oversized_page_fails(app, site):  # type: ignore[no-untyped-def]
     assert site.statuses() == ALL_VISIBLE
 
 
-def test_comment_pages_are_one_capture(app, site):  # type: ignore[no-untyped-def]
+def test_comment_pages_are_one_capture(app, site):
     page2 = site.url + "comment-page-2/"
     site.serve(SEED[:3], claimed=5, pages=[page2, "http://elsewhere.example/comment-page-9/"])
     site.server.route(site.path + "comment-page-2/", wp_page(SEED[3:], base=site.url, claimed=5,
@@ -229,7 +229,7 @@ def test_comment_pages_are_one_capture(app, site):  # type: ignore[no-untyped-de
     assert site.server.count("/comment-page-9/") == 0
 
 
-def test_hostile_and_non_utf8_bodies_are_kept_as_data(app, site):  # type: ignore[no-untyped-def]
+def test_hostile_and_non_utf8_bodies_are_kept_as_data(app, site):
     hostile = C(7, "<b>Eve</b>", "<script>alert(1)</script> caf\u00e9 <img src=x onerror=alert(2)>")
     site.serve(SEED + [hostile])
     assert site.capture().outcome == "good"

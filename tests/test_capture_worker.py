@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archive.context import archive_context
 from archive.capture.watches import add_watch
+from archive.context import archive_context
 from archive.search import SearchQuery, query_index
 from tests.wordpress_markup import C, wp_page
 
@@ -34,7 +34,7 @@ print(json.dumps({"outcome": summary.outcome, "comments": summary.comments_found
 """
 
 
-def test_a_capture_runs_in_a_process_without_flask(app, local_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_capture_runs_in_a_process_without_flask(app, local_server) -> None:
     ctx = archive_context(app)
     url = local_server.url("/cafcass/")
     local_server.route("/cafcass/", wp_page([C(1, "WL", "Cafcass marks its own homework."),

@@ -4,18 +4,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from archive.context import archive_context
+from archive.search import SearchQuery, query_index
 from archive.store.db import get_db
 from archive.store.models import Capture, Comment, Event, Exchange, Thread, Watch
-from archive.search import SearchQuery, query_index
 
 
-def _comments(app) -> dict[tuple[str, str], Comment]:  # type: ignore[no-untyped-def]
+def _comments(app) -> dict[tuple[str, str], Comment]:
     with get_db(app).read_session() as session:
         rows = session.scalars(select(Comment)).all()
         return {(c.author, c.key): c for c in rows}
 
 
-def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner) -> None:  # type: ignore[no-untyped-def]
+def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner) -> None:
     result = runner.invoke("demo")
     assert result.exit_code == 0, result.output
     assert "[failed]" in result.output and "[suspect]" in result.output
@@ -50,7 +50,7 @@ def test_demo_records_removals_edits_and_reinstatement_with_evidence(app, runner
         assert session.scalar(select(func.count()).select_from(Exchange)) >= 9
 
 
-def test_demo_is_searchable_and_shown(app, runner, client) -> None:  # type: ignore[no-untyped-def]
+def test_demo_is_searchable_and_shown(app, runner, client) -> None:
     assert runner.invoke("demo").exit_code == 0
     results = query_index(archive_context(app), SearchQuery(text='"marks its own homework"'))
     assert not results.stale
@@ -62,7 +62,7 @@ def test_demo_is_searchable_and_shown(app, runner, client) -> None:  # type: ign
     assert "marks its own homework" in page and "Removed between" in page
 
 
-def test_demo_twice_loads_nothing_twice(app, runner) -> None:  # type: ignore[no-untyped-def]
+def test_demo_twice_loads_nothing_twice(app, runner) -> None:
     assert runner.invoke("demo").exit_code == 0
     with get_db(app).read_session() as session:
         before = (session.scalar(select(func.count()).select_from(Thread)),

@@ -34,25 +34,25 @@ SEED = [
 ]
 
 
-def _export(runner) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def _export(runner) -> dict[str, dict]:
     result = runner.invoke("export", "comments", "--format", "json")
     assert result.exit_code == 0, result.output
     return {row["comment_id"]: row for row in json.loads(result.output)}
 
 
-def _capture(runner, url: str) -> str:  # type: ignore[no-untyped-def]
+def _capture(runner, url: str) -> str:
     result = runner.invoke("capture", url)
     assert result.exit_code == 0, result.output
     return result.output
 
 
 @pytest.fixture
-def app(sqlite_app):  # type: ignore[no-untyped-def]
+def app(sqlite_app):
     # The live site is slow to start; the database matrix is covered elsewhere.
     return sqlite_app
 
 
-def test_moderation_is_detected_and_breakage_is_not(runner, wordpress):  # type: ignore[no-untyped-def]
+def test_moderation_is_detected_and_breakage_is_not(runner, wordpress):
     post_id, url = wordpress.add_post("Cafcass rated 'outstanding' for effective leaders",
                                       "Ofsted inspectors find child-focussed practice.")
     ids: dict[str, int] = {}
@@ -122,7 +122,7 @@ def test_moderation_is_detected_and_breakage_is_not(runner, wordpress):  # type:
     assert rows[key["spam"]]["status"] == "removed"
 
 
-def test_rest_api_says_why_a_comment_went_missing(app, runner, wordpress):  # type: ignore[no-untyped-def]
+def test_rest_api_says_why_a_comment_went_missing(app, runner, wordpress):
     from sqlalchemy import select
 
     from archive.store.db import get_db

@@ -12,7 +12,6 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import config
-
 from archive import create_app
 from archive.context import archive_context
 from archive.store.db import get_db

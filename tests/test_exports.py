@@ -8,11 +8,20 @@ from datetime import datetime
 
 import pytest
 
-from archive.store.db import get_db
-from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, EVENT_COLUMNS, ExportFilter,
-                             capture_rows, comment_rows, event_rows, read_rows, write_rows)
-from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
+from archive.research.exports import (
+    CAPTURE_COLUMNS,
+    COMMENT_COLUMNS,
+    EVENT_COLUMNS,
+    ExportFilter,
+    capture_rows,
+    comment_rows,
+    event_rows,
+    read_rows,
+    write_rows,
+)
 from archive.rules.verdicts import text_hash
+from archive.store.db import get_db
+from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
 

@@ -3,27 +3,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import select
 
-from archive.context import archive_context
-from archive.clock import utcnow
-from archive.store.db import get_db
 from archive.capture.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
-from archive.store.models import Feed, FeedEntry, Watch
 from archive.capture.watches import add_watch
+from archive.clock import utcnow
+from archive.context import archive_context
+from archive.store.db import get_db
+from archive.store.models import Feed, FeedEntry, Watch
 from tests.context_support import with_settings
 from tests.operator_support import count
 
 RSS = "application/rss+xml; charset=utf-8"
 
 
-def rss(server, items: list[tuple[str, str]], published: datetime | None = None) -> str:  # type: ignore[no-untyped-def]
-    when = format_datetime((published or utcnow()).replace(tzinfo=timezone.utc), usegmt=True)
+def rss(server, items: list[tuple[str, str]], published: datetime | None = None) -> str:
+    when = format_datetime((published or utcnow()).replace(tzinfo=UTC), usegmt=True)
     entries = "".join(f"<item><title>{title}</title><link>{server.url(path)}</link>"
                       f"<pubDate>{when}</pubDate></item>" for path, title in items)
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Example news</title>'
@@ -31,23 +31,23 @@ def rss(server, items: list[tuple[str, str]], published: datetime | None = None)
 
 
 @pytest.fixture
-def fetcher(app):  # type: ignore[no-untyped-def]
+def fetcher(app):
     with Fetcher.from_settings(archive_context(app).settings) as fetcher:
         yield fetcher
 
 
-def new_feed(app, url: str, **kwargs) -> int:  # type: ignore[no-untyped-def]
+def new_feed(app, url: str, **kwargs) -> int:
     with get_db(app).write() as session:
         return add_feed(session, url, allow_private=True, every=kwargs.pop("every", timedelta(hours=1)),
                         watch_for=kwargs.pop("watch_for", timedelta(days=14)), **kwargs).id
 
 
-def watches(app) -> list[Watch]:  # type: ignore[no-untyped-def]
+def watches(app) -> list[Watch]:
     with get_db(app).read_session() as session:
         return list(session.scalars(select(Watch).order_by(Watch.id)))
 
 
-def feed_row(app, feed_id: int) -> Feed:  # type: ignore[no-untyped-def]
+def feed_row(app, feed_id: int) -> Feed:
     with get_db(app).read_session() as session:
         return session.get(Feed, feed_id)
 
@@ -90,7 +90,7 @@ def test_parse_refuses_what_is_not_a_clean_feed(body: bytes, error: str) -> None
 
 # -- polling a real server ----------------------------------------------------------
 
-def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, local_server, fetcher):
     local_server.route("/feed", rss(local_server, [("/a/", "A"), ("/b/", "B")]), content_type=RSS, etag='"v1"')
     feed_id = new_feed(app, local_server.url("/feed"))
     before = utcnow()
@@ -114,7 +114,7 @@ def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, l
     assert count(app, FeedEntry) == 3 and count(app, Watch) == 3
 
 
-def test_304_means_unchanged_never_gone(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_304_means_unchanged_never_gone(app, local_server, fetcher):
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS,
                        last_modified="Sat, 01 Mar 2025 10:00:00 GMT")
     feed_id = new_feed(app, local_server.url("/feed"))
@@ -129,7 +129,7 @@ def test_304_means_unchanged_never_gone(app, local_server, fetcher):  # type: ig
     assert count(app, Watch) == 1 and count(app, FeedEntry) == 1
 
 
-def test_malformed_feed_is_reported_and_creates_nothing(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_malformed_feed_is_reported_and_creates_nothing(app, local_server, fetcher):
     broken = rss(local_server, [("/a/", "A")]).replace("</item>", "")
     local_server.route("/feed", broken, content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
@@ -149,14 +149,14 @@ def test_malformed_feed_is_reported_and_creates_nothing(app, local_server, fetch
     assert feed_row(app, feed_id).consecutive_failures == 0 and count(app, Watch) == 1
 
 
-def test_http_error_is_a_failure_with_its_status(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_http_error_is_a_failure_with_its_status(app, local_server, fetcher):
     feed_id = new_feed(app, local_server.url("/missing-feed"))
     result = poll_feed(archive_context(app), feed_id, fetcher)
     assert (result.outcome, result.error) == ("failed", "the feed answered HTTP 404")
     assert feed_row(app, feed_id).consecutive_failures == 1
 
 
-def test_old_articles_are_recorded_but_not_watched(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_old_articles_are_recorded_but_not_watched(app, local_server, fetcher):
     local_server.route("/feed", rss(local_server, [("/old/", "Old")], utcnow() - timedelta(days=30)),
                        content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
@@ -166,7 +166,7 @@ def test_old_articles_are_recorded_but_not_watched(app, local_server, fetcher): 
     assert count(app, FeedEntry) == 1 and count(app, Watch) == 0
 
 
-def test_an_article_already_watched_is_linked_not_duplicated(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_an_article_already_watched_is_linked_not_duplicated(app, local_server, fetcher):
     with get_db(app).write() as session:
         existing = add_watch(session, local_server.url("/a/"), allow_private=True).id
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
@@ -177,7 +177,7 @@ def test_an_article_already_watched_is_linked_not_duplicated(app, local_server, 
     assert count(app, Watch) == 1
 
 
-def test_private_article_addresses_are_refused(app, local_server):  # type: ignore[no-untyped-def]
+def test_private_article_addresses_are_refused(app, local_server):
     local_server.route("/feed", rss(local_server, [("/a/", "A")]).replace(
         local_server.url("/a/"), "http://10.1.2.3/article/"), content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"))
@@ -190,7 +190,7 @@ def test_private_article_addresses_are_refused(app, local_server):  # type: igno
     assert count(app, Watch) == 0 and count(app, FeedEntry) == 1
 
 
-def test_per_feed_schedule_overrides(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_per_feed_schedule_overrides(app, local_server, fetcher):
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
     feed_id = new_feed(app, local_server.url("/feed"), watch_for=timedelta(days=3),
                        watch_every=timedelta(hours=12), early_every=timedelta(minutes=30),
@@ -201,7 +201,7 @@ def test_per_feed_schedule_overrides(app, local_server, fetcher):  # type: ignor
     assert w.until <= utcnow() + timedelta(days=3)
 
 
-def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher):  # type: ignore[no-untyped-def]
+def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher):
     local_server.route("/one", rss(local_server, [("/a/", "A")]), content_type=RSS)
     local_server.route("/two", rss(local_server, [("/b/", "B")]), content_type=RSS)
     one, two = new_feed(app, local_server.url("/one")), new_feed(app, local_server.url("/two"))
@@ -214,7 +214,7 @@ def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher
     assert [r.feed_id for r in later] == [one]
 
 
-def test_capture_all_polls_due_feeds(app, runner, local_server):  # type: ignore[no-untyped-def]
+def test_capture_all_polls_due_feeds(app, runner, local_server):
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
     local_server.route("/a/", "<html><body><p>No comment area here</p></body></html>")
     feed_id = new_feed(app, local_server.url("/feed"))
@@ -226,7 +226,7 @@ def test_capture_all_polls_due_feeds(app, runner, local_server):  # type: ignore
 
 # -- the command line --------------------------------------------------------------------
 
-def test_feed_add_and_list_commands(app, runner, local_server):  # type: ignore[no-untyped-def]
+def test_feed_add_and_list_commands(app, runner, local_server):
     url = local_server.url("/feed")
     added = runner.invoke("feed", "add", url, "--every", "30m", "--watch-for", "7d")
     assert added.exit_code == 0, added.output
@@ -244,14 +244,14 @@ def test_feed_add_and_list_commands(app, runner, local_server):  # type: ignore[
     (["http://127.0.0.1:9/feed", "--every", "soon"], "not a duration"),
     (["http://127.0.0.1:9/feed", "--every", "10s"], "at least 1m"),
 ])
-def test_feed_add_refuses_bad_input_in_one_line(app, runner, args, message):  # type: ignore[no-untyped-def]
+def test_feed_add_refuses_bad_input_in_one_line(app, runner, args, message):
     with_settings(app, allow_private_addresses="10.1.2.3" not in args[0])
     result = runner.invoke("feed", "add", *args)
     assert result.exit_code != 0 and message in result.output
     assert count(app, Feed) == 0
 
 
-def test_feed_add_twice_is_refused(app, runner):  # type: ignore[no-untyped-def]
+def test_feed_add_twice_is_refused(app, runner):
     assert runner.invoke("feed", "add", "http://127.0.0.1:9/feed").exit_code == 0
     again = runner.invoke("feed", "add", "http://127.0.0.1:9/feed")
     assert again.exit_code == 1 and "already polled as feed 1" in again.output

@@ -14,14 +14,13 @@ from email.utils import format_datetime
 
 import pytest
 
-from archive.capture.fetch import addresses
-from archive.capture.fetch import transport
+import config
+from archive.capture.fetch import addresses, transport
 from archive.capture.fetch.addresses import check_url, non_public_kind
+from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.clock import utcnow
 from archive.errors import UrlRejected
-from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.settings import Settings
-import config
 from tests.local_server import LocalServer
 
 UA = "ArchiveTestBot/1.0 (+https://example.org/bot)"
@@ -48,7 +47,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_fetcher(clock: FakeClock):  # type: ignore[no-untyped-def]
+def make_fetcher(clock: FakeClock):
     made: list[Fetcher] = []
 
     def make(**overrides: object) -> Fetcher:

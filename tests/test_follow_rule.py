@@ -8,7 +8,7 @@ machine, as a hostile site would point it at an internal service.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask

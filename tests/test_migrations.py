@@ -10,23 +10,23 @@ from archive.store.models import Base
 from archive.store.schema import include_name
 
 
-def test_migrated_database_matches_models(app):  # type: ignore[no-untyped-def]
+def test_migrated_database_matches_models(app):
     with get_db(app).writer.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": include_name})
         diffs = compare_metadata(context, Base.metadata)
     assert diffs == [], f"models and migrations differ; add a revision: {diffs}"
 
 
-def test_init_is_idempotent(runner):  # type: ignore[no-untyped-def]
+def test_init_is_idempotent(runner):
     for _ in range(2):
         result = runner.invoke("init")
         assert result.exit_code == 0, result.output
         assert "database ready" in result.output
 
 
-def test_init_rebuilds_a_stale_index(app, runner):  # type: ignore[no-untyped-def]
-    from archive.store.models import Comment, CommentVersion, Site, Thread
+def test_init_rebuilds_a_stale_index(app, runner):
     from archive.search import SearchQuery, query_index
+    from archive.store.models import Comment, CommentVersion, Site, Thread
 
     with get_db(app).write() as session:
         site = Site(host="www.communitycare.co.uk")

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from archive.capture.watches import add_watch
+from archive.operators.watch_csv import parse_watch_csv
 from archive.store.db import get_db
 from archive.store.models import Thread, Watch
-from archive.operators.watch_csv import parse_watch_csv
-from archive.capture.watches import add_watch
 from tests.operator_support import audit_actions, count, logged_in, post
 
 NOW = datetime(2025, 3, 1, 12, 0)
@@ -72,17 +72,17 @@ def test_header_problems(text: str, problem: str) -> None:
 
 
 @pytest.fixture
-def ops(app):  # type: ignore[no-untyped-def]
+def ops(app):
     return logged_in(app)
 
 
-def upload(client, text: str):  # type: ignore[no-untyped-def]
+def upload(client, text: str):
     return post(client, "/ops/watches/import",
                 {"file": (io.BytesIO(text.encode("utf-8")), "watches.csv")},
                 form_path="/ops/watches/import", content_type="multipart/form-data")
 
 
-def test_web_import_writes_every_row_or_nothing(app, ops):  # type: ignore[no-untyped-def]
+def test_web_import_writes_every_row_or_nothing(app, ops):
     with get_db(app).write() as session:
         add_watch(session, "http://127.0.0.1:9/taken/", allow_private=True)
     bad = upload(ops, "url,every\nhttp://127.0.0.1:9/new/,1h\nhttp://127.0.0.1:9/taken/,1h\nnot-a-url,1h\n")
@@ -106,7 +106,7 @@ def test_web_import_writes_every_row_or_nothing(app, ops):  # type: ignore[no-un
     assert [(a, t) for _u, a, t, _r in audit_actions(app) if a == "import"] == [("import", "2 watches")]
 
 
-def test_web_import_from_the_text_box_and_non_utf8_file(app, ops):  # type: ignore[no-untyped-def]
+def test_web_import_from_the_text_box_and_non_utf8_file(app, ops):
     pasted = post(ops, "/ops/watches/import", {"csv": "url\nhttp://127.0.0.1:9/pasted/\n"},
                   form_path="/ops/watches/import")
     assert pasted.status_code == 302 and count(app, Watch) == 1
@@ -115,7 +115,7 @@ def test_web_import_from_the_text_box_and_non_utf8_file(app, ops):  # type: igno
     assert latin.status_code == 400 and "not UTF-8" in latin.get_data(as_text=True)
 
 
-def test_export_then_import_elsewhere_gives_the_same_watches(app, ops, runner, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_then_import_elsewhere_gives_the_same_watches(app, ops, runner, tmp_path):
     options = {"area": "#c", "item": "li", "body": "p"}
     with get_db(app).write() as session:
         add_watch(session, "http://127.0.0.1:9/a/", allow_private=True, every=timedelta(minutes=30),
@@ -125,7 +125,8 @@ def test_export_then_import_elsewhere_gives_the_same_watches(app, ops, runner, t
     exported = ops.get("/ops/watches/export.csv")
     assert exported.mimetype == "text/csv" and "attachment" in exported.headers["Content-Disposition"]
     text = exported.get_data(as_text=True)
-    assert text.splitlines()[0] == "url,adapter,every,until,paused,early_every,early_for,options,id,state,last_outcome,next_due_at"
+    assert text.splitlines()[0] == ("url,adapter,every,until,paused,early_every,early_for,options,"
+                                    "id,state,last_outcome,next_due_at")
     cli_file = tmp_path / "watches.csv"
     assert runner.invoke("watch", "export", "--output", str(cli_file)).output == f"wrote 2 watches to {cli_file}\n"
     assert cli_file.read_text() == text
@@ -138,7 +139,7 @@ def test_export_then_import_elsewhere_gives_the_same_watches(app, ops, runner, t
          timedelta(days=2), options)]
 
 
-def test_cli_import(app, runner, tmp_path):  # type: ignore[no-untyped-def]
+def test_cli_import(app, runner, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("url,every\nhttp://127.0.0.1:9/a/,1h\nhttp://127.0.0.1:9/b/,often\n")
     result = runner.invoke("watch", "import", str(bad))

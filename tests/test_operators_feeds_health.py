@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from archive.capture.watches import add_watch
 from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import Capture, Feed, Watch
-from archive.capture.watches import add_watch
 from tests.context_support import with_settings
 from tests.operator_support import audit_actions, count, logged_in, post
 
@@ -19,11 +19,11 @@ FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Community news
 
 
 @pytest.fixture
-def ops(app):  # type: ignore[no-untyped-def]
+def ops(app):
     return logged_in(app)
 
 
-def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):
     local_server.route("/feed", FEED.format(base=local_server.base_url), content_type="application/rss+xml")
     added = post(ops, "/ops/feeds", {"url": local_server.url("/feed"), "every": "2h", "watch_for": "7d",
                                      "watch_every": "12h"}, form_path="/ops/feeds")
@@ -42,7 +42,7 @@ def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):  # ty
     assert [a for _u, a, _t, _r in audit_actions(app) if a.startswith("feed")] == ["feed-add", "feed-poll"]
 
 
-def test_a_broken_feed_shows_its_error_and_backoff(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_a_broken_feed_shows_its_error_and_backoff(app, ops, local_server):
     local_server.route("/feed", "<rss><channel><item></channel>", content_type="application/rss+xml")
     post(ops, "/ops/feeds", {"url": local_server.url("/feed")}, form_path="/ops/feeds")
     polled = post(ops, "/ops/feeds/1/poll", form_path="/ops/feeds", follow_redirects=True)
@@ -60,14 +60,14 @@ def test_a_broken_feed_shows_its_error_and_backoff(app, ops, local_server):  # t
     ({"url": "http://127.0.0.1:9/feed", "every": "10s"}, "poll interval must be at least 1m"),
     ({"url": "http://127.0.0.1:9/feed", "watch_for": "forever"}, "watch for: not a duration"),
 ])
-def test_bad_feed_input_changes_nothing(app, ops, form, message):  # type: ignore[no-untyped-def]
+def test_bad_feed_input_changes_nothing(app, ops, form, message):
     response = post(ops, "/ops/feeds", form, form_path="/ops/feeds")
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert count(app, Feed) == 0
     assert [a for _u, a, _t, _r in audit_actions(app) if a == "feed-add"] == []
 
 
-def test_private_and_duplicate_feeds_are_refused(app, ops):  # type: ignore[no-untyped-def]
+def test_private_and_duplicate_feeds_are_refused(app, ops):
     assert post(ops, "/ops/feeds", {"url": "http://127.0.0.1:9/feed"}, form_path="/ops/feeds").status_code == 302
     again = post(ops, "/ops/feeds", {"url": "http://127.0.0.1:9/feed"}, form_path="/ops/feeds")
     assert again.status_code == 400 and "already polled as feed 1" in again.get_data(as_text=True)
@@ -78,13 +78,13 @@ def test_private_and_duplicate_feeds_are_refused(app, ops):  # type: ignore[no-u
     assert ops.get("/ops/feeds/99").status_code == 404
 
 
-def _capture(session, watch: Watch, outcome: str, reason: str = "", minutes_ago: int = 0) -> None:  # type: ignore[no-untyped-def]
+def _capture(session, watch: Watch, outcome: str, reason: str = "", minutes_ago: int = 0) -> None:
     session.add(Capture(thread_id=watch.thread_id, watch_id=watch.id, outcome=outcome, reason=reason,
                         started_at=utcnow() - timedelta(minutes=minutes_ago), comments_found=2,
                         comments_claimed=5 if outcome == "suspect" else None))
 
 
-def test_health_shows_outcomes_reasons_and_failing_watches_first(app, ops):  # type: ignore[no-untyped-def]
+def test_health_shows_outcomes_reasons_and_failing_watches_first(app, ops):
     with get_db(app).write() as session:
         ok = add_watch(session, "http://127.0.0.1:9/ok/", allow_private=True)
         bad = add_watch(session, "http://127.0.0.1:9/bad/", allow_private=True)
@@ -120,7 +120,8 @@ def test_health_shows_outcomes_reasons_and_failing_watches_first(app, ops):  # t
     assert "<strong>2</strong> failed" in headline
     only_failed = ops.get("/ops/health", query_string={"outcome": "failed"}).get_data(as_text=True)
     recent = only_failed[only_failed.index("<h2>Recent captures</h2>"):]
-    assert recent.count('<tr class="capture outcome-failed">') == 2 and "outcome-good" not in recent.split("Next due")[0]
+    assert recent.count('<tr class="capture outcome-failed">') == 2
+    assert "outcome-good" not in recent.split("Next due")[0]
     upcoming = page[page.index("<h2>Next due</h2>"):]
     assert f"watch {ids[3]} " not in upcoming, "a paused watch is not due"
     assert f"watch {ids[0]} " in upcoming

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive.context import archive_context
-from archive.capture.pipeline import capture_watch
-from archive.store.db import get_db
 from archive.capture.fetch.fetcher import Fetcher
-from archive.store.models import AuditEntry, Comment
-from archive.search import SearchQuery, query_index
-from archive.research.stats_queries import build_stats
+from archive.capture.pipeline import capture_watch
 from archive.capture.watches import add_watch
+from archive.context import archive_context
+from archive.research.stats_queries import build_stats
+from archive.search import SearchQuery, query_index
+from archive.store.db import get_db
+from archive.store.models import AuditEntry, Comment
 from tests.operator_support import audit_actions, logged_in, post
 from tests.test_operators_watches import ARTICLE, OPTIONS
 
@@ -19,7 +19,7 @@ SECRET = "Critical comment"
 
 
 @pytest.fixture
-def captured(app, local_server):  # type: ignore[no-untyped-def]
+def captured(app, local_server):
     """A thread captured for real: three comments in the archive and the index."""
     local_server.route("/article/", ARTICLE)
     with get_db(app).write() as session:
@@ -32,21 +32,21 @@ def captured(app, local_server):  # type: ignore[no-untyped-def]
         return comment.thread_id, comment.id
 
 
-def comment_row(app, comment_id: int) -> Comment:  # type: ignore[no-untyped-def]
+def comment_row(app, comment_id: int) -> Comment:
     with get_db(app).read_session() as session:
         return session.get(Comment, comment_id)
 
 
-def found(app, text: str) -> set[int]:  # type: ignore[no-untyped-def]
+def found(app, text: str) -> set[int]:
     return {hit.comment_id for hit in query_index(archive_context(app), SearchQuery(text=text)).hits}
 
 
-def seen(app) -> int:  # type: ignore[no-untyped-def]
+def seen(app) -> int:
     with get_db(app).read_session() as session:
         return sum(row["comments_seen"] for row in build_stats(session, "site"))
 
 
-def test_redact_and_unredact_with_reasons(app, captured):  # type: ignore[no-untyped-def]
+def test_redact_and_unredact_with_reasons(app, captured):
     thread_id, comment_id = captured
     ops = logged_in(app)
     form = f"/ops/comments/{comment_id}"
@@ -88,7 +88,7 @@ def test_redact_and_unredact_with_reasons(app, captured):  # type: ignore[no-unt
         ("alice", "unredact", f"comment {comment_id}", "Court order lifted")]
 
 
-def test_unknown_comment(app):  # type: ignore[no-untyped-def]
+def test_unknown_comment(app):
     ops = logged_in(app)
     assert ops.get("/ops/comments/999").status_code == 404
     response = post(ops, "/ops/comments/999/redact", {"reason": "x"})
@@ -97,7 +97,7 @@ def test_unknown_comment(app):  # type: ignore[no-untyped-def]
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "redact")) is None
 
 
-def test_audit_log_lists_who_did_what_when_and_why(app, local_server):  # type: ignore[no-untyped-def]
+def test_audit_log_lists_who_did_what_when_and_why(app, local_server):
     local_server.route("/article/", ARTICLE)
     ops = logged_in(app)
     post(ops, "/ops/watches/new", {"url": local_server.url("/article/"), "action": "add"})

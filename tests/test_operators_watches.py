@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from archive.capture.watches import add_watch
 from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import Capture, Thread, Watch
-from archive.capture.watches import add_watch
 from tests.context_support import with_settings
 from tests.operator_support import audit_actions, count, logged_in, post
 
@@ -19,7 +19,8 @@ OPTIONS = {"area": "#comments", "item": "li.comment", "body": ".text", "id_attr"
 ARTICLE = """<!doctype html><html><head><title>Cafcass rated outstanding</title></head><body>
 <h1>Cafcass rated outstanding</h1>
 <section id="comments"><h2 class="count">3 Responses</h2><ol>
-<li class="comment" id="comment-1"><span class="who">Sam</span><div class="text"><p>They never listened to us.</p></div></li>
+<li class="comment" id="comment-1"><span class="who">Sam</span>
+  <div class="text"><p>They never listened to us.</p></div></li>
 <li class="comment" id="comment-2"><span class="who">Jo</span>
   <div class="text"><p>Hostile <img src=x onerror="alert(1)"><script>alert('owned')</script>text</p></div></li>
 <li class="comment" id="comment-3"><span class="who">Ann</span><div class="text"><p>Critical comment</p></div></li>
@@ -27,29 +28,29 @@ ARTICLE = """<!doctype html><html><head><title>Cafcass rated outstanding</title>
 
 
 @pytest.fixture
-def ops(app):  # type: ignore[no-untyped-def]
+def ops(app):
     return logged_in(app)
 
 
-def new_watch(app, url: str, **kwargs) -> int:  # type: ignore[no-untyped-def]
+def new_watch(app, url: str, **kwargs) -> int:
     with get_db(app).write() as session:
         return add_watch(session, url, allow_private=True, **kwargs).id
 
 
-def watch_row(app, watch_id: int) -> Watch | None:  # type: ignore[no-untyped-def]
+def watch_row(app, watch_id: int) -> Watch | None:
     with get_db(app).read_session() as session:
         return session.get(Watch, watch_id)
 
 
-def flashed(response) -> str:  # type: ignore[no-untyped-def]
+def flashed(response) -> str:
     return response.get_data(as_text=True)
 
 
-def actions(app) -> list[str]:  # type: ignore[no-untyped-def]
+def actions(app) -> list[str]:
     return [action for _actor, action, _t, _r in audit_actions(app) if action != "login"]
 
 
-def test_preview_shows_what_the_adapter_reads_then_add_stores_the_watch(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_preview_shows_what_the_adapter_reads_then_add_stores_the_watch(app, ops, local_server):
     local_server.route("/article/", ARTICLE)
     form = {"url": local_server.url("/article/"), "adapter": "generic-css", "every": "30m",
             "until": "2099-01-01", "options": json.dumps(OPTIONS)}
@@ -75,7 +76,7 @@ def test_preview_shows_what_the_adapter_reads_then_add_stores_the_watch(app, ops
     assert "Watch 1 added" in listing and local_server.url("/article/") in listing
 
 
-def test_preview_says_why_a_capture_would_not_be_trusted(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_preview_says_why_a_capture_would_not_be_trusted(app, ops, local_server):
     local_server.route("/plain/", "<html><body><p>No comments here</p></body></html>")
     auto = flashed(post(ops, "/ops/watches/new", {"url": local_server.url("/plain/"), "action": "preview"}))
     assert "no adapter recognises this page" in auto
@@ -94,7 +95,8 @@ def test_preview_says_why_a_capture_would_not_be_trusted(app, ops, local_server)
     ({"url": "http://127.0.0.1:9/a/", "adapter": "nope"}, "unknown adapter &#39;nope&#39;"),
     ({"url": "http://127.0.0.1:9/a/", "adapter": "generic-css"}, "generic-css needs the option(s): area, item, body"),
     ({"url": "http://127.0.0.1:9/a/", "adapter": "generic-css", "options": "{broken"}, "options are not valid JSON"),
-    ({"url": "http://127.0.0.1:9/a/", "adapter": "generic-css", "options": '{"area": "#c", "item": "li[[", "body": "p"}'},
+    ({"url": "http://127.0.0.1:9/a/", "adapter": "generic-css",
+      "options": '{"area": "#c", "item": "li[[", "body": "p"}'},
      "is not a CSS selector"),
     ({"url": "http://127.0.0.1:9/a/", "every": "soon"}, "interval: not a duration"),
     ({"url": "http://127.0.0.1:9/a/", "every": "10s"}, "interval must be at least 1m"),
@@ -102,7 +104,7 @@ def test_preview_says_why_a_capture_would_not_be_trusted(app, ops, local_server)
     ({"url": "http://127.0.0.1:9/a/", "until": "someday"}, "end date: not a date"),
 ])
 @pytest.mark.parametrize("action", ["add", "preview"])
-def test_bad_input_is_a_flash_message_and_changes_nothing(app, ops, form, message, action):  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_flash_message_and_changes_nothing(app, ops, form, message, action):
     response = post(ops, "/ops/watches/new", {**form, "action": action})
     assert response.status_code == 400
     assert message in flashed(response)
@@ -110,7 +112,7 @@ def test_bad_input_is_a_flash_message_and_changes_nothing(app, ops, form, messag
     assert actions(app) == []
 
 
-def test_private_address_is_refused(app, ops):  # type: ignore[no-untyped-def]
+def test_private_address_is_refused(app, ops):
     with_settings(app, allow_private_addresses=False)
     for action in ("preview", "add"):
         response = post(ops, "/ops/watches/new", {"url": "http://10.1.2.3/article/", "action": action})
@@ -118,14 +120,14 @@ def test_private_address_is_refused(app, ops):  # type: ignore[no-untyped-def]
     assert count(app, Watch) == 0 and count(app, Thread) == 0
 
 
-def test_duplicate_watch_is_refused(app, ops):  # type: ignore[no-untyped-def]
+def test_duplicate_watch_is_refused(app, ops):
     new_watch(app, "http://127.0.0.1:9/a/")
     response = post(ops, "/ops/watches/new", {"url": "http://127.0.0.1:9/a/#comments", "action": "add"})
     assert response.status_code == 400 and "already watched as watch 1" in flashed(response)
     assert count(app, Watch) == 1 and actions(app) == []
 
 
-def test_list_filters_by_site_status_and_failing(app, ops):  # type: ignore[no-untyped-def]
+def test_list_filters_by_site_status_and_failing(app, ops):
     active = new_watch(app, "http://127.0.0.1:9/active/")
     paused = new_watch(app, "http://127.0.0.1:9/paused/")
     ended = new_watch(app, "http://127.0.0.1:9/ended/")
@@ -152,7 +154,7 @@ def test_list_filters_by_site_status_and_failing(app, ops):  # type: ignore[no-u
     assert "3 failures in a row" in page and "the article answered HTTP 503" in page
 
 
-def test_edit_interval_and_end_date(app, ops):  # type: ignore[no-untyped-def]
+def test_edit_interval_and_end_date(app, ops):
     watch_id = new_watch(app, "http://127.0.0.1:9/a/")
     form_path = f"/ops/watches/{watch_id}/edit"
     response = post(ops, form_path, {"every": "2h", "until": "2099-06-01"}, form_path=form_path)
@@ -170,7 +172,7 @@ def test_edit_interval_and_end_date(app, ops):  # type: ignore[no-untyped-def]
     assert watch_row(app, watch_id).interval_seconds == 7200 and len(actions(app)) == 2
 
 
-def test_edit_generic_css_selectors_are_checked(app, ops):  # type: ignore[no-untyped-def]
+def test_edit_generic_css_selectors_are_checked(app, ops):
     watch_id = new_watch(app, "http://127.0.0.1:9/a/", adapter="generic-css", options=OPTIONS)
     form_path = f"/ops/watches/{watch_id}/edit"
     assert "li.comment" in flashed(ops.get(form_path))
@@ -181,7 +183,7 @@ def test_edit_generic_css_selectors_are_checked(app, ops):  # type: ignore[no-un
     assert watch_row(app, watch_id).options == changed
 
 
-def test_pause_resume_remove(app, ops):  # type: ignore[no-untyped-def]
+def test_pause_resume_remove(app, ops):
     watch_id = new_watch(app, "http://127.0.0.1:9/a/")
     assert post(ops, f"/ops/watches/{watch_id}/pause").status_code == 302
     assert watch_row(app, watch_id).paused
@@ -197,7 +199,7 @@ def test_pause_resume_remove(app, ops):  # type: ignore[no-untyped-def]
     assert "no watch with id 99" in flashed(missing)
 
 
-def test_action_returns_to_the_filtered_list_but_never_elsewhere(app, ops):  # type: ignore[no-untyped-def]
+def test_action_returns_to_the_filtered_list_but_never_elsewhere(app, ops):
     watch_id = new_watch(app, "http://127.0.0.1:9/a/")
     back = post(ops, f"/ops/watches/{watch_id}/pause", {"next": "/ops/watches?status=paused"})
     assert back.headers["Location"] == "/ops/watches?status=paused"
@@ -205,7 +207,7 @@ def test_action_returns_to_the_filtered_list_but_never_elsewhere(app, ops):  # t
     assert away.headers["Location"] == "/ops/watches"
 
 
-def test_capture_now_records_a_capture_shown_on_the_health_page(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_capture_now_records_a_capture_shown_on_the_health_page(app, ops, local_server):
     local_server.route("/article/", ARTICLE)
     watch_id = new_watch(app, local_server.url("/article/"), adapter="generic-css", options=OPTIONS)
     response = post(ops, f"/ops/watches/{watch_id}/capture")
@@ -219,7 +221,7 @@ def test_capture_now_records_a_capture_shown_on_the_health_page(app, ops, local_
     assert actions(app) == ["capture-now"]
 
 
-def test_capture_now_of_a_failing_page_is_reported_not_hidden(app, ops, local_server):  # type: ignore[no-untyped-def]
+def test_capture_now_of_a_failing_page_is_reported_not_hidden(app, ops, local_server):
     local_server.route("/article/", "down for maintenance", status=503)
     watch_id = new_watch(app, local_server.url("/article/"), adapter="generic-css", options=OPTIONS)
     health = flashed(post(ops, f"/ops/watches/{watch_id}/capture", follow_redirects=True))

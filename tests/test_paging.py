@@ -25,7 +25,7 @@ def test_page_count_and_clamp() -> None:
 
 
 @pytest.mark.parametrize("page", ["%C2%B2", "-1", "999999999999"])
-def test_every_paged_page_accepts_any_page_number(app, page: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_paged_page_accepts_any_page_number(app, page: str) -> None:
     with get_db(app).write() as session:
         thread_id = add_watch(session, "http://127.0.0.1:9/a/", allow_private=True).thread_id
     client = logged_in(app)

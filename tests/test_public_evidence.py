@@ -16,7 +16,7 @@ HOSTILE_PAGE = (b"<!doctype html><html><body><script>alert(document.cookie)</scr
 
 
 @pytest.fixture
-def stored(app):  # type: ignore[no-untyped-def]
+def stored(app):
     with get_db(app).write() as session:
         sha = archive_context(app).evidence.put(session, HOSTILE_PAGE)
         thread = new_thread(session, "https://news.example/story/", "A story")
@@ -33,13 +33,13 @@ def stored(app):  # type: ignore[no-untyped-def]
         return {"sha": sha, "good": good.id, "failed": bad.id, "thread": thread.id}
 
 
-def _doc(client, url: str) -> LexborHTMLParser:  # type: ignore[no-untyped-def]
+def _doc(client, url: str) -> LexborHTMLParser:
     response = client.get(url)
     assert response.status_code == 200
     return LexborHTMLParser(response.get_data(as_text=True))
 
 
-def test_capture_page_lists_exchanges_with_hashes_and_links(client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_capture_page_lists_exchanges_with_hashes_and_links(client, stored) -> None:
     doc = _doc(client, f"/captures/{stored['good']}")
     assert "Good" in doc.css_first("h1").text()
     exchange = doc.css_first("article.exchange")
@@ -55,7 +55,7 @@ def test_capture_page_lists_exchanges_with_hashes_and_links(client, stored) -> N
     assert "1 appeared" in doc.text()
 
 
-def test_failed_capture_says_why_and_that_it_was_not_diffed(client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_failed_capture_says_why_and_that_it_was_not_diffed(client, stored) -> None:
     doc = _doc(client, f"/captures/{stored['failed']}")
     text = " ".join(doc.text(separator=" ").split())
     assert "Failed" in doc.css_first("h1").text()
@@ -64,13 +64,13 @@ def test_failed_capture_says_why_and_that_it_was_not_diffed(client, stored) -> N
     assert "none kept" in text
 
 
-def test_thread_captures_listing(client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_thread_captures_listing(client, stored) -> None:
     doc = _doc(client, f"/threads/{stored['thread']}/captures")
     assert doc.css_first("h1").text() == "2 captures"
     assert [li.attributes["class"] for li in doc.css("ol.timeline > li")] == ["outcome-failed", "outcome-good"]
 
 
-def test_raw_body_is_plain_text_never_html(client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_raw_body_is_plain_text_never_html(client, stored) -> None:
     response = client.get(f"/blobs/{stored['sha']}")
     assert response.status_code == 200
     assert response.data == HOSTILE_PAGE
@@ -81,7 +81,7 @@ def test_raw_body_is_plain_text_never_html(client, stored) -> None:  # type: ign
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_raw_body_download(client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_raw_body_download(client, stored) -> None:
     response = client.get(f"/blobs/{stored['sha']}?download=1")
     assert response.status_code == 200
     assert response.data == HOSTILE_PAGE
@@ -91,11 +91,11 @@ def test_raw_body_download(client, stored) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("path", ["/blobs/nothex", "/blobs/" + "0" * 64, "/blobs/../../etc/passwd"])
-def test_unknown_or_malformed_blob_is_404(client, stored, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_or_malformed_blob_is_404(client, stored, path: str) -> None:
     assert client.get(path).status_code == 404
 
 
-def test_a_damaged_blob_is_reported_not_served(app, client, stored) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_blob_is_reported_not_served(app, client, stored) -> None:
     path = archive_context(app).evidence.path(stored["sha"])
     path.write_bytes(b"not zstd at all")
     response = client.get(f"/blobs/{stored['sha']}")

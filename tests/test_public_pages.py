@@ -10,27 +10,27 @@ from tests.public_helpers import build_moderated_thread
 
 
 @pytest.fixture
-def ids(app):  # type: ignore[no-untyped-def]
+def ids(app):
     return build_moderated_thread(app)
 
 
-def _page(client, url: str, status: int = 200) -> LexborHTMLParser:  # type: ignore[no-untyped-def]
+def _page(client, url: str, status: int = 200) -> LexborHTMLParser:
     response = client.get(url)
     assert response.status_code == status, response.data[:500]
     return LexborHTMLParser(response.get_data(as_text=True))
 
 
-def _text(node) -> str:  # type: ignore[no-untyped-def]
+def _text(node) -> str:
     return " ".join(node.text(separator=" ").split())
 
 
-def _comment(doc: LexborHTMLParser, comment_id: int):  # type: ignore[no-untyped-def]
+def _comment(doc: LexborHTMLParser, comment_id: int):
     node = doc.css_first(f"li#c{comment_id}")
     assert node is not None, f"comment {comment_id} not on the page"
     return node
 
 
-def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:
     doc = _page(client, "/")
     headline = _text(doc.css_first("ul.headline"))
     assert "1 thread watched" in headline
@@ -50,7 +50,7 @@ def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:  # 
     assert any(r.startswith("Removed (tombstone)") and "Ann" in r for r in recent)
 
 
-def test_thread_shows_disappeared_comments_in_place(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_thread_shows_disappeared_comments_in_place(client, ids) -> None:
     doc = _page(client, f"/threads/{ids['thread']}")
     order = [int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")]
     # Reading order: Mike's reply right after Paul, removed ones where they were.
@@ -72,12 +72,12 @@ def test_thread_shows_disappeared_comments_in_place(client, ids) -> None:  # typ
     assert "depth-1" in mike.attributes["class"].split()
 
 
-def test_thread_never_claims_an_exact_removal_time(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_thread_never_claims_an_exact_removal_time(client, ids) -> None:
     text = _text(_page(client, f"/threads/{ids['thread']}").body)
     assert not re.search(r"removed (at|on) \d", text, re.I)
 
 
-def test_only_what_disappeared_toggle(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_only_what_disappeared_toggle(client, ids) -> None:
     doc = _page(client, f"/threads/{ids['thread']}?show=disappeared")
     shown = {int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")}
     assert shown == {ids[n] for n in ("cha", "sarah", "nell", "dave", "ann")}
@@ -87,7 +87,7 @@ def test_only_what_disappeared_toggle(client, ids) -> None:  # type: ignore[no-u
     assert back.attributes["href"] == f"/threads/{ids['thread']}?show=disappeared"
 
 
-def test_thread_timeline_lists_every_capture_with_reasons(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_thread_timeline_lists_every_capture_with_reasons(client, ids) -> None:
     doc = _page(client, f"/threads/{ids['thread']}")
     items = [_text(li) for li in doc.css("ol.timeline > li")]
     assert len(items) == 6
@@ -98,7 +98,7 @@ def test_thread_timeline_lists_every_capture_with_reasons(client, ids) -> None: 
     assert f"/captures/{ids['first']}" in hrefs
 
 
-def test_redacted_comment_never_shows_its_text(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_redacted_comment_never_shows_its_text(client, ids) -> None:
     for url in (f"/threads/{ids['thread']}", f"/comments/{ids['jo']}", "/"):
         body = client.get(url).get_data(as_text=True)
         assert "Private details" not in body, url
@@ -108,7 +108,7 @@ def test_redacted_comment_never_shows_its_text(client, ids) -> None:  # type: ig
     assert "Redacted by the archive's operators: personal data of a child" in page
 
 
-def test_comment_page_shows_versions_diff_and_events(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_comment_page_shows_versions_diff_and_events(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['wl']}")
     versions = doc.css("ol.versions > li")
     assert len(versions) == 2
@@ -121,7 +121,7 @@ def test_comment_page_shows_versions_diff_and_events(client, ids) -> None:  # ty
     assert f"capture {ids['second']}" in events[1]
 
 
-def test_comment_page_of_a_removed_comment_has_window_and_evidence(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_comment_page_of_a_removed_comment_has_window_and_evidence(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['sarah']}")
     text = _text(doc.body)
     assert "Removed between 2018-04-01 12:00 UTC and 2018-04-01 13:00 UTC" in text
@@ -133,27 +133,27 @@ def test_comment_page_of_a_removed_comment_has_window_and_evidence(client, ids) 
     assert _page(client, link).css_first("h1") is not None
 
 
-def test_reinstated_comment_history(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_reinstated_comment_history(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['dave']}")
     kinds = [_text(tr).split(" ")[0] for tr in doc.css("table.events tbody tr")]
     assert kinds == ["appeared", "missing", "removed", "reinstated"]
     assert "Reinstated: it disappeared and came back (1 time)" in _text(doc.body)
 
 
-def test_reply_links_to_its_parent(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_reply_links_to_its_parent(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['mike']}")
     hrefs = [a.attributes["href"] for a in doc.css("p.meta a")]
     assert f"/comments/{ids['paul']}" in hrefs
 
 
 @pytest.mark.parametrize("url", ["/threads/999", "/comments/999", "/captures/999", "/threads/999/captures"])
-def test_unknown_ids_are_friendly_404s(client, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_ids_are_friendly_404s(client, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 404
     assert b"The archive has no" in response.data
 
 
-def test_pages_carry_no_inline_script_or_style(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_pages_carry_no_inline_script_or_style(client, ids) -> None:
     for url in ("/", f"/threads/{ids['thread']}", f"/comments/{ids['wl']}", f"/captures/{ids['second']}",
                 f"/threads/{ids['thread']}/captures"):
         doc = _page(client, url)
@@ -163,7 +163,7 @@ def test_pages_carry_no_inline_script_or_style(client, ids) -> None:  # type: ig
         assert doc.css_first('meta[name="viewport"]') is not None
 
 
-def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> None:
     from archive.web.public import pages as public
     monkeypatch.setattr(public, "COMMENTS_PER_PAGE", 3)
     seen = []
@@ -185,7 +185,7 @@ def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> Non
     assert "page 3 of 3" in _text(last.css_first("nav.pager"))
 
 
-def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:
     from datetime import timedelta
 
     from archive.store.db import get_db

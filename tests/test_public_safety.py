@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from archive.context import archive_context
-from archive.store.db import get_db
 from archive.capture.ledger import MAX_TEXT_CHARS
+from archive.context import archive_context
 from archive.search import reindex
+from archive.store.db import get_db
 from tests.public_helpers import T0, capture, comment_id, new_thread, rec
 
 HOSTILE = [
@@ -27,7 +27,7 @@ HOSTILE = [
 
 
 @pytest.fixture
-def hostile(app):  # type: ignore[no-untyped-def]
+def hostile(app):
     records = [rec(str(i), f'<b onmouseover="alert({i})">author{i}</b>', text, html=html, position=i)
                for i, (html, text) in enumerate(HOSTILE)]
     huge_text = "shadowbanned " + "x" * (MAX_TEXT_CHARS * 2)
@@ -58,7 +58,7 @@ def _assert_inert(html: str) -> None:
                 assert not (value or "").strip().lower().startswith(("javascript:", "data:")), value
 
 
-def test_thread_page_is_inert(client, hostile) -> None:  # type: ignore[no-untyped-def]
+def test_thread_page_is_inert(client, hostile) -> None:
     response = client.get(f"/threads/{hostile['thread']}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -67,7 +67,7 @@ def test_thread_page_is_inert(client, hostile) -> None:  # type: ignore[no-untyp
     assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in html     # the title, escaped
 
 
-def test_comment_page_and_its_diff_are_inert(client, hostile) -> None:  # type: ignore[no-untyped-def]
+def test_comment_page_and_its_diff_are_inert(client, hostile) -> None:
     response = client.get(f"/comments/{hostile['edited']}")
     html = response.get_data(as_text=True)
     _assert_inert(html)
@@ -75,20 +75,20 @@ def test_comment_page_and_its_diff_are_inert(client, hostile) -> None:  # type: 
     assert "&lt;script&gt;" in diff.html        # the hostile text is shown as text
 
 
-def test_home_and_search_are_inert(client, hostile) -> None:  # type: ignore[no-untyped-def]
+def test_home_and_search_are_inert(client, hostile) -> None:
     for url in ("/", "/search?q=shadowbanned", "/search?q=alert"):
         response = client.get(url)
         assert response.status_code == 200, url
         _assert_inert(response.get_data(as_text=True))
 
 
-def test_huge_body_is_cut_for_display(client, hostile) -> None:  # type: ignore[no-untyped-def]
+def test_huge_body_is_cut_for_display(client, hostile) -> None:
     response = client.get(f"/threads/{hostile['thread']}")
     assert len(response.data) < 600_000
     assert b"cut for display" in response.data
 
 
-def test_commenter_links_are_http_only(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_commenter_links_are_http_only(app, client) -> None:
     from scrapers.base import CommentRecord
     records = [CommentRecord(key="1", author="Evil", text="hi", author_url="javascript:alert(1)", posted_at=T0),
                CommentRecord(key="2", author="Fine", text="hi", author_url="https://fine.example/", posted_at=T0,

@@ -10,13 +10,13 @@ from tests.public_helpers import build_moderated_thread
 
 
 @pytest.fixture
-def ids(app):  # type: ignore[no-untyped-def]
+def ids(app):
     found = build_moderated_thread(app)
     reindex(archive_context(app))
     return found
 
 
-def _doc(response) -> LexborHTMLParser:  # type: ignore[no-untyped-def]
+def _doc(response) -> LexborHTMLParser:
     return LexborHTMLParser(response.get_data(as_text=True))
 
 
@@ -25,7 +25,7 @@ def _hit_ids(doc: LexborHTMLParser) -> list[int]:
     return [int(href.rsplit("/", 1)[1]) for href in links]
 
 
-def test_empty_search_shows_help(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_empty_search_shows_help(client, ids) -> None:
     response = client.get("/search")
     assert response.status_code == 200
     doc = _doc(response)
@@ -33,7 +33,7 @@ def test_empty_search_shows_help(client, ids) -> None:  # type: ignore[no-untype
     assert "Type a few words" in doc.text()
 
 
-def test_phrase_finds_the_removed_comment_with_its_status(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_phrase_finds_the_removed_comment_with_its_status(client, ids) -> None:
     doc = _doc(client.get('/search?q="twenty minutes"'))
     assert _hit_ids(doc) == [ids["sarah"]]
     hit = doc.css_first("ol.hits > li")
@@ -45,7 +45,7 @@ def test_phrase_finds_the_removed_comment_with_its_status(client, ids) -> None: 
 ALL = ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")
 
 
-def test_filters_alone_list_every_matching_comment(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_filters_alone_list_every_matching_comment(client, ids) -> None:
     response = client.get("/search?status=removed")
     assert response.status_code == 200
     doc = _doc(response)
@@ -66,7 +66,7 @@ def test_filters_alone_list_every_matching_comment(client, ids) -> None:  # type
     assert any("site=news.example" in href and "status=removed" in href for href in links)
 
 
-def test_each_filter_alone_is_a_search(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_each_filter_alone_is_a_search(client, ids) -> None:
     in_thread = _doc(client.get(f"/search?thread={ids['thread']}"))
     assert sorted(_hit_ids(in_thread)) == sorted(ids[name] for name in ALL)
     assert "Only in" in in_thread.text()
@@ -82,7 +82,7 @@ def test_each_filter_alone_is_a_search(client, ids) -> None:  # type: ignore[no-
     assert _hit_ids(_doc(client.get("/search?status=missing"))) == [ids["cha"]]
 
 
-def test_an_order_alone_is_not_a_search(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_an_order_alone_is_not_a_search(client, ids) -> None:
     for url in ("/search?sort=newest", "/search?q=&status=&site=&from=&to="):
         response = client.get(url)
         assert response.status_code == 200
@@ -90,7 +90,7 @@ def test_an_order_alone_is_not_a_search(client, ids) -> None:  # type: ignore[no
         assert "Type a few words" in doc.text() and doc.css_first("ol.hits") is None
 
 
-def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:
     from archive.web.public import search as search_views
     monkeypatch.setattr(search_views, "PER_PAGE", 4)
     monkeypatch.setattr(search_views, "MAX_PAGE_LINKS", 1)
@@ -110,7 +110,7 @@ def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:  
 
 # The thread's title says "Cafcass": a plain word matches comment text and title,
 # so `cafcass` finds every comment of the thread.
-def test_status_filter_and_counts(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_status_filter_and_counts(client, ids) -> None:
     doc = _doc(client.get("/search?q=cafcass&status=removed"))
     assert set(_hit_ids(doc)) == {ids["sarah"], ids["nell"], ids["ann"]}
     everything = _doc(client.get("/search?q=cafcass"))
@@ -123,14 +123,14 @@ def test_status_filter_and_counts(client, ids) -> None:  # type: ignore[no-untyp
     assert _hit_ids(_doc(client.get("/search?q=cafcass&status=edited"))) == [ids["wl"]]
 
 
-def test_facet_links_keep_the_query(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_facet_links_keep_the_query(client, ids) -> None:
     doc = _doc(client.get("/search?q=cafcass"))
     links = [a.attributes["href"] for a in doc.css(".facets a")]
     assert any("status=removed" in href and "q=cafcass" in href for href in links)
     assert any("site=news.example" in href for href in links)
 
 
-def test_site_thread_and_date_filters(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_site_thread_and_date_filters(client, ids) -> None:
     assert len(_hit_ids(_doc(client.get("/search?q=cafcass&site=news.example")))) == 9
     assert _hit_ids(_doc(client.get("/search?q=cafcass&site=elsewhere.example"))) == []
     in_thread = _doc(client.get(f"/search?q=cafcass&thread={ids['thread']}&status=removed"))
@@ -141,13 +141,13 @@ def test_site_thread_and_date_filters(client, ids) -> None:  # type: ignore[no-u
     assert len(_hit_ids(same_day)) == 3
 
 
-def test_sort_orders(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_sort_orders(client, ids) -> None:
     newest = _hit_ids(_doc(client.get("/search?q=cafcass&sort=newest")))
     oldest = _hit_ids(_doc(client.get("/search?q=cafcass&sort=oldest")))
     assert len(newest) == 9 and sorted(newest) == sorted(oldest)
 
 
-def test_pagination_pages_and_cursor(client, ids, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_pagination_pages_and_cursor(client, ids, monkeypatch) -> None:
     from archive.web.public import search as search_views
     monkeypatch.setattr(search_views, "PER_PAGE", 4)
     first = _doc(client.get("/search?q=cafcass&sort=oldest"))
@@ -177,7 +177,7 @@ def test_pagination_pages_and_cursor(client, ids, monkeypatch) -> None:  # type:
     "/search?q=x&sort=random",
     "/search?q=" + "a" * 600,
 ])
-def test_malformed_queries_are_friendly(client, ids, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_queries_are_friendly(client, ids, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 400, response.status_code
     doc = _doc(response)
@@ -185,7 +185,7 @@ def test_malformed_queries_are_friendly(client, ids, url: str) -> None:  # type:
     assert doc.css_first("form.search") is not None
 
 
-def test_redacted_text_never_appears_in_results(client, ids) -> None:  # type: ignore[no-untyped-def]
+def test_redacted_text_never_appears_in_results(client, ids) -> None:
     response = client.get("/search?q=private+details")
     assert response.status_code == 200
     assert ids["jo"] not in _hit_ids(_doc(response))     # the index keeps no redacted text

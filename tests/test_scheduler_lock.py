@@ -5,8 +5,8 @@ import subprocess
 import sys
 import textwrap
 
-from archive.context import archive_context
 from archive.capture.scheduler import DataDirLock, start_scheduler
+from archive.context import archive_context
 
 
 def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
@@ -24,7 +24,7 @@ def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
     return proc
 
 
-def test_second_process_cannot_capture(sqlite_app, tmp_path):  # type: ignore[no-untyped-def]
+def test_second_process_cannot_capture(sqlite_app, tmp_path):
     from tests.conftest import ArchiveRunner
 
     data_dir = str(archive_context(sqlite_app).settings.data_dir)
@@ -43,7 +43,7 @@ def test_second_process_cannot_capture(sqlite_app, tmp_path):  # type: ignore[no
     lock.release()
 
 
-def test_scheduler_starts_once_and_stops(sqlite_app):  # type: ignore[no-untyped-def]
+def test_scheduler_starts_once_and_stops(sqlite_app):
     running = start_scheduler(archive_context(sqlite_app))
     assert running is not None
     scheduler, dispatcher, lock = running

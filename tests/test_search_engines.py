@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 
 from archive.context import archive_context
+from archive.search import SearchQuery, index_comments, query_index, reindex
 from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion, Site, Thread
-from archive.search import SearchQuery, index_comments, query_index, reindex
 from tests.context_support import with_settings
 
 BACKENDS = ("whoosh", "database")
@@ -283,7 +283,7 @@ def test_engines_agree_on_every_word_prefix_and_phrase(app: Flask) -> None:
     """Both engines of this database, side by side, over queries made from the corpus itself."""
     from archive.search.tokens import tokenize
 
-    ids = build_archive(app)
+    build_archive(app)
     for backend in BACKENDS:
         with_settings(app, search_backend=backend)
         reindex(archive_context(app))

@@ -14,12 +14,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from archive.context import ArchiveContext, archive_context
-from archive.store.db import get_db
 from archive.errors import ArchiveError
+from archive.search import (
+    SearchQuery,
+    SearchQueryError,
+    index_comments,
+    query_index,
+    reindex,
+    remove_from_index,
+    whoosh_backend,
+)
+from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion
-from archive.search import (SearchQuery, SearchQueryError, index_comments, query_index, reindex,
-                            remove_from_index)
-from archive.search import whoosh_backend
 from tests.context_support import with_settings
 from tests.test_search_engines import BACKENDS, SPECS, build_archive, keys_of
 
@@ -135,7 +141,7 @@ def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
     assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c8"]
 
 
-def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:  # type: ignore[no-untyped-def]
+def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:
     result = runner.invoke("reindex")
     assert result.exit_code == 0, result.output
     assert f"reindexed {len(SPECS)} comments ({archive_context(app).settings.search_backend})" in result.output

@@ -1,7 +1,7 @@
 """The pure parts of search: tokenizer, query language, snippets, plans and cursors."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -183,7 +183,7 @@ def test_plan_without_words_or_filters_is_refused() -> None:
 
 
 def test_plan_turns_aware_dates_into_naive_utc() -> None:
-    plan = make_plan(SearchQuery(text="a", date_from=datetime(2020, 1, 1, 12, tzinfo=timezone.utc)))
+    plan = make_plan(SearchQuery(text="a", date_from=datetime(2020, 1, 1, 12, tzinfo=UTC)))
     assert plan.date_from == datetime(2020, 1, 1, 12)
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import config
 from archive.cli import cli
 from archive.settings import Settings, SettingsError
-import config
 from config import SETTINGS, Config
 
 

@@ -13,10 +13,10 @@ from datetime import datetime
 
 import pytest
 
-from archive.store.db import get_db
 from archive.research.exports import ExportFilter, read_rows
-from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
 from archive.research.stats_queries import build_stats, stats_columns
+from archive.store.db import get_db
+from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
 
 
 def D(day: int, hour: int = 0, month: int = 1) -> datetime:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive.rules.verdicts import EventRecord, Snapshot, ThreadState, Verdict, judge, replay, status_after
 from scrapers.base import CommentRecord

@@ -14,13 +14,13 @@ from sqlalchemy import select, text
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.context import archive_context
+from archive.research.warc import NOT_MODIFIED_PROFILE
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Exchange, Site, Thread
-from archive.research.warc import NOT_MODIFIED_PROFILE
 
 T0 = datetime(2024, 6, 1, 8, 0, 0)
-PAGE1 = "<html><body><p id='comment-1'>Café ✓ first page</p></body></html>".encode("utf-8")
+PAGE1 = "<html><body><p id='comment-1'>Café ✓ first page</p></body></html>".encode()
 PAGE2 = b"<html>page two \x00\xff raw bytes</html>"
 PAGE3 = b"<html>another thread</html>"
 MAINTENANCE = b"Down for maintenance"

@@ -13,12 +13,12 @@ from tests.context_support import with_settings
 URL = "http://127.0.0.1:9/cafcass-rated-outstanding/"
 
 
-def _count(app, model) -> int:  # type: ignore[no-untyped-def]
+def _count(app, model) -> int:
     with get_db(app).read_session() as session:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_add_list_pause_resume_remove(app, runner):  # type: ignore[no-untyped-def]
+def test_add_list_pause_resume_remove(app, runner):
     result = runner.invoke("watch", "add", URL, "--every", "30m", "--until", "2099-01-01")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("watch 1: http://127.0.0.1:9/cafcass-rated-outstanding/ every 30m")
@@ -36,7 +36,7 @@ def test_add_list_pause_resume_remove(app, runner):  # type: ignore[no-untyped-d
     assert _count(app, Thread) == 1, "removing a watch keeps the thread and its evidence"
 
 
-def test_empty_list_says_how_to_start(runner):  # type: ignore[no-untyped-def]
+def test_empty_list_says_how_to_start(runner):
     assert "watch add URL" in runner.invoke("watch", "list").output
 
 
@@ -45,7 +45,7 @@ def test_empty_list_says_how_to_start(runner):  # type: ignore[no-untyped-def]
     ("not a url", "http"),
     ("http://user:secret@127.0.0.1/a", "credentials"),
 ])
-def test_bad_urls_are_refused_in_one_line(app, runner, url, message):  # type: ignore[no-untyped-def]
+def test_bad_urls_are_refused_in_one_line(app, runner, url, message):
     result = runner.invoke("watch", "add", url)
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
@@ -53,14 +53,14 @@ def test_bad_urls_are_refused_in_one_line(app, runner, url, message):  # type: i
     assert _count(app, Watch) == 0 and _count(app, Thread) == 0
 
 
-def test_private_address_refused_unless_allowed(app, runner):  # type: ignore[no-untyped-def]
+def test_private_address_refused_unless_allowed(app, runner):
     with_settings(app, allow_private_addresses=False)
     result = runner.invoke("watch", "add", "http://10.1.2.3/article/")
     assert result.exit_code == 1 and "ARCHIVE_ALLOW_PRIVATE_ADDRESSES" in result.output
     assert _count(app, Thread) == 0
 
 
-def test_duplicate_watch_refused(app, runner):  # type: ignore[no-untyped-def]
+def test_duplicate_watch_refused(app, runner):
     assert runner.invoke("watch", "add", URL).exit_code == 0
     # The same thread, spelt differently: fragment, comment page, upper-case scheme.
     for same in (URL + "#comment-5", URL + "comment-page-2/", URL.replace("http://", "HTTP://")):
@@ -76,12 +76,12 @@ def test_duplicate_watch_refused(app, runner):  # type: ignore[no-untyped-def]
     (["--until", "tomorrow"], "not a date"),
     (["--adapter", "myspace"], "unknown adapter"),
 ])
-def test_bad_options_are_refused(app, runner, args, message):  # type: ignore[no-untyped-def]
+def test_bad_options_are_refused(app, runner, args, message):
     result = runner.invoke("watch", "add", URL, *args)
     assert result.exit_code != 0 and message in result.output, result.output
     assert _count(app, Watch) == 0
 
 
-def test_unknown_watch_id(runner):  # type: ignore[no-untyped-def]
+def test_unknown_watch_id(runner):
     result = runner.invoke("watch", "pause", "42")
     assert result.exit_code == 1 and result.output == "error: no watch with id 42\n"

@@ -21,11 +21,11 @@ from tests.operator_support import count, logged_in, post
 
 
 @pytest.fixture
-def ops(app):  # type: ignore[no-untyped-def]
+def ops(app):
     return logged_in(app)
 
 
-def _watches(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _watches(app) -> dict[str, int]:
     """One watch of each kind, failures included: a paused or ended watch can be failing too."""
     with get_db(app).write() as session:
         ids = {name: add_watch(session, f"http://127.0.0.1:9/article-{n}/", allow_private=True).id
@@ -43,7 +43,7 @@ def _csv_states(text: str) -> dict[int, str]:
     return {int(row["id"]): row["state"] for row in csv.DictReader(io.StringIO(text))}
 
 
-def test_every_front_end_shows_the_same_state(app, ops, runner):  # type: ignore[no-untyped-def]
+def test_every_front_end_shows_the_same_state(app, ops, runner):
     ids = _watches(app)
     expected = {ids["active"]: "active", ids["failing"]: "active", ids["paused-failing"]: "paused",
                 ids["ended"]: "ended"}
@@ -62,7 +62,7 @@ def test_every_front_end_shows_the_same_state(app, ops, runner):  # type: ignore
         assert shown == {i for i, s in expected.items() if s == state}, state
 
 
-def test_failures_are_shown_beside_the_state_everywhere(app, ops, runner):  # type: ignore[no-untyped-def]
+def test_failures_are_shown_beside_the_state_everywhere(app, ops, runner):
     ids = _watches(app)
     table = runner.invoke("watch", "list").output
     assert table.count("3 failures in a row") == 2 and "failing" not in table
@@ -71,7 +71,7 @@ def test_failures_are_shown_beside_the_state_everywhere(app, ops, runner):  # ty
     assert {w["id"]: w["consecutive_failures"] for w in listed}[ids["paused-failing"]] == 3
 
 
-def test_pause_and_resume_refuse_the_same_way_on_both_sides(app, ops, runner):  # type: ignore[no-untyped-def]
+def test_pause_and_resume_refuse_the_same_way_on_both_sides(app, ops, runner):
     with get_db(app).write() as session:
         watch_id = add_watch(session, "http://127.0.0.1:9/a/", allow_private=True).id
     cli = runner.invoke("watch", "resume", str(watch_id))
@@ -88,23 +88,23 @@ def test_pause_and_resume_refuse_the_same_way_on_both_sides(app, ops, runner):  
         assert not watch.paused and watch.next_due_at >= before.replace(microsecond=0)
 
 
-def _cli_add(runner, option: str, value: str) -> str:  # type: ignore[no-untyped-def]
+def _cli_add(runner, option: str, value: str) -> str:
     return runner.invoke("watch", "add", "http://127.0.0.1:9/a/", option, value).output
 
 
-def _web_add(ops, field: str, value: str) -> str:  # type: ignore[no-untyped-def]
+def _web_add(ops, field: str, value: str) -> str:
     form = {"url": "http://127.0.0.1:9/a/", field: value, "action": "add"}
     return post(ops, "/ops/watches/new", form, form_path="/ops/watches/new").get_data(as_text=True)
 
 
-def _csv_import(runner, tmp_path, column: str, value: str) -> str:  # type: ignore[no-untyped-def]
+def _csv_import(runner, tmp_path, column: str, value: str) -> str:
     path = tmp_path / "watches.csv"
     path.write_text(f"url,{column}\nhttp://127.0.0.1:9/a/,{value}\n")
     return runner.invoke("watch", "import", str(path)).output
 
 
 @pytest.mark.parametrize("value", ["30s", "2001-01-01"])
-def test_the_same_schedule_rules_and_words_on_every_front_end(app, ops, runner, tmp_path, value):  # type: ignore[no-untyped-def]
+def test_the_same_schedule_rules_and_words_on_every_front_end(app, ops, runner, tmp_path, value):
     if value == "30s":
         words = "must be at least 1m"
         said = [_cli_add(runner, "--every", value), _web_add(ops, "every", value),

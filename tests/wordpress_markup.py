@@ -59,7 +59,7 @@ def wp_page(comments: list[C], base: str = "http://127.0.0.1/cafcass/", title: s
         f'{heading}<ol class="comment-list">{_tree(comments, 0, base)}</ol>'
         f'<nav class="navigation comments-pagination">{nav}</nav>'
         '<div id="respond" class="comment-respond"></div></div></main>'
-        '<footer id="colophon" class="site-footer"></footer></body></html>').encode("utf-8")
+        '<footer id="colophon" class="site-footer"></footer></body></html>').encode()
 
 
 def many(n: int, start: datetime = datetime(2018, 3, 29, 15, 21)) -> list[C]:

@@ -19,6 +19,7 @@ reason, except under CI=true, where it fails: CI never skips real-part tests.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -32,10 +33,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -119,10 +121,8 @@ def _free_port() -> int:
 
 def _die_with_parent() -> None:
     """In the child before exec: a killed test run takes its php server with it (Linux)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
 
 
 def _pid_alive(pid: int) -> bool:
@@ -216,7 +216,7 @@ class WordPressSite:
         if self._server is not None and self._server.poll() is None:
             return
         env = {**os.environ, "WPLOOP_ROOT": str(self.root), "WPLOOP_CONFIG": self.name}
-        log = open(self.workdir / "server.log", "ab")
+        log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 (the server writes to it after we return)
         try:
             self._server = subprocess.Popen(
                 ["php", "-d", "display_errors=0", "-d", "log_errors=1", "-d", "opcache.enable_cli=1",

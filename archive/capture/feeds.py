@@ -22,12 +22,12 @@ import feedparser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.clock import utcnow
-from archive.errors import ArchiveError, DuplicateWatch, UrlRejected
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
-from archive.store.models import Feed, FeedEntry, Thread, Watch
 from archive.capture.watches import add_watch, canonical_url, check_interval
+from archive.clock import utcnow
 from archive.context import ArchiveContext
+from archive.errors import ArchiveError, DuplicateWatch, UrlRejected
+from archive.store.models import Feed, FeedEntry, Thread, Watch
 
 DEFAULT_WATCH_EVERY = timedelta(hours=6)
 DEFAULT_EARLY_EVERY = timedelta(hours=1)

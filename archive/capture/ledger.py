@@ -11,11 +11,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scrapers.base import CommentRecord
-
+from archive.rules.verdicts import (
+    EVENT_STATUS,
+    NO_TEXT,
+    EventRecord,
+    Known,
+    ThreadState,
+    Verdict,
+    status_after,
+    text_hash,
+)
 from archive.store.models import Capture, Comment, CommentVersion, Event, Thread
-from archive.rules.verdicts import (EVENT_STATUS, NO_TEXT, EventRecord, Known, ThreadState, Verdict, status_after,
-                       text_hash)
+from scrapers.base import CommentRecord
 
 # Bodies longer than this are cut before storing: a hostile page must not
 # bloat every later query (the full bytes stay in the evidence store).

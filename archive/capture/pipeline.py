@@ -15,21 +15,20 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from scrapers import choose_adapter, get_adapter
-from scrapers.base import Adapter, Page, PageResult, ThreadView
-
-from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
-from archive.clock import utcnow
-from archive.errors import ArchiveError
-from archive.store.evidence import capture_record_hash
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
-from archive.store.models import Capture, Comment, Exchange, Thread, Watch
-from archive.rules.verdicts import Snapshot, judge
 from archive.capture.watches import current_interval, is_active
+from archive.clock import utcnow
 from archive.context import ArchiveContext
+from archive.errors import ArchiveError
+from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
+from archive.rules.verdicts import Snapshot, judge
 from archive.search import index_comments
+from archive.store.evidence import capture_record_hash
+from archive.store.models import Capture, Comment, Exchange, Thread, Watch
+from scrapers import choose_adapter, get_adapter
+from scrapers.base import Adapter, Page, PageResult, ThreadView
 
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)

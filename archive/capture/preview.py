@@ -9,16 +9,16 @@ discussion API), one more page is read.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-from scrapers import ADAPTERS, choose_adapter, get_adapter
-from scrapers.base import Adapter, CommentRecord, Page, PageResult
-
-from archive.rules.assess import FetchOutcome, classify_fetches
-from archive.errors import ArchiveError
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.capture.follow import may_follow
+from archive.errors import ArchiveError
+from archive.rules.assess import FetchOutcome, classify_fetches
+from scrapers import ADAPTERS, choose_adapter, get_adapter
+from scrapers.base import Adapter, CommentRecord, Page, PageResult
 
 SHOWN_COMMENTS = 10
 MAX_PAGES = 2

@@ -14,16 +14,16 @@ import fcntl
 import logging
 import os
 import threading
-from datetime import datetime, timezone
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from archive.capture.pipeline import capture_watch, due_watch_ids
 from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.pipeline import capture_watch, due_watch_ids
 from archive.context import ArchiveContext
 from archive.store.models import Watch
 
@@ -39,7 +39,7 @@ class DataDirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> bool:
-        handle = open(self.path, "a+")
+        handle = open(self.path, "a+")  # noqa: SIM115 (held open: the lock lives as long as the file)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -117,7 +117,7 @@ def start_scheduler(ctx: ArchiveContext) -> tuple[BackgroundScheduler, Dispatche
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(dispatcher.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch",
                       # First round at once rather than a minute after start-up.
-                      next_run_time=datetime.now(timezone.utc), jitter=5, misfire_grace_time=DISPATCH_SECONDS,
+                      next_run_time=datetime.now(UTC), jitter=5, misfire_grace_time=DISPATCH_SECONDS,
                       coalesce=True, max_instances=1)
     scheduler.start()
     return scheduler, dispatcher, lock

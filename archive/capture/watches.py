@@ -16,12 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from scrapers import ADAPTERS
-
+from archive.capture.fetch.fetcher import check_url
 from archive.clock import utcnow
 from archive.errors import ArchiveError, DuplicateWatch
-from archive.capture.fetch.fetcher import check_url
 from archive.store.models import Site, Thread, Watch
+from scrapers import ADAPTERS
 
 MIN_INTERVAL = timedelta(minutes=1)
 # Failing is not a state: a paused or ended watch may have failed too, so
@@ -111,9 +110,9 @@ def get_watch(session: Session, watch_id: int) -> Watch:
 
 def current_interval(watch: Watch, now: datetime) -> timedelta:
     """The interval in force: tighter in a feed article's first days."""
-    if watch.early_interval_seconds and watch.early_seconds:
-        if now < watch.created_at + timedelta(seconds=watch.early_seconds):
-            return timedelta(seconds=watch.early_interval_seconds)
+    if (watch.early_interval_seconds and watch.early_seconds
+            and now < watch.created_at + timedelta(seconds=watch.early_seconds)):
+        return timedelta(seconds=watch.early_interval_seconds)
     return timedelta(seconds=watch.interval_seconds)
 
 

@@ -7,9 +7,7 @@ one module per area and are added to `cli` at the bottom of this file.
 from __future__ import annotations
 
 import sys
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,13 +56,15 @@ def main() -> None:
     cli.main(args=sys.argv[1:], prog_name="python -m archive")
 
 
-from archive.cli import capture_commands
-from archive.cli import demo_commands
-from archive.cli import operator_commands
-from archive.cli import research_commands
-from archive.cli import search_commands
-from archive.cli import setup_commands
-from archive.cli import watch_commands
+from archive.cli import (
+    capture_commands,
+    demo_commands,
+    operator_commands,
+    research_commands,
+    search_commands,
+    setup_commands,
+    watch_commands,
+)
 
 for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
                 operator_commands, demo_commands):

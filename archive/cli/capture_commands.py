@@ -6,10 +6,10 @@ import logging
 import click
 from sqlalchemy import func, select
 
-from archive.errors import ArchiveError
-from archive.store.models import Thread, Watch
 from archive.capture.watches import canonical_url
 from archive.cli import current_app_obj, current_context
+from archive.errors import ArchiveError
+from archive.store.models import Thread, Watch
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
@@ -33,8 +33,8 @@ def capture(url: str | None, all_due: bool) -> None:
     URL, that watched thread is captured whatever its schedule. Exits 0 even
     when some fetches fail, and prints a line per capture and a summary.
     """
-    from archive.capture.pipeline import CaptureSummary, capture_round, capture_watch
     from archive.capture.fetch.fetcher import Fetcher
+    from archive.capture.pipeline import CaptureSummary, capture_round, capture_watch
     from archive.capture.scheduler import DataDirLock
 
     if bool(url) == all_due:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from archive.errors import ArchiveError
 from archive.cli import current_context
+from archive.errors import ArchiveError
 
 
 @click.command()
@@ -16,8 +16,8 @@ def demo() -> None:
     the archive has removals, edits, failed captures and search results to
     show, with no network. Running it again loads nothing twice.
     """
-    from archive.demo import load_demo
     from archive.capture.scheduler import DataDirLock
+    from archive.demo import load_demo
 
     ctx = current_context()
     lock = DataDirLock(ctx.settings.data_dir)

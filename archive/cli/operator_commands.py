@@ -11,18 +11,17 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from scrapers import ADAPTERS
-
-from archive.operators import audit
-from archive.operators.auth import create_user
-from archive.clock import format_duration, iso, parse_duration, utcnow
-from archive.store.db import get_db
-from archive.errors import ArchiveError
 from archive.capture.feeds import add_feed, watch_schedule
-from archive.store.models import Feed, FeedEntry, Watch
-from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
 from archive.cli import current_app_obj, current_context
 from archive.cli.watch_commands import duration_option, watch
+from archive.clock import format_duration, iso, parse_duration, utcnow
+from archive.errors import ArchiveError
+from archive.operators import audit
+from archive.operators.auth import create_user
+from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.store.db import get_db
+from archive.store.models import Feed, FeedEntry, Watch
+from scrapers import ADAPTERS
 
 ACTOR = "command line"
 

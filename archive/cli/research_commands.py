@@ -5,25 +5,37 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
-from archive.research.dataset import build_dataset
-from archive.store.db import get_db
+from archive.cli import current_app_obj, current_context
 from archive.errors import ArchiveError
-from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, FORMATS,
-                       Column, ExportFilter, capture_rows, comment_rows, date_bounds, event_rows,
-                       write_rows)
-from archive.store.models import Thread
-from archive.rules.stats import NOTES
+from archive.research.dataset import build_dataset
+from archive.research.exports import (
+    CAPTURE_COLUMNS,
+    COMMENT_COLUMNS,
+    COMMENT_STATUSES,
+    EVENT_COLUMNS,
+    FORMATS,
+    Column,
+    ExportFilter,
+    capture_rows,
+    comment_rows,
+    date_bounds,
+    event_rows,
+    write_rows,
+)
 from archive.research.stats_queries import GROUPINGS, build_stats, key_columns, stats_columns
 from archive.research.verify import verify_archive
 from archive.research.warc import export_warc
-from archive.cli import current_app_obj, current_context
+from archive.rules.stats import NOTES
+from archive.store.db import get_db
+from archive.store.models import Thread
 
 
 @contextmanager

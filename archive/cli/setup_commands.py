@@ -5,9 +5,9 @@ import click
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
+from archive.cli import current_context
 from archive.store.models import Comment
 from archive.store.schema import upgrade
-from archive.cli import current_context
 
 
 @click.command()

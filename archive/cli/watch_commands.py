@@ -6,11 +6,11 @@ import json
 import click
 from sqlalchemy import select
 
+from archive.capture.watches import add_watch, get_watch, set_paused, watch_state
+from archive.cli import current_app_obj, current_context
 from archive.clock import format_duration, iso, parse_date, parse_duration, utcnow
 from archive.store.db import get_db
 from archive.store.models import Watch
-from archive.capture.watches import add_watch, get_watch, set_paused, watch_state
-from archive.cli import current_app_obj, current_context
 
 
 def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]

@@ -16,19 +16,19 @@ from the start: the local site exists only while the demo runs.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import func, select
 
-from archive.capture.pipeline import capture_watch
 from archive.capture.fetch.fetcher import Fetcher
-from archive.context import ArchiveContext
-from archive.store.models import Capture, Comment, Site, Thread
+from archive.capture.pipeline import capture_watch
 from archive.capture.watches import add_watch
+from archive.context import ArchiveContext
 from archive.demo.content import ARTICLES, Article
 from archive.demo.site import DemoSite
+from archive.store.models import Capture, Comment, Site, Thread
 
 # The demo site answers at once; a slow machine still gets time to spare.
 FETCH_TIMEOUT = 10.0

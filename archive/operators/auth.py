@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from archive.errors import ArchiveError
 from archive.operators import audit
 from archive.store.db import Database, get_session
-from archive.errors import ArchiveError
 from archive.store.models import AuditEntry, User
 
 MAX_FAILURES = 5

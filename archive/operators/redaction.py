@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from archive.operators import audit
 from archive.errors import ArchiveError
+from archive.operators import audit
 from archive.store.models import Comment
 
 if TYPE_CHECKING:

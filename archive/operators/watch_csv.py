@@ -17,18 +17,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from archive.capture.watches import (
+    add_watch,
+    canonical_url,
+    check_adapter,
+    check_interval,
+    check_until,
+    watch_state,
+)
 from archive.clock import format_duration, iso, parse_date, parse_duration
 from archive.errors import ArchiveError
 from archive.store.models import Watch
-from archive.capture.watches import (add_watch, canonical_url, check_adapter, check_interval, check_until,
-                                     watch_state)
 
 COLUMNS = ("url", "adapter", "every", "until", "paused", "early_every", "early_for", "options")
 READ_ONLY = ("id", "state", "last_outcome", "next_due_at")

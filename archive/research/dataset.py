@@ -16,20 +16,30 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import text
 
 from archive.clock import iso, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
-from archive.research.exports import (CAPTURE_COLUMNS, COMMENT_COLUMNS, EVENT_COLUMNS, Column, ExportFilter,
-                      capture_rows, comment_rows, event_rows, write_rows)
-from archive.rules.stats import NOTES
+from archive.research.exports import (
+    CAPTURE_COLUMNS,
+    COMMENT_COLUMNS,
+    EVENT_COLUMNS,
+    Column,
+    ExportFilter,
+    capture_rows,
+    comment_rows,
+    event_rows,
+    write_rows,
+)
 from archive.research.stats_queries import build_stats, stats_columns
+from archive.rules.stats import NOTES
 
 ROOT = Path(__file__).resolve().parents[2]
 STATS_GROUPINGS = ("site", "thread", "month")

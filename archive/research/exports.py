@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Iterator, Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session

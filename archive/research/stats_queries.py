@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.research.exports import Column, ExportFilter, apply_filter, stream_rows
-from archive.store.models import Capture, Comment, Event, Site, Thread
 from archive.rules.stats import StatsBuilder, month_of
+from archive.store.models import Capture, Comment, Event, Site, Thread
 
 GROUPINGS = ("site", "thread", "month", "site-month", "author", "all")
 REMOVAL_KINDS = ("removed", "tombstoned")

@@ -11,8 +11,8 @@ Two checks, each mismatch reported on its own line:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload

@@ -18,18 +18,19 @@ comment the filters select, newest first unless another date sort is asked.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError
-from archive.store.models import Comment
 from archive.search.documents import Selection, batch_bounds, comment_texts
 from archive.search.engines import ENGINE_FAILURES
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
 from archive.search.types import Hit, SearchQuery, SearchQueryError, SearchResults
+from archive.store.models import Comment
 
 if TYPE_CHECKING:
     from archive.context import ArchiveContext

@@ -7,8 +7,8 @@ they may be out of date) until `reindex` repairs the index and removes it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,13 +16,13 @@ from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
 
 from archive.clock import iso, utcnow
-from archive.store.db import Database
-from archive.store.models import Comment
 from archive.search.base import Engine
 from archive.search.postgres_backend import PostgresEngine
 from archive.search.sqlite_backend import SqliteEngine
 from archive.search.whoosh_backend import WhooshEngine
 from archive.settings import Settings, SettingsError
+from archive.store.db import Database
+from archive.store.models import Comment
 
 # ARCHIVE_SEARCH_BACKEND -> the engine it names.
 BACKENDS: dict[str, Callable[[Settings, Database], Engine]] = {

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from archive.store.db import Database
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents
 from archive.search.plan import Plan
 from archive.search.query import And, Leaf, Node, Not
 from archive.search.sql_search import browse, run_search
-from archive.store.db import get_db
+from archive.store.db import Database
 
 if TYPE_CHECKING:
     import psycopg

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
-from archive.store.db import Database
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
 from archive.search.plan import Plan
 from archive.search.query import And, Leaf, Node, Not, Or
 from archive.search.sql_search import browse, run_search
-from archive.store.db import get_db
+from archive.store.db import Database
 
 COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 

@@ -11,9 +11,10 @@ while no commit has happened since it was opened, so it sees every commit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
@@ -24,11 +25,11 @@ from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
 
-from archive.store.db import Database
 from archive.search.base import Found, facet_counts
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
 from archive.search.plan import Plan
-from archive.search.query import And, Leaf, Node, Not, Or
+from archive.search.query import And, Leaf, Node, Not
+from archive.store.db import Database
 
 # How long a write waits for another process's writer before giving up.
 WRITE_WAIT_SECONDS = 5.0

@@ -8,10 +8,20 @@ from it (`archive.ledger.rebuild_comment`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index,
-                        Integer, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from archive.clock import utcnow
@@ -26,7 +36,7 @@ class Site(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     host: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
-    threads: Mapped[list["Thread"]] = relationship(back_populates="site")
+    threads: Mapped[list[Thread]] = relationship(back_populates="site")
 
 
 class Thread(Base):
@@ -36,16 +46,16 @@ class Thread(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     title: Mapped[str] = mapped_column(Text, default="")
-    adapter: Mapped[Optional[str]] = mapped_column(String(64))
+    adapter: Mapped[str | None] = mapped_column(String(64))
     # The platform's id for the article (WordPress post id), when known.
-    platform_id: Mapped[Optional[str]] = mapped_column(String(64))
+    platform_id: Mapped[str | None] = mapped_column(String(64))
     # 'active' or 'gone' (404/410 confirmed); see verdict rule 6.
     state: Mapped[str] = mapped_column(String(16), default="active")
     gone_misses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     site: Mapped[Site] = relationship(back_populates="threads")
-    comments: Mapped[list["Comment"]] = relationship(back_populates="thread")
-    captures: Mapped[list["Capture"]] = relationship(back_populates="thread")
+    comments: Mapped[list[Comment]] = relationship(back_populates="thread")
+    captures: Mapped[list[Capture]] = relationship(back_populates="thread")
 
 
 class Feed(Base):
@@ -58,17 +68,17 @@ class Feed(Base):
     watch_for_seconds: Mapped[int] = mapped_column(Integer, default=14 * 86400)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     next_due_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_polled_at: Mapped[Optional[datetime]]
-    last_outcome: Mapped[Optional[str]] = mapped_column(String(32))
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
-    etag: Mapped[Optional[str]] = mapped_column(String(512))
-    last_modified: Mapped[Optional[str]] = mapped_column(String(128))
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The schedule of the watches this feed creates; None: archive.feeds' defaults.
-    watch_interval_seconds: Mapped[Optional[int]] = mapped_column(Integer)
-    watch_early_interval_seconds: Mapped[Optional[int]] = mapped_column(Integer)
-    watch_early_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    watch_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    watch_early_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    watch_early_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class FeedEntry(Base):
@@ -80,7 +90,7 @@ class FeedEntry(Base):
     url: Mapped[str] = mapped_column(String(2000))
     title: Mapped[str] = mapped_column(Text, default="")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    watch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
 
 
 class Watch(Base):
@@ -90,22 +100,22 @@ class Watch(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
     url: Mapped[str] = mapped_column(String(2000))
     # None: chosen from the page at each capture.
-    adapter: Mapped[Optional[str]] = mapped_column(String(64))
+    adapter: Mapped[str | None] = mapped_column(String(64))
     interval_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     # Feed-discovered watches tighten early and loosen later: the first
     # `early_seconds` of the watch use `early_interval_seconds`.
-    early_interval_seconds: Mapped[Optional[int]] = mapped_column(Integer)
-    early_seconds: Mapped[Optional[int]] = mapped_column(Integer)
-    until: Mapped[Optional[datetime]]
+    early_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    early_seconds: Mapped[int | None] = mapped_column(Integer)
+    until: Mapped[datetime | None]
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     next_due_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    last_capture_at: Mapped[Optional[datetime]]
-    last_outcome: Mapped[Optional[str]] = mapped_column(String(16))
-    last_reason: Mapped[Optional[str]] = mapped_column(Text)
+    last_capture_at: Mapped[datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_reason: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
-    feed_id: Mapped[Optional[int]] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     # Selector settings for the generic adapter, or other adapter options.
-    options: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     thread: Mapped[Thread] = relationship()
 
@@ -131,25 +141,25 @@ class Capture(Base):
     __table_args__ = (Index("ix_captures_thread_started", "thread_id", "started_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
-    watch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
-    adapter: Mapped[Optional[str]] = mapped_column(String(64))
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    adapter: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     # 'complete', 'window' or 'none' (nothing seen).
     coverage: Mapped[str] = mapped_column(String(16), default="none")
     # For a window: {"after": iso time} (comments posted strictly after it are covered).
-    coverage_detail: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    coverage_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     comments_found: Mapped[int] = mapped_column(Integer, default=0)
     # What the page itself claimed ("6 Responses"), when it says.
-    comments_claimed: Mapped[Optional[int]] = mapped_column(Integer)
+    comments_claimed: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     # Hash chain over captures (archive.evidence): tampering is detectable.
-    prev_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    record_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    record_hash: Mapped[str | None] = mapped_column(String(64))
     thread: Mapped[Thread] = relationship(back_populates="captures")
-    exchanges: Mapped[list["Exchange"]] = relationship(
+    exchanges: Mapped[list[Exchange]] = relationship(
         back_populates="capture", order_by="Exchange.seq", cascade="all, delete-orphan")
 
     @property
@@ -166,17 +176,17 @@ class Exchange(Base):
     method: Mapped[str] = mapped_column(String(8), default="GET")
     url: Mapped[str] = mapped_column(String(2000))
     final_url: Mapped[str] = mapped_column(String(2000), default="")
-    status: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[int | None] = mapped_column(Integer)
     request_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     response_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # [{"url":..., "status":...}, ...] for each redirect followed.
-    redirects: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    body_sha256: Mapped[Optional[str]] = mapped_column(ForeignKey("blobs.sha256"))
+    redirects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
     # A 304 reuses the body of the earlier exchange it validated.
     reused_body: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     elapsed_ms: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     capture: Mapped[Capture] = relationship(back_populates="exchanges")
 
 
@@ -189,32 +199,32 @@ class Comment(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
     # The platform's stable id ('123' for WordPress comment-123), or 'fp:<hash>'.
     key: Mapped[str] = mapped_column(String(128))
-    parent_key: Mapped[Optional[str]] = mapped_column(String(128))
+    parent_key: Mapped[str | None] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     author: Mapped[str] = mapped_column(String(512), default="")
-    author_url: Mapped[Optional[str]] = mapped_column(String(2000))
-    posted_at: Mapped[Optional[datetime]]
+    author_url: Mapped[str | None] = mapped_column(String(2000))
+    posted_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="visible")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_capture_id: Mapped[Optional[int]] = mapped_column(ForeignKey("captures.id"))
+    last_seen_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     # Consecutive good captures that covered it and did not show it.
     misses: Mapped[int] = mapped_column(Integer, default=0)
     # The removal window (last seen, first missed] of the latest disappearance.
-    removed_after: Mapped[Optional[datetime]]
-    removed_before: Mapped[Optional[datetime]]
+    removed_after: Mapped[datetime | None]
+    removed_before: Mapped[datetime | None]
     edit_count: Mapped[int] = mapped_column(Integer, default=0)
     times_removed: Mapped[int] = mapped_column(Integer, default=0)
     times_reinstated: Mapped[int] = mapped_column(Integer, default=0)
-    tombstone_text: Mapped[Optional[str]] = mapped_column(Text)
+    tombstone_text: Mapped[str | None] = mapped_column(Text)
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
-    redaction_reason: Mapped[Optional[str]] = mapped_column(Text)
+    redaction_reason: Mapped[str | None] = mapped_column(Text)
     thread: Mapped[Thread] = relationship(back_populates="comments")
-    versions: Mapped[list["CommentVersion"]] = relationship(
+    versions: Mapped[list[CommentVersion]] = relationship(
         back_populates="comment", order_by="CommentVersion.seq", cascade="all, delete-orphan")
 
     @property
-    def current(self) -> "CommentVersion":
+    def current(self) -> CommentVersion:
         return self.versions[-1]
 
 
@@ -229,7 +239,7 @@ class CommentVersion(Base):
     # The comment's HTML as the page served it: hostile, sanitise before display.
     html: Mapped[str] = mapped_column(Text, default="")
     text_sha256: Mapped[str] = mapped_column(String(64))
-    capture_id: Mapped[Optional[int]] = mapped_column(ForeignKey("captures.id"))
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment: Mapped[Comment] = relationship(back_populates="versions")
 
@@ -241,14 +251,14 @@ class Event(Base):
     __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
-    comment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
-    capture_id: Mapped[Optional[int]] = mapped_column(ForeignKey("captures.id"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     kind: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     # For missing/removed: the window (last seen, first missed].
-    window_start: Mapped[Optional[datetime]]
-    window_end: Mapped[Optional[datetime]]
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -258,17 +268,17 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[Optional[datetime]]
+    locked_until: Mapped[datetime | None]
 
 
 class AuditEntry(Base):
     """Every operator action: who, what, when, why."""
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(256), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

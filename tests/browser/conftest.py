@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from archive.context import archive_context
 from archive import create_app
-from archive.store.db import get_db
+from archive.context import archive_context
 from archive.demo import load_demo
+from archive.store.db import get_db
 from config import TestConfig
 
 CHROMIUM = Path(os.environ.get("ARCHIVE_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -66,7 +66,7 @@ def base_url(demo_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     _require_chromium()
     from playwright.sync_api import sync_playwright
 

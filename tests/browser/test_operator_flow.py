@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -40,7 +40,7 @@ def ops_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     get_db(app).dispose()
 
 
-def test_login_preview_add_capture_and_see_health(browser, screenshots, ops_url, local_server):  # type: ignore[no-untyped-def]
+def test_login_preview_add_capture_and_see_health(browser, screenshots, ops_url, local_server):
     local_server.route("/cafcass/", ARTICLE)
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()

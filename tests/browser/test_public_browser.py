@@ -22,7 +22,7 @@ VIEWPORTS = {
 }
 
 
-def _fits_width(page) -> bool:  # type: ignore[no-untyped-def]
+def _fits_width(page) -> bool:
     # clientWidth is the layout viewport; a phone browser may zoom out (and
     # widen innerWidth) to fit a page that is too wide.
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
@@ -30,7 +30,7 @@ def _fits_width(page) -> bool:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("device", sorted(VIEWPORTS))
 def test_reader_finds_a_removed_comment_and_its_evidence(browser, base_url: str, screenshots: Path,
-                                                         device: str) -> None:  # type: ignore[no-untyped-def]
+                                                         device: str) -> None:
     context = browser.new_context(**VIEWPORTS[device])
     page = context.new_page()
     problems: list[str] = []
@@ -103,7 +103,7 @@ def test_reader_finds_a_removed_comment_and_its_evidence(browser, base_url: str,
     context.close()
 
 
-def test_edited_comment_diff_is_readable(browser, base_url: str, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_edited_comment_diff_is_readable(browser, base_url: str, screenshots: Path) -> None:
     context = browser.new_context(**VIEWPORTS["desktop"])
     page = context.new_page()
     page.goto(base_url + "/search?q=author%3AWL+bonkers")

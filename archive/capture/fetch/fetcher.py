@@ -30,20 +30,27 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from archive.capture.fetch.addresses import check_url, normalise_url
+from archive.capture.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsFile, RobotsRules
+from archive.capture.fetch.transport import (
+    NETWORK_ERRORS,
+    SocketWatch,
+    build_session,
+    describe_failure,
+    read_capped,
+    timed_out,
+)
 from archive.clock import to_naive_utc, utcnow
 from archive.errors import UrlRejected
-from archive.capture.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsFile, RobotsRules
-from archive.capture.fetch.transport import (NETWORK_ERRORS, SocketWatch, build_session, describe_failure,
-                        read_capped, timed_out)
 
 if TYPE_CHECKING:
     from archive.settings import Settings
@@ -164,7 +171,7 @@ class Fetcher:
         self._robots = RobotsCache(self._get_robots, monotonic)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Fetcher":
+    def from_settings(cls, settings: Settings) -> Fetcher:
         """A Fetcher as the archive's settings describe it."""
         return cls(user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
                    timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
@@ -173,7 +180,7 @@ class Fetcher:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *_exc: object) -> None:

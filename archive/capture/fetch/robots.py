@@ -15,8 +15,8 @@ Rules are cached per origin (scheme, host, port) for `ttl` seconds.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego

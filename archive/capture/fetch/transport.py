@@ -14,13 +14,15 @@ connection classes do them:
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -57,7 +59,7 @@ class Deadline:
             for sock in self._sockets:
                 _cut(sock)
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         self._timer.start()
         return self
 
@@ -69,10 +71,8 @@ def _cut(sock: socket.socket) -> None:
     # The plain socket's shutdown, even for a TLS socket: it wakes a read
     # blocked in another thread without touching the TLS object that
     # thread is using.
-    try:
+    with contextlib.suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class SocketWatch:
@@ -125,7 +125,7 @@ class _GuardedConnectionMixin:
             try:
                 return create_connection((address, self.port), self.timeout,
                                          socket_options=self.socket_options)
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise ConnectTimeoutError(
                     self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from exc
             except OSError as exc:

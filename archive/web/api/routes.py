@@ -21,13 +21,22 @@ from sqlalchemy import func, select
 from werkzeug.routing import BaseConverter
 
 from archive.clock import iso
-from archive.store.db import get_session
 from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENTS, ExportFilter, RowSource
-from archive.store.models import Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
-from archive.rules.stats import NOTES
 from archive.research.stats_queries import GROUPINGS, build_stats
-from archive.web.api.openapi import (CAPTURE_OUTCOMES, EVENT_KINDS, MAX_ID, MAX_LIMIT, MAX_SEARCH_PAGE,
-                      SEARCH_SORTS, SEARCH_STATUSES, TEXT_PATTERN, openapi_document)
+from archive.rules.stats import NOTES
+from archive.store.db import get_session
+from archive.store.models import Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
+from archive.web.api.openapi import (
+    CAPTURE_OUTCOMES,
+    EVENT_KINDS,
+    MAX_ID,
+    MAX_LIMIT,
+    MAX_SEARCH_PAGE,
+    SEARCH_SORTS,
+    SEARCH_STATUSES,
+    TEXT_PATTERN,
+    openapi_document,
+)
 from archive.web.research.pages import cached
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -18,12 +18,12 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
-from archive.operators import auth
 from archive.clock import format_duration, utcnow
+from archive.operators import auth
 from archive.store.db import get_db
-from archive.web.sanitize import comment_body
 from archive.web.operators import records, watches  # noqa: F401  (their routes join the blueprint)
 from archive.web.operators.common import Reply, bp, field, local_target, record
+from archive.web.sanitize import comment_body
 
 
 def register(app: Flask) -> None:

@@ -16,9 +16,9 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from archive.operators import audit
 from archive.clock import parse_date, parse_duration
 from archive.errors import ArchiveError
+from archive.operators import audit
 
 bp = Blueprint("operators", __name__, url_prefix="/ops")
 Reply = str | BaseResponse | tuple[str, int]

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.store.models import AuditEntry, Capture, Feed, FeedEntry, Site, Thread, Watch
 from archive.capture.watches import state_filter
+from archive.store.models import AuditEntry, Capture, Feed, FeedEntry, Site, Thread, Watch
 from archive.web.paging import clamp, page_count
 
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")

@@ -8,19 +8,24 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from archive.operators import audit
+from archive.capture.feeds import (
+    DEFAULT_EARLY_EVERY,
+    DEFAULT_EARLY_FOR,
+    DEFAULT_WATCH_EVERY,
+    add_feed,
+    poll_feed,
+)
+from archive.capture.fetch.fetcher import Fetcher
 from archive.clock import utcnow
 from archive.context import archive_context
-from archive.store.db import get_db, get_session
 from archive.errors import ArchiveError
-from archive.capture.feeds import DEFAULT_EARLY_EVERY, DEFAULT_EARLY_FOR, DEFAULT_WATCH_EVERY, add_feed, poll_feed
-from archive.capture.fetch.fetcher import Fetcher
-from archive.store.models import Comment, Feed, Thread
+from archive.operators import audit
 from archive.operators.redaction import reindex_comment, set_redacted
+from archive.store.db import get_db, get_session
+from archive.store.models import Comment, Feed, Thread
 from archive.web.operators import queries as q
 from archive.web.operators.common import Reply, bp, duration, field, record
 from archive.web.paging import page_arg
-
 
 # -- feeds -------------------------------------------------------------------
 

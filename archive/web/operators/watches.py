@@ -11,22 +11,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from scrapers import ADAPTERS
-
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.preview import build_adapter, preview_url
+from archive.capture.watches import (
+    WATCH_STATES,
+    add_watch,
+    check_interval,
+    check_until,
+    get_watch,
+    set_paused,
+    watch_state,
+)
 from archive.clock import format_duration, utcnow
 from archive.context import archive_context
-from archive.store.db import get_db, get_session
 from archive.errors import ArchiveError
-from archive.capture.fetch.fetcher import Fetcher
-from archive.store.models import Watch
-from archive.capture.preview import build_adapter, preview_url
 from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
-from archive.capture.watches import (WATCH_STATES, add_watch, check_interval, check_until, get_watch, set_paused,
-                                     watch_state)
+from archive.store.db import get_db, get_session
+from archive.store.models import Watch
 from archive.web.operators import queries as q
-from archive.web.operators.common import (Reply, bp, date_field, duration, field, local_target, options_field,
-                              record)
+from archive.web.operators.common import (
+    Reply,
+    bp,
+    date_field,
+    duration,
+    field,
+    local_target,
+    options_field,
+    record,
+)
 from archive.web.paging import page_arg
+from scrapers import ADAPTERS
 
 
 @bp.get("/watches")

@@ -10,8 +10,8 @@ import re
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
-from archive.store.db import get_session
 from archive.context import archive_context
+from archive.store.db import get_session
 from archive.store.evidence import EvidenceError
 from archive.store.models import Blob, Capture, Comment, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count

@@ -13,11 +13,11 @@ from sqlalchemy.orm import selectinload
 from archive.store.db import get_session
 from archive.store.models import Capture, Comment, CommentVersion, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count
-from archive.web.sanitize import comment_body
-from archive.web.public.textdiff import change_summary, diff_segments, render
 from archive.web.public import presenters
 from archive.web.public import queries as q
+from archive.web.public.textdiff import change_summary, diff_segments, render
 from archive.web.public.thread_tree import paginate, reading_order
+from archive.web.sanitize import comment_body
 
 bp = Blueprint("public", __name__)
 

@@ -6,9 +6,9 @@ being shown. Redacted comments never carry their text out of this module.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select

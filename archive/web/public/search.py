@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from archive.clock import parse_date
 from archive.context import archive_context
-from archive.store.db import get_session
 from archive.errors import ArchiveError
+from archive.search import SearchQuery, SearchQueryError, SearchResults, query_index
+from archive.store.db import get_session
 from archive.store.models import Site, Thread
 from archive.web.paging import page_arg, page_count
-from archive.web.sanitize import clean_highlight
-from archive.search import SearchQuery, SearchQueryError, SearchResults, query_index
 from archive.web.public import queries as q
+from archive.web.sanitize import clean_highlight
 
 bp = Blueprint("search", __name__)
 

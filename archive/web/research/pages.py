@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from threading import Lock
-from typing import Any, Callable, Hashable, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
@@ -19,12 +20,18 @@ from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from archive.clock import utcnow
-from archive.store.db import get_session
 from archive.research.exports import ExportFilter, write_rows
-from archive.store.models import Site
-from archive.web.research.plots import MAX_SERIES, RatePoint, capture_coverage, rate_over_time, time_to_removal
-from archive.rules.stats import NOTES
 from archive.research.stats_queries import build_stats, collect, key_columns, keyed_rows, stats_columns
+from archive.rules.stats import NOTES
+from archive.store.db import get_session
+from archive.store.models import Site
+from archive.web.research.plots import (
+    MAX_SERIES,
+    RatePoint,
+    capture_coverage,
+    rate_over_time,
+    time_to_removal,
+)
 
 bp = Blueprint("research", __name__)
 

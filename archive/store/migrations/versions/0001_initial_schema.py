@@ -1,12 +1,11 @@
 """initial schema
 
 Revision ID: 39078bc29dcc
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:17:47.116010
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '39078bc29dcc'
 down_revision = None

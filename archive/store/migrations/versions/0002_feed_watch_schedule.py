@@ -4,9 +4,8 @@ Revision ID: a13e4e03f813
 Revises: 39078bc29dcc
 Create Date: 2026-11-23 09:31:16.400149
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'a13e4e03f813'
 down_revision = '39078bc29dcc'

@@ -9,10 +9,9 @@ Revision ID: 5e4c1d0a2b77
 Revises: a13e4e03f813
 Create Date: 2026-11-23 12:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
-
 
 revision = '5e4c1d0a2b77'
 down_revision = 'a13e4e03f813'
