@@ -43,4 +43,5 @@ def archive_context(app: Flask | None = None) -> ArchiveContext:
     # module and must not load the web framework.
     from flask import current_app
 
-    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+    context: ArchiveContext = (app or current_app).extensions[EXTENSION]
+    return context

@@ -89,7 +89,8 @@ def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name
         results.append(result)
         follow = [link for link in result.follow if may_follow(link, url, adapter)]
         target = follow[0] if (result.recognised and not result.comments and follow) else ""
-    _describe(preview, adapter, results, follow)
+    if adapter is not None:  # None only when no page was read at all
+        _describe(preview, adapter, results, follow)
     return preview
 
 

@@ -50,7 +50,7 @@ def capture(url: str | None, all_due: bool) -> None:
             def progress(done: int, total: int, summary: CaptureSummary) -> None:
                 click.echo(f"({done}/{total}) {summary.line()}")
             _print_summaries(capture_round(ctx, fetcher, progress))
-        else:
+        elif url:
             with ctx.db.read_session() as session:
                 watch_id = session.scalar(select(Watch.id).join(Thread).where(
                     Thread.url == canonical_url(url)))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -13,14 +15,14 @@ from archive.store.db import get_db
 from archive.store.models import Watch
 
 
-def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
     try:
         return parse_duration(value) if value else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
 
-def date_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     try:
         return parse_date(value) if value else None
     except ValueError as exc:
@@ -37,15 +39,15 @@ def watch() -> None:
 @click.option("--adapter", help="Adapter name (default: chosen from the page at each capture).")
 @click.option("--every", callback=duration_option, help="Capture interval, e.g. 30m, 1h, 1d (default 1h).")
 @click.option("--until", callback=date_option, help="Stop capturing after this date (YYYY-MM-DD).")
-def watch_add(url: str, adapter: str | None, every, until) -> None:  # type: ignore[no-untyped-def]
+def watch_add(url: str, adapter: str | None, every: timedelta | None, until: datetime | None) -> None:
     """Watch the comment thread at URL."""
     app, settings = current_app_obj(), current_context().settings
-    every = every or settings.default_interval
+    interval = every or settings.default_interval
     with app.app_context(), get_db().write() as session:
         created = add_watch(session, url, allow_private=settings.allow_private_addresses,
-                            adapter=adapter, every=every, until=until)
-        click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(every.total_seconds())}"
-                   f"{' until ' + iso(until) if until else ''} (adapter: {adapter or 'auto'})")
+                            adapter=adapter, every=interval, until=until)
+        click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(interval.total_seconds())}"
+                   f"{f' until {iso(until)}' if until else ''} (adapter: {adapter or 'auto'})")
 
 
 @watch.command("list")
@@ -56,7 +58,7 @@ def watch_list(as_json: bool) -> None:
     now = utcnow()
     with app.app_context():
         session = get_db().read_session()
-        rows = [{
+        rows: list[dict[str, Any]] = [{
             "id": w.id, "url": w.thread.url, "adapter": w.adapter or "auto",
             "every": format_duration(w.interval_seconds), "until": iso(w.until),
             "state": watch_state(w, now), "last_capture_at": iso(w.last_capture_at),

@@ -96,14 +96,14 @@ def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], No
             for _ in range(confirm if stage.confirm else 1):
                 say(f"    {capture_watch(ctx, watch_id, fetcher).line()}")
     with db.write() as session:
-        thread = session.get(Thread, thread_id)
+        thread = session.get_one(Thread, thread_id)
         thread.site.name = article.site_name
     return thread_id
 
 
 def _describe(ctx: ArchiveContext, thread_id: int, article: Article, already: bool) -> LoadedThread:
     with ctx.db.read_session() as session:
-        thread = session.get(Thread, thread_id)
+        thread = session.get_one(Thread, thread_id)
         statuses = Counter(dict(session.execute(
             select(Comment.status, func.count()).where(Comment.thread_id == thread_id)
             .group_by(Comment.status)).all()))

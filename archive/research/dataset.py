@@ -59,8 +59,15 @@ class DatasetResult:
     row_counts: dict[str, int]
 
 
-def _tables() -> list[tuple[Table, Callable[[Any, ExportFilter], Iterator[dict[str, Any]]]]]:
-    tables = [
+RowSource = Callable[[Any, ExportFilter], Iterator[dict[str, Any]]]
+
+
+def _stats_rows(by: str) -> RowSource:
+    return lambda session, flt: iter(build_stats(session, by, flt))
+
+
+def _tables() -> list[tuple[Table, RowSource]]:
+    tables: list[tuple[Table, RowSource]] = [
         (Table("comments", COMMENT_COLUMNS, "One row per comment the archive has seen."),
          comment_rows),
         (Table("events", EVENT_COLUMNS, "Every transition of a comment or thread, with the "
@@ -73,7 +80,7 @@ def _tables() -> list[tuple[Table, Callable[[Any, ExportFilter], Iterator[dict[s
     for by in STATS_GROUPINGS:
         tables.append((Table(f"stats_by_{by}", stats_columns(by),
                              f"Removal statistics, one row per {by}."),
-                       lambda session, flt, by=by: iter(build_stats(session, by, flt))))
+                       _stats_rows(by)))
     return tables
 
 

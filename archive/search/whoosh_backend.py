@@ -95,7 +95,7 @@ def to_query(node: Node) -> wq.Query:
     if isinstance(node, Not):
         return wq.Not(to_query(node.item))
     kind = wq.And if isinstance(node, And) else wq.Or
-    return kind([to_query(item) for item in node.items])  # type: ignore[union-attr]
+    return kind([to_query(item) for item in node.items])
 
 
 def filter_query(plan: Plan, keyset: bool) -> wq.Query | None:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ from archive.store.models import Blob, Capture
 
 ZSTD_LEVEL = 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Both dialects' insert() offer on_conflict_do_nothing; the core insert() does not.
+_INSERTS: dict[str, Callable[[type[Blob]], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 RECORD_HASH_VERSION = 1
 
 

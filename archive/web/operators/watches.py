@@ -123,11 +123,11 @@ def watch_edit(watch_id: int) -> Reply:
         except ArchiveError as exc:
             flash(str(exc), "error")
             status = 400
-    watch = get_session().get(Watch, watch_id)
-    if watch is None:
+    shown = get_session().get(Watch, watch_id)
+    if shown is None:
         abort(404)
-    return render_template("operators/watch_edit.html", watch=watch,
-                           options_text=json.dumps(watch.options, indent=2) if watch.options else ""), status
+    return render_template("operators/watch_edit.html", watch=shown,
+                           options_text=json.dumps(shown.options, indent=2) if shown.options else ""), status
 
 
 def _apply_edit(watch: Watch, every: timedelta | None, until: datetime | None,

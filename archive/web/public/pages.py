@@ -6,6 +6,8 @@ Evidence pages live in evidence_views, the search page in search_views.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -105,7 +107,7 @@ def comment(comment_id: int) -> tuple[str, int] | str:
     shown_versions = []
     previous = None
     for version in versions:
-        entry = {"version": version, "body": None, "diff": None, "summary": None}
+        entry: dict[str, Any] = {"version": version, "body": None, "diff": None, "summary": None}
         if not view.redacted:
             entry["body"] = comment_body(version.html, version.text)
             if previous is not None:
@@ -126,4 +128,4 @@ def comment(comment_id: int) -> tuple[str, int] | str:
                                                       Comment.key == found.parent_key))
     return render_template("public/comment.html", c=view, thread=found.thread, versions=shown_versions,
                            events=events, captures=captures, parent=parent,
-                           last_seen_capture=captures.get(found.last_seen_capture_id))
+                           last_seen_capture=captures.get(found.last_seen_capture_id or 0))

@@ -107,7 +107,8 @@ def _page_figures(session: Session, by: str, site: str | None) -> dict[str, Any]
     groupings = tuple(dict.fromkeys((by, "site", "site-month", "all")))
     builders = collect(session, groupings, ExportFilter(site=site))
     site_rows = keyed_rows(session, "site", builders["site"])
-    [total] = keyed_rows(session, "all", builders["all"]) or [None]
+    all_rows = keyed_rows(session, "all", builders["all"])
+    total = all_rows[0] if all_rows else None
     busiest = [r["site"] for r in sorted(site_rows, key=lambda r: -r["comments_seen"])
                if r["comments_seen"]][:MAX_SERIES]
     series = _rate_series(keyed_rows(session, "site-month", builders["site-month"]), busiest)

@@ -83,7 +83,7 @@ def _y_axis(top: float, bottom: float, maximum: float, as_percent: bool) -> list
     return parts
 
 
-def rate_over_time(series: dict[str, Sequence[RatePoint]]) -> Markup:
+def rate_over_time(series: Mapping[str, Sequence[RatePoint]]) -> Markup:
     """Removal rate per month, one line per site, with 95% intervals as whiskers."""
     months = sorted({p.month for points in series.values() for p in points})
     top, bottom = TOP + 14, HEIGHT - BOTTOM
