@@ -266,7 +266,7 @@ def test_index_follows_changes(app: Flask, backend: str) -> None:
     ids = build_archive(app)
     reindex(archive_context(app))
     with get_db(app).write() as session:
-        comment = session.get(Comment, ids["c1"])
+        comment = session.get_one(Comment, ids["c1"])
         comment.versions.append(CommentVersion(seq=1, text="Edited to mention Ofqual instead",
                                                html="", text_sha256="x"))
         comment.edit_count = 1
