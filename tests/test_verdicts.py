@@ -203,7 +203,8 @@ def test_removed_twice_counts_twice() -> None:
 def test_edit_is_a_new_version_not_a_removal() -> None:
     v = replay([good(0, rec("1", "first words")), good(1, rec("1", "second words"))], confirm=1)
     assert kinds(v.events, "1") == ["appeared", "edited"]
-    assert v.events[-1].record.text == "second words"
+    record = v.events[-1].record
+    assert record is not None and record.text == "second words"
     assert v.known["1"].text_sha256 == text_hash("second words")
     assert v.known["1"].status == "visible"
 
