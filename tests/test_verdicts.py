@@ -12,6 +12,7 @@ import pytest
 from archive.rules.verdicts import (
     EVENT_STATUS,
     Known,
+    Outcome,
     Snapshot,
     ThreadState,
     judge,
@@ -43,8 +44,8 @@ def window(hours: int, after: datetime, *records: CommentRecord) -> Snapshot:
     return Snapshot("good", at(hours), tuple(records), "window", window_after=after, has_tree=False)
 
 
-def bad(hours: int, outcome: str = "failed") -> Snapshot:
-    return Snapshot(outcome, at(hours), (), "none", reason=f"{outcome} for the test")  # type: ignore[arg-type]
+def bad(hours: int, outcome: Outcome = "failed") -> Snapshot:
+    return Snapshot(outcome, at(hours), (), "none", reason=f"{outcome} for the test")
 
 
 def kinds(events, key: str | None = None) -> list[str]:
@@ -132,7 +133,7 @@ def test_confirm_below_one_is_refused() -> None:
 # Rule 1: failed and suspect captures never change a comment.
 
 @pytest.mark.parametrize("outcome", ["failed", "suspect"])
-def test_failed_or_suspect_capture_changes_nothing(outcome: str) -> None:
+def test_failed_or_suspect_capture_changes_nothing(outcome: Outcome) -> None:
     before = replay([good(0, rec("1"), rec("2"))])
     step = judge(before.known, bad(1, outcome), before.thread)
     assert step.events == []
@@ -150,7 +151,7 @@ def test_failed_capture_showing_comments_is_still_ignored() -> None:
 
 
 @pytest.mark.parametrize("outcome", ["failed", "suspect"])
-def test_failed_capture_between_misses_keeps_the_count(outcome: str) -> None:
+def test_failed_capture_between_misses_keeps_the_count(outcome: Outcome) -> None:
     # The count is of consecutive *good* captures missing it: a failure neither
     # resets nor advances it.
     v = replay([good(0, rec("1")), good(1), bad(2, outcome), bad(3, outcome), good(4)], confirm=2)
@@ -160,8 +161,8 @@ def test_failed_capture_between_misses_keeps_the_count(outcome: str) -> None:
 
 
 def test_failed_captures_alone_never_remove() -> None:
-    v = replay([good(0, rec("1"))] + [bad(h, o) for h, o in enumerate(["failed", "suspect"] * 5, 1)],
-               confirm=1)
+    broken: list[Outcome] = ["failed", "suspect"] * 5
+    v = replay([good(0, rec("1"))] + [bad(h, o) for h, o in enumerate(broken, 1)], confirm=1)
     assert kinds(v.events) == ["appeared"]
     assert v.known["1"].status == "visible"
 
