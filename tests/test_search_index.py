@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 from flask import Flask
@@ -27,11 +28,11 @@ from archive.search import (
 from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion
 from tests.context_support import with_settings
-from tests.test_search_engines import BACKENDS, SPECS, build_archive, keys_of
+from tests.test_search_engines import BACKENDS, SPECS, Filters, build_archive, keys_of
 
 
-def found(app: Flask, ids: dict[str, int], text: str, **filters: object) -> list[str]:
-    results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100, **filters))  # type: ignore[arg-type]
+def found(app: Flask, ids: dict[str, int], text: str, **filters: Unpack[Filters]) -> list[str]:
+    results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100, **filters))
     return keys_of(ids, [hit.comment_id for hit in results.hits])
 
 
