@@ -5,12 +5,14 @@ final states the engine derives from it; no database, no clock.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
 
 from archive.rules.verdicts import (
     EVENT_STATUS,
+    EventRecord,
     Known,
     Outcome,
     Snapshot,
@@ -48,7 +50,7 @@ def bad(hours: int, outcome: Outcome = "failed") -> Snapshot:
     return Snapshot(outcome, at(hours), (), "none", reason=f"{outcome} for the test")
 
 
-def kinds(events, key: str | None = None) -> list[str]:
+def kinds(events: Iterable[EventRecord], key: str | None = None) -> list[str]:
     return [e.kind for e in events if key is None or e.key == key]
 
 
