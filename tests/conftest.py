@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from archive import create_app
@@ -118,7 +119,7 @@ def sqlite_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask):
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
@@ -129,7 +130,7 @@ class ArchiveRunner:
         self.app = app
         self.runner = CliRunner()
 
-    def invoke(self, *args: str, input: str | None = None):
+    def invoke(self, *args: str, input: str | None = None) -> Result:
         return self.runner.invoke(cli, list(args), obj=self.app, input=input, catch_exceptions=False)
 
 

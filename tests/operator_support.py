@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from archive.operators.auth import create_user
 from archive.store.db import get_db
-from archive.store.models import AuditEntry
+from archive.store.models import AuditEntry, Base
 
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -29,7 +31,7 @@ def csrf_token(client: FlaskClient, path: str = "/ops/login") -> str:
 
 
 def login(client: FlaskClient, name: str = "alice", password: str = PASSWORD,
-          address: str = "127.0.0.1"):
+          address: str = "127.0.0.1") -> TestResponse:
     token = csrf_token(client)
     return client.post("/ops/login", data={"name": name, "password": password, "csrf_token": token},
                        environ_base={"REMOTE_ADDR": address})
@@ -42,8 +44,8 @@ def logged_in(app: Flask) -> FlaskClient:
     return client
 
 
-def post(client: FlaskClient, path: str, data: dict | None = None, form_path: str = "/ops/watches",
-         **kwargs):
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, form_path: str = "/ops/watches",
+         **kwargs: Any) -> TestResponse:
     """POST with the token taken from a page's form (the session's token works for every form)."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, form_path)}, **kwargs)
 
@@ -55,6 +57,6 @@ def audit_actions(app: Flask) -> list[tuple[str, str, str, str]]:
                 for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
-def count(app: Flask, model) -> int:
+def count(app: Flask, model: type[Base]) -> int:
     with get_db(app).read_session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.capture.ledger import apply_verdict, load_known, thread_state
 from archive.capture.watches import thread_for
-from archive.rules.verdicts import Snapshot, judge
+from archive.rules.verdicts import Outcome, Snapshot, judge
 from archive.store.db import get_db
 from archive.store.models import Capture, Comment, Exchange, Thread
 from scrapers.base import CommentRecord
@@ -30,7 +30,7 @@ def rec(key: str, author: str, text: str, *, parent: str | None = None, position
 
 
 def capture(session: Session, thread: Thread, at: datetime, records: Sequence[CommentRecord],
-            outcome: str = "good", reason: str = "", confirm: int = 2,
+            outcome: Outcome = "good", reason: str = "", confirm: int = 2,
             exchanges: Sequence[Exchange] = ()) -> Capture:
     """Store one capture of `thread` showing `records` (ignored unless good)."""
     good = outcome in ("good", "unchanged")
@@ -41,7 +41,7 @@ def capture(session: Session, thread: Thread, at: datetime, records: Sequence[Co
         cap.exchanges.append(exchange)
     session.add(cap)
     session.flush()
-    snap = Snapshot(outcome=outcome, at=at, comments=tuple(records) if good else (),  # type: ignore[arg-type]
+    snap = Snapshot(outcome=outcome, at=at, comments=tuple(records) if good else (),
                     coverage="complete" if good else "none", reason=reason)
     verdict = judge(load_known(session, thread.id), snap, thread_state(thread), confirm)
     apply_verdict(session, thread, cap, list(snap.comments), verdict)

@@ -6,7 +6,9 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import CheckFunction
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from archive.context import archive_context
@@ -168,14 +170,17 @@ def test_api_conforms_to_its_schema(app, mode):
     build_archive(app)
     reindex(archive_context(app))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        operations.append(result.ok())
     # schemathesis leaves out the path that serves the document itself.
     assert {op.path for op in operations} == set(openapi_document()["paths"]) - {
         "/api/v1/openapi.json"}
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and not operation.query and not operation.path_parameters:
             continue  # nothing to get wrong
-        excluded = []
+        excluded: list[CheckFunction] = []
         if operation.path == "/api/v1/search":
             # The query language ("NOT" alone, a stale cursor, from after to) cannot be
             # written as JSON Schema: such well-formed strings are rightly a 400.
@@ -184,7 +189,7 @@ def test_api_conforms_to_its_schema(app, mode):
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=30, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
-        def check(case):
+        def check(case: Case) -> None:
             case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (called within this iteration)
 
         check()

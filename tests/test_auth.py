@@ -79,10 +79,12 @@ def test_five_wrong_passwords_lock_the_account_from_any_address(app):
     assert "too many failed logins for this account" in refused.get_data(as_text=True)
     with get_db(app).read_session() as session:
         user = session.scalar(select(User).where(User.name == "alice"))
-        assert user.locked_until is not None and user.locked_until > utcnow()
+        assert user is not None and user.locked_until is not None and user.locked_until > utcnow()
     # The lock is a time in the database: once it has passed, the right password works again.
     with get_db(app).write() as session:
-        session.scalar(select(User).where(User.name == "alice")).locked_until = utcnow() - timedelta(seconds=1)
+        locked = session.scalar(select(User).where(User.name == "alice"))
+        assert locked is not None
+        locked.locked_until = utcnow() - timedelta(seconds=1)
     assert login(client, address="10.0.0.99").status_code == 302
     reasons = [reason for _a, action, _t, reason in audit_actions(app) if action == "login-failed"]
     assert reasons == ["wrong password"] * 4 + ["wrong password; account locked", "account locked"]

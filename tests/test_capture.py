@@ -5,17 +5,21 @@ WordPress adapter reads them. Every failure mode must leave comments alone.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.pipeline import MAX_API_CHECKS, capture_watch
+from archive.capture.pipeline import MAX_API_CHECKS, CaptureSummary, capture_watch
 from archive.capture.watches import add_watch
 from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Comment, Event, Watch
 from tests.context_support import with_settings
+from tests.local_server import LocalServer
 from tests.wordpress_markup import C, wp_page
 
 SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll done."),
@@ -24,36 +28,40 @@ SEED = [C(1, "WL", "This is bonkers."), C(2, "Cha", "This is fantastic, we'll do
         C(6, "Mike", "My comment was removed.", parent=5)]
 
 
+class Site:
+    """A watched article on the local server: serve it, capture it, read what the archive made of it."""
+
+    def __init__(self, app: Flask, server: LocalServer, path: str, watch_id: int) -> None:
+        self.app, self.server, self.path, self.watch_id = app, server, path, watch_id
+        self.url = server.url(path)
+
+    def serve(self, comments: Sequence[C] = SEED, *, claimed: int | None = -1, pages: Sequence[str] = ()) -> None:
+        self.server.route(self.path, wp_page(list(comments), base=self.url, claimed=claimed, pages=pages),
+                          content_type="text/html; charset=UTF-8")
+
+    def capture(self) -> CaptureSummary:
+        return capture_watch(archive_context(self.app), self.watch_id,
+                             Fetcher.from_settings(archive_context(self.app).settings))
+
+    def statuses(self) -> dict[str, str]:
+        with get_db(self.app).read_session() as session:
+            return dict(session.execute(select(Comment.key, Comment.status)).all())
+
+    def events(self) -> list[tuple[str, str]]:
+        with get_db(self.app).read_session() as session:
+            return [(k or "", kind) for k, kind in session.execute(
+                select(Comment.key, Event.kind).outerjoin(Comment, Event.comment_id == Comment.id)
+                .order_by(Event.id))]
+
+
 @pytest.fixture
-def site(app, local_server):
-    """A watched article on the local server; returns a helper to serve and capture it."""
+def site(app: Flask, local_server: LocalServer) -> Site:
+    """A watched article on the local server, with helpers to serve and capture it."""
     with_settings(app, fetch_retries=0)
     path = "/cafcass-rated-outstanding/"
-    url = local_server.url(path)
-
-    class Site:
-        def serve(self, comments=SEED, **kwargs):
-            local_server.route(path, wp_page(list(comments), base=url, **kwargs),
-                               content_type="text/html; charset=UTF-8")
-
-        def capture(self):
-            return capture_watch(archive_context(app), watch_id, Fetcher.from_settings(archive_context(app).settings))
-
-        def statuses(self) -> dict[str, str]:
-            with get_db(app).read_session() as session:
-                return dict(session.execute(select(Comment.key, Comment.status)).all())
-
-        def events(self) -> list[tuple[str, str]]:
-            with get_db(app).read_session() as session:
-                return [(k or "", kind) for k, kind in session.execute(
-                    select(Comment.key, Event.kind).outerjoin(Comment, Event.comment_id == Comment.id)
-                    .order_by(Event.id))]
-
     with app.app_context(), get_db(app).write() as session:
-        watch_id = add_watch(session, url, allow_private=True, adapter="wordpress").id
-    site = Site()
-    site.url, site.path, site.server = url, path, local_server
-    return site
+        watch_id = add_watch(session, local_server.url(path), allow_private=True, adapter="wordpress").id
+    return Site(app, local_server, path, watch_id)
 
 
 ALL_VISIBLE = {"1": "visible", "2": "visible", "3": "visible", "5": "visible", "6": "visible"}
@@ -71,11 +79,13 @@ def test_first_capture_keeps_evidence_and_chains_it(app, site):
         first, second = captures
         exchange = first.exchanges[0]
         assert exchange.status == 200 and exchange.url == site.url
+        assert exchange.body_sha256 is not None
         assert archive_context(app).evidence.get(exchange.body_sha256).startswith(b"<!doctype html>")
         assert second.exchanges[0].body_sha256 == exchange.body_sha256, "same bytes, one blob"
         assert first.prev_hash is None and second.prev_hash == first.record_hash
         assert second.record_hash == capture_record_hash(second, first.record_hash)
         mike = session.scalar(select(Comment).where(Comment.key == "6"))
+        assert mike is not None
         assert (mike.author, mike.parent_key, mike.current.text) == ("Mike", "5", "My comment was removed.")
 
 
@@ -89,6 +99,7 @@ def test_removal_needs_two_good_captures_and_keeps_its_window(app, site):
     assert site.statuses()["3"] == "removed"
     with get_db(app).read_session() as session:
         nell = session.scalar(select(Comment).where(Comment.key == "3"))
+        assert nell is not None
         times = session.scalars(select(Capture.started_at).order_by(Capture.id)).all()
         assert (nell.removed_after, nell.removed_before) == (times[0], times[1])
         assert nell.times_removed == 1
@@ -119,6 +130,7 @@ def test_error_answers_fail_the_capture_and_back_off(app, site, status):
     assert site.statuses() == ALL_VISIBLE
     with get_db(app).read_session() as session:
         watch = session.scalar(select(Watch))
+        assert watch is not None and watch.last_capture_at is not None
         assert watch.consecutive_failures == 3 and watch.last_outcome == "failed"
         assert (watch.next_due_at - watch.last_capture_at).total_seconds() == 4 * 3600
 
@@ -177,7 +189,9 @@ def test_not_modified_reuses_the_kept_body(app, site):
     assert site.server.last(site.path).header("if-none-match") == '"v1"'
     assert site.statuses() == ALL_VISIBLE
     with get_db(app).read_session() as session:
-        exchange = session.scalars(select(Capture).order_by(Capture.id.desc())).first().exchanges[0]
+        latest = session.scalars(select(Capture).order_by(Capture.id.desc())).first()
+        assert latest is not None
+        exchange = latest.exchanges[0]
         assert exchange.status == 304 and exchange.reused_body and exchange.body_sha256
 
 
@@ -238,5 +252,6 @@ def test_hostile_and_non_utf8_bodies_are_kept_as_data(app, site):
     assert site.capture().outcome == "good"
     with get_db(app).read_session() as session:
         eve = session.scalar(select(Comment).where(Comment.key == "7"))
+        assert eve is not None
         assert eve.author == "<b>Eve</b>" and "<script>" in eve.current.text
         assert eve.edit_count == 0, "the same words in another encoding are not an edit"

@@ -13,6 +13,8 @@ import json
 
 import pytest
 
+from tests.conftest import ArchiveRunner
+
 pytestmark = pytest.mark.wordpress
 
 SEED = [
@@ -34,13 +36,13 @@ SEED = [
 ]
 
 
-def _export(runner) -> dict[str, dict]:
+def _export(runner: ArchiveRunner) -> dict[str, dict]:
     result = runner.invoke("export", "comments", "--format", "json")
     assert result.exit_code == 0, result.output
     return {row["comment_id"]: row for row in json.loads(result.output)}
 
 
-def _capture(runner, url: str) -> str:
+def _capture(runner: ArchiveRunner, url: str) -> str:
     result = runner.invoke("capture", url)
     assert result.exit_code == 0, result.output
     return result.output

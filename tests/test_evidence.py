@@ -184,7 +184,7 @@ def test_record_hash_identical_after_storing(app: Flask) -> None:
         before = capture_record_hash(capture, "c" * 64)
         capture_id = capture.id
     with get_db(app).read_session() as session:
-        stored = session.get(Capture, capture_id)
+        stored = session.get_one(Capture, capture_id)
         assert capture_record_hash(stored, "c" * 64) == before
     assert before == EXPECTED_HASH
 

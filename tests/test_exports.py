@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 import pytest
+from flask import Flask
 
 from archive.research.exports import (
     CAPTURE_COLUMNS,
@@ -22,6 +23,7 @@ from archive.research.exports import (
 from archive.rules.verdicts import text_hash
 from archive.store.db import get_db
 from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
+from tests.conftest import ArchiveRunner
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
 
@@ -31,7 +33,7 @@ def _version(seq: int, text: str, at: datetime) -> CommentVersion:
                           seen_at=at)
 
 
-def build_archive(app) -> dict[str, int]:
+def build_archive(app: Flask) -> dict[str, int]:
     """Two sites, three threads, comments in every status, one redacted and one edited."""
     with get_db(app).write() as s:
         cc = Site(host="www.communitycare.co.uk", name="communitycare.co.uk")
@@ -78,7 +80,7 @@ def build_archive(app) -> dict[str, int]:
                 "t1": t1.id, "t2": t2.id}
 
 
-def _export(runner, *args: str) -> str:
+def _export(runner: ArchiveRunner, *args: str) -> str:
     result = runner.invoke("export", "comments", *args)
     assert result.exit_code == 0, result.output
     return result.stdout

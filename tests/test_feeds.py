@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from archive.capture.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
@@ -17,12 +18,13 @@ from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Feed, FeedEntry, Watch
 from tests.context_support import with_settings
+from tests.local_server import LocalServer
 from tests.operator_support import count
 
 RSS = "application/rss+xml; charset=utf-8"
 
 
-def rss(server, items: list[tuple[str, str]], published: datetime | None = None) -> str:
+def rss(server: LocalServer, items: list[tuple[str, str]], published: datetime | None = None) -> str:
     when = format_datetime((published or utcnow()).replace(tzinfo=UTC), usegmt=True)
     entries = "".join(f"<item><title>{title}</title><link>{server.url(path)}</link>"
                       f"<pubDate>{when}</pubDate></item>" for path, title in items)
@@ -36,20 +38,22 @@ def fetcher(app):
         yield fetcher
 
 
-def new_feed(app, url: str, **kwargs) -> int:
+def new_feed(app: Flask, url: str, *, every: timedelta = timedelta(hours=1),
+             watch_for: timedelta = timedelta(days=14), **kwargs: timedelta) -> int:
     with get_db(app).write() as session:
-        return add_feed(session, url, allow_private=True, every=kwargs.pop("every", timedelta(hours=1)),
-                        watch_for=kwargs.pop("watch_for", timedelta(days=14)), **kwargs).id
+        return add_feed(session, url, allow_private=True, every=every, watch_for=watch_for, **kwargs).id
 
 
-def watches(app) -> list[Watch]:
+def watches(app: Flask) -> list[Watch]:
     with get_db(app).read_session() as session:
         return list(session.scalars(select(Watch).order_by(Watch.id)))
 
 
-def feed_row(app, feed_id: int) -> Feed:
+def feed_row(app: Flask, feed_id: int) -> Feed:
     with get_db(app).read_session() as session:
-        return session.get(Feed, feed_id)
+        feed = session.get(Feed, feed_id)
+        assert feed is not None, f"no feed {feed_id}"
+        return feed
 
 
 # -- parsing (pure) --------------------------------------------------------------
@@ -101,6 +105,7 @@ def test_new_articles_over_time_become_watches_with_a_tightening_schedule(app, l
     for w in made:
         assert (w.interval_seconds, w.early_interval_seconds, w.early_seconds) == (6 * 3600, 3600, 2 * 86400)
         assert w.feed_id == feed_id and w.adapter is None
+        assert w.until is not None
         assert before + timedelta(days=14) <= w.until <= utcnow() + timedelta(days=14)
     state = feed_row(app, feed_id)
     assert state.title == "Example news" and state.etag == '"v1"' and state.last_outcome == "ok"
@@ -139,10 +144,12 @@ def test_malformed_feed_is_reported_and_creates_nothing(app, local_server, fetch
     state = feed_row(app, feed_id)
     assert state.last_outcome == "malformed" and state.last_error == result.error
     assert state.consecutive_failures == 1
+    assert state.last_polled_at is not None
     first_wait = state.next_due_at - state.last_polled_at
     poll_feed(archive_context(app), feed_id, fetcher)
     state = feed_row(app, feed_id)
     assert state.consecutive_failures == 2
+    assert state.last_polled_at is not None
     assert state.next_due_at - state.last_polled_at == 2 * first_wait, "backs off, never drops"
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
     assert poll_feed(archive_context(app), feed_id, fetcher).outcome == "ok"
@@ -198,7 +205,7 @@ def test_per_feed_schedule_overrides(app, local_server, fetcher):
     poll_feed(archive_context(app), feed_id, fetcher)
     (w,) = watches(app)
     assert (w.interval_seconds, w.early_interval_seconds, w.early_seconds) == (12 * 3600, 1800, 6 * 3600)
-    assert w.until <= utcnow() + timedelta(days=3)
+    assert w.until is not None and w.until <= utcnow() + timedelta(days=3)
 
 
 def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher):
@@ -206,7 +213,9 @@ def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher
     local_server.route("/two", rss(local_server, [("/b/", "B")]), content_type=RSS)
     one, two = new_feed(app, local_server.url("/one")), new_feed(app, local_server.url("/two"))
     with get_db(app).write() as session:
-        session.get(Feed, two).paused = True
+        feed = session.get(Feed, two)
+        assert feed is not None
+        feed.paused = True
     assert [r.feed_id for r in poll_due_feeds(archive_context(app), fetcher)] == [one]
     assert poll_due_feeds(archive_context(app), fetcher) == [], "not due again before its interval"
     assert local_server.count("/two") == 0

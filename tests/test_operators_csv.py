@@ -7,7 +7,9 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from archive.capture.watches import add_watch
 from archive.operators.watch_csv import parse_watch_csv
@@ -76,7 +78,7 @@ def ops(app):
     return logged_in(app)
 
 
-def upload(client, text: str):
+def upload(client: FlaskClient, text: str) -> TestResponse:
     return post(client, "/ops/watches/import",
                 {"file": (io.BytesIO(text.encode("utf-8")), "watches.csv")},
                 form_path="/ops/watches/import", content_type="multipart/form-data")

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
@@ -78,7 +79,7 @@ def test_private_and_duplicate_feeds_are_refused(app, ops):
     assert ops.get("/ops/feeds/99").status_code == 404
 
 
-def _capture(session, watch: Watch, outcome: str, reason: str = "", minutes_ago: int = 0) -> None:
+def _capture(session: Session, watch: Watch, outcome: str, reason: str = "", minutes_ago: int = 0) -> None:
     session.add(Capture(thread_id=watch.thread_id, watch_id=watch.id, outcome=outcome, reason=reason,
                         started_at=utcnow() - timedelta(minutes=minutes_ago), comments_found=2,
                         comments_claimed=5 if outcome == "suspect" else None))

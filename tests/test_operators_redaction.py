@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from archive.capture.fetch.fetcher import Fetcher
@@ -29,19 +30,20 @@ def captured(app, local_server):
         assert capture_watch(archive_context(app), watch_id, fetcher).outcome == "good"
     with get_db(app).read_session() as session:
         comment = session.scalar(select(Comment).where(Comment.key == "3"))
+        assert comment is not None
         return comment.thread_id, comment.id
 
 
-def comment_row(app, comment_id: int) -> Comment:
+def comment_row(app: Flask, comment_id: int) -> Comment:
     with get_db(app).read_session() as session:
-        return session.get(Comment, comment_id)
+        return session.get_one(Comment, comment_id)
 
 
-def found(app, text: str) -> set[int]:
+def found(app: Flask, text: str) -> set[int]:
     return {hit.comment_id for hit in query_index(archive_context(app), SearchQuery(text=text)).hits}
 
 
-def seen(app) -> int:
+def seen(app: Flask) -> int:
     with get_db(app).read_session() as session:
         return sum(row["comments_seen"] for row in build_stats(session, "site"))
 

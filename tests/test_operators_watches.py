@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
@@ -32,21 +35,21 @@ def ops(app):
     return logged_in(app)
 
 
-def new_watch(app, url: str, **kwargs) -> int:
+def new_watch(app: Flask, url: str, *, adapter: str | None = None, options: dict[str, Any] | None = None) -> int:
     with get_db(app).write() as session:
-        return add_watch(session, url, allow_private=True, **kwargs).id
+        return add_watch(session, url, allow_private=True, adapter=adapter, options=options).id
 
 
-def watch_row(app, watch_id: int) -> Watch | None:
+def watch_row(app: Flask, watch_id: int) -> Watch:
     with get_db(app).read_session() as session:
-        return session.get(Watch, watch_id)
+        return session.get_one(Watch, watch_id)
 
 
-def flashed(response) -> str:
+def flashed(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
-def actions(app) -> list[str]:
+def actions(app: Flask) -> list[str]:
     return [action for _actor, action, _t, _r in audit_actions(app) if action != "login"]
 
 
@@ -70,7 +73,7 @@ def test_preview_shows_what_the_adapter_reads_then_add_stores_the_watch(app, ops
     with get_db(app).read_session() as session:
         (watch,) = session.scalars(select(Watch)).all()
         assert (watch.adapter, watch.options, watch.interval_seconds) == ("generic-css", OPTIONS, 1800)
-        assert watch.until.year == 2099
+        assert watch.until is not None and watch.until.year == 2099
     assert actions(app) == ["watch-add"]
     listing = flashed(ops.get("/ops/watches"))
     assert "Watch 1 added" in listing and local_server.url("/article/") in listing
@@ -133,9 +136,9 @@ def test_list_filters_by_site_status_and_failing(app, ops):
     ended = new_watch(app, "http://127.0.0.1:9/ended/")
     failing = new_watch(app, "http://localhost:9/failing/")
     with get_db(app).write() as session:
-        session.get(Watch, paused).paused = True
-        session.get(Watch, ended).until = utcnow() - timedelta(days=1)
-        row = session.get(Watch, failing)
+        session.get_one(Watch, paused).paused = True
+        session.get_one(Watch, ended).until = utcnow() - timedelta(days=1)
+        row = session.get_one(Watch, failing)
         row.consecutive_failures, row.last_outcome, row.last_reason = 3, "failed", "the article answered HTTP 503"
 
     def shown(**query: str) -> set[int]:
@@ -160,7 +163,7 @@ def test_edit_interval_and_end_date(app, ops):
     response = post(ops, form_path, {"every": "2h", "until": "2099-06-01"}, form_path=form_path)
     assert response.status_code == 302
     row = watch_row(app, watch_id)
-    assert row.interval_seconds == 7200 and row.until.year == 2099
+    assert row.interval_seconds == 7200 and row.until is not None and row.until.year == 2099
     cleared = post(ops, form_path, {"every": "2h", "until": ""}, form_path=form_path)
     assert cleared.status_code == 302 and watch_row(app, watch_id).until is None
     assert actions(app) == ["watch-edit", "watch-edit"]

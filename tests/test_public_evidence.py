@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask.testing import FlaskClient
 from selectolax.lexbor import LexborHTMLParser
 
 from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Exchange
+from tests.html_support import attr, find_first
 from tests.public_helpers import T0, capture, new_thread, rec
 
 HOSTILE_PAGE = (b"<!doctype html><html><body><script>alert(document.cookie)</script>"
@@ -33,7 +35,7 @@ def stored(app):
         return {"sha": sha, "good": good.id, "failed": bad.id, "thread": thread.id}
 
 
-def _doc(client, url: str) -> LexborHTMLParser:
+def _doc(client: FlaskClient, url: str) -> LexborHTMLParser:
     response = client.get(url)
     assert response.status_code == 200
     return LexborHTMLParser(response.get_data(as_text=True))
@@ -41,13 +43,13 @@ def _doc(client, url: str) -> LexborHTMLParser:
 
 def test_capture_page_lists_exchanges_with_hashes_and_links(client, stored) -> None:
     doc = _doc(client, f"/captures/{stored['good']}")
-    assert "Good" in doc.css_first("h1").text()
-    exchange = doc.css_first("article.exchange")
+    assert "Good" in find_first(doc, "h1").text()
+    exchange = find_first(doc, "article.exchange")
     text = " ".join(exchange.text(separator=" ").split())
     assert "https://news.example/story/" in text
     assert "Status 200" in text and "(42 ms)" in text and "2018-04-01 12:00 UTC" in text
     assert stored["sha"] in text and f"({len(HOSTILE_PAGE)} bytes)" in text
-    hrefs = [a.attributes["href"] for a in exchange.css("a")]
+    hrefs = [attr(a, "href") for a in exchange.css("a")]
     assert f"/blobs/{stored['sha']}" in hrefs and f"/blobs/{stored['sha']}?download=1" in hrefs
     headers = {th.text(): td.text() for th, td in zip(exchange.css("table.headers th"),
                                                       exchange.css("table.headers td"))}
@@ -58,7 +60,7 @@ def test_capture_page_lists_exchanges_with_hashes_and_links(client, stored) -> N
 def test_failed_capture_says_why_and_that_it_was_not_diffed(client, stored) -> None:
     doc = _doc(client, f"/captures/{stored['failed']}")
     text = " ".join(doc.text(separator=" ").split())
-    assert "Failed" in doc.css_first("h1").text()
+    assert "Failed" in find_first(doc, "h1").text()
     assert "the article answered HTTP 503" in text
     assert "not compared with earlier ones" in text
     assert "none kept" in text
@@ -66,8 +68,8 @@ def test_failed_capture_says_why_and_that_it_was_not_diffed(client, stored) -> N
 
 def test_thread_captures_listing(client, stored) -> None:
     doc = _doc(client, f"/threads/{stored['thread']}/captures")
-    assert doc.css_first("h1").text() == "2 captures"
-    assert [li.attributes["class"] for li in doc.css("ol.timeline > li")] == ["outcome-failed", "outcome-good"]
+    assert find_first(doc, "h1").text() == "2 captures"
+    assert [attr(li, "class") for li in doc.css("ol.timeline > li")] == ["outcome-failed", "outcome-good"]
 
 
 def test_raw_body_is_plain_text_never_html(client, stored) -> None:

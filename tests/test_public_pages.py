@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from selectolax.lexbor import LexborHTMLParser
+from flask.testing import FlaskClient
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from tests.html_support import attr, body_of, find_first
 from tests.public_helpers import build_moderated_thread
 
 
@@ -14,17 +16,17 @@ def ids(app):
     return build_moderated_thread(app)
 
 
-def _page(client, url: str, status: int = 200) -> LexborHTMLParser:
+def _page(client: FlaskClient, url: str, status: int = 200) -> LexborHTMLParser:
     response = client.get(url)
     assert response.status_code == status, response.data[:500]
     return LexborHTMLParser(response.get_data(as_text=True))
 
 
-def _text(node) -> str:
+def _text(node: LexborNode) -> str:
     return " ".join(node.text(separator=" ").split())
 
 
-def _comment(doc: LexborHTMLParser, comment_id: int):
+def _comment(doc: LexborHTMLParser, comment_id: int) -> LexborNode:
     node = doc.css_first(f"li#c{comment_id}")
     assert node is not None, f"comment {comment_id} not on the page"
     return node
@@ -32,7 +34,7 @@ def _comment(doc: LexborHTMLParser, comment_id: int):
 
 def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:
     doc = _page(client, "/")
-    headline = _text(doc.css_first("ul.headline"))
+    headline = _text(find_first(doc, "ul.headline"))
     assert "1 thread watched" in headline
     assert "9 comments seen" in headline
     assert "3 removed" in headline          # Sarah, Nell, Ann (tombstone)
@@ -40,7 +42,7 @@ def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:
     assert "1 reinstated" in headline       # Dave
     assert "1 edited" in headline           # WL
     assert "6 captures (4 good, 2 failed or suspect)" in headline
-    row = _text(doc.css_first("table.threads tbody tr"))
+    row = _text(find_first(doc, "table.threads tbody tr"))
     assert "Cafcass rated outstanding" in row and "news.example" in row
     recent = [_text(li) for li in doc.css("ol.recent > li")]
     assert recent, "recent removals are listed"
@@ -52,16 +54,16 @@ def test_home_lists_threads_counts_and_recent_removals(client, ids) -> None:
 
 def test_thread_shows_disappeared_comments_in_place(client, ids) -> None:
     doc = _page(client, f"/threads/{ids['thread']}")
-    order = [int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")]
+    order = [int(attr(li, "id")[1:]) for li in doc.css("ol.comment-tree > li")]
     # Reading order: Mike's reply right after Paul, removed ones where they were.
     assert order == [ids[n] for n in ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")]
     sarah = _comment(doc, ids["sarah"])
-    assert "removed" in sarah.attributes["class"].split()
+    assert "removed" in attr(sarah, "class").split()
     assert "Removed between 2018-04-01 12:00 UTC and 2018-04-01 13:00 UTC" in _text(sarah)
     assert "twenty minutes" in _text(sarah)         # the removed text is kept and shown
     cha = _comment(doc, ids["cha"])
     assert "Missing, awaiting confirmation" in _text(cha)
-    assert "Removed" not in _text(cha.css_first(".badges"))
+    assert "Removed" not in _text(find_first(cha, ".badges"))
     dave = _comment(doc, ids["dave"])
     assert "Reinstated" in _text(dave) and "Visible" in _text(dave)
     wl = _comment(doc, ids["wl"])
@@ -69,22 +71,22 @@ def test_thread_shows_disappeared_comments_in_place(client, ids) -> None:
     ann = _comment(doc, ids["ann"])
     assert "Removed (tombstone)" in _text(ann) and "placeholder" in _text(ann)
     mike = _comment(doc, ids["mike"])
-    assert "depth-1" in mike.attributes["class"].split()
+    assert "depth-1" in attr(mike, "class").split()
 
 
 def test_thread_never_claims_an_exact_removal_time(client, ids) -> None:
-    text = _text(_page(client, f"/threads/{ids['thread']}").body)
+    text = _text(body_of(_page(client, f"/threads/{ids['thread']}")))
     assert not re.search(r"removed (at|on) \d", text, re.I)
 
 
 def test_only_what_disappeared_toggle(client, ids) -> None:
     doc = _page(client, f"/threads/{ids['thread']}?show=disappeared")
-    shown = {int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")}
+    shown = {int(attr(li, "id")[1:]) for li in doc.css("ol.comment-tree > li")}
     assert shown == {ids[n] for n in ("cha", "sarah", "nell", "dave", "ann")}
-    link = doc.css_first("p.toggle a")
-    assert link.attributes["href"] == f"/threads/{ids['thread']}"
-    back = _page(client, f"/threads/{ids['thread']}").css_first("p.toggle a")
-    assert back.attributes["href"] == f"/threads/{ids['thread']}?show=disappeared"
+    link = find_first(doc, "p.toggle a")
+    assert attr(link, "href") == f"/threads/{ids['thread']}"
+    back = find_first(_page(client, f"/threads/{ids['thread']}"), "p.toggle a")
+    assert attr(back, "href") == f"/threads/{ids['thread']}?show=disappeared"
 
 
 def test_thread_timeline_lists_every_capture_with_reasons(client, ids) -> None:
@@ -94,7 +96,7 @@ def test_thread_timeline_lists_every_capture_with_reasons(client, ids) -> None:
     assert items[0].startswith("2018-04-01 17:00 UTC Good")          # newest first
     assert any("Failed" in i and "HTTP 503" in i for i in items)
     assert any("Suspect" in i and "the page says 7 comments but shows 2" in i for i in items)
-    hrefs = [a.attributes["href"] for a in doc.css("ol.timeline a")]
+    hrefs = [attr(a, "href") for a in doc.css("ol.timeline a")]
     assert f"/captures/{ids['first']}" in hrefs
 
 
@@ -104,7 +106,7 @@ def test_redacted_comment_never_shows_its_text(client, ids) -> None:
         assert "Private details" not in body, url
     jo = _comment(_page(client, f"/threads/{ids['thread']}"), ids["jo"])
     assert "Redacted by the archive's operators: personal data of a child" in _text(jo)
-    page = _text(_page(client, f"/comments/{ids['jo']}").body)
+    page = _text(body_of(_page(client, f"/comments/{ids['jo']}")))
     assert "Redacted by the archive's operators: personal data of a child" in page
 
 
@@ -112,9 +114,9 @@ def test_comment_page_shows_versions_diff_and_events(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['wl']}")
     versions = doc.css("ol.versions > li")
     assert len(versions) == 2
-    diff = versions[1].css_first(".diff")
-    assert diff.css_first("del").text() == "never"
-    assert diff.css_first("ins").text() == "rarely"
+    diff = find_first(versions[1], ".diff")
+    assert find_first(diff, "del").text() == "never"
+    assert find_first(diff, "ins").text() == "rarely"
     assert "1 word added, 1 removed" in _text(versions[1])
     events = [_text(tr) for tr in doc.css("table.events tbody tr")]
     assert events[0].startswith("appeared") and events[1].startswith("edited")
@@ -123,12 +125,12 @@ def test_comment_page_shows_versions_diff_and_events(client, ids) -> None:
 
 def test_comment_page_of_a_removed_comment_has_window_and_evidence(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['sarah']}")
-    text = _text(doc.body)
+    text = _text(body_of(doc))
     assert "Removed between 2018-04-01 12:00 UTC and 2018-04-01 13:00 UTC" in text
     rows = {_text(tr).split(" ")[0]: tr for tr in doc.css("table.events tbody tr")}
     assert set(rows) == {"appeared", "missing", "removed"}
     assert "between 2018-04-01 12:00 UTC and 2018-04-01 13:00 UTC" in _text(rows["removed"])
-    link = rows["removed"].css_first("a").attributes["href"]
+    link = attr(find_first(rows["removed"], "a"), "href")
     assert link == f"/captures/{ids['confirming']}"
     assert _page(client, link).css_first("h1") is not None
 
@@ -137,12 +139,12 @@ def test_reinstated_comment_history(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['dave']}")
     kinds = [_text(tr).split(" ")[0] for tr in doc.css("table.events tbody tr")]
     assert kinds == ["appeared", "missing", "removed", "reinstated"]
-    assert "Reinstated: it disappeared and came back (1 time)" in _text(doc.body)
+    assert "Reinstated: it disappeared and came back (1 time)" in _text(body_of(doc))
 
 
 def test_reply_links_to_its_parent(client, ids) -> None:
     doc = _page(client, f"/comments/{ids['mike']}")
-    hrefs = [a.attributes["href"] for a in doc.css("p.meta a")]
+    hrefs = [attr(a, "href") for a in doc.css("p.meta a")]
     assert f"/comments/{ids['paul']}" in hrefs
 
 
@@ -170,19 +172,21 @@ def test_big_threads_are_paged_in_reading_order(client, ids, monkeypatch) -> Non
     page, pages = 1, None
     while True:
         doc = _page(client, f"/threads/{ids['thread']}?page={page}")
-        seen += [int(li.attributes["id"][1:]) for li in doc.css("ol.comment-tree > li")]
-        pager = _text(doc.css_first("nav.pager"))
-        pages = int(re.search(r"page \d+ of (\d+)", pager).group(1))
+        seen += [int(attr(li, "id")[1:]) for li in doc.css("ol.comment-tree > li")]
+        pager = _text(find_first(doc, "nav.pager"))
+        match = re.search(r"page \d+ of (\d+)", pager)
+        assert match, pager
+        pages = int(match.group(1))
         if page == pages:
             assert "Next" not in pager
             break
-        assert doc.css_first('nav.pager a[rel="next"]').attributes["href"].endswith(f"page={page + 1}")
+        assert attr(find_first(doc, 'nav.pager a[rel="next"]'), "href").endswith(f"page={page + 1}")
         page += 1
     assert pages == 3
     assert seen == [ids[n] for n in ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")]
     # Paul and his reply stay on one page; a page past the end shows the last one.
     last = _page(client, f"/threads/{ids['thread']}?page=99")
-    assert "page 3 of 3" in _text(last.css_first("nav.pager"))
+    assert "page 3 of 3" in _text(find_first(last, "nav.pager"))
 
 
 def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:
@@ -198,9 +202,9 @@ def test_a_thread_gone_as_a_whole_is_an_article_event(app, client) -> None:
                     reason="the article answered HTTP 410")
         thread_id = thread.id
     doc = _page(client, f"/threads/{thread_id}")
-    text = _text(doc.body)
+    text = _text(body_of(doc))
     assert "The article itself is gone" in text
     assert "The article was confirmed gone at 2018-04-01 14:00 UTC" in text
     assert [_text(b) for b in doc.css("ol.timeline .badge")] == ["Gone", "Gone", "Good"]
-    comment = doc.css_first("ol.comment-tree > li")
+    comment = find_first(doc, "ol.comment-tree > li")
     assert "Visible" in _text(comment)          # not counted as moderated one by one

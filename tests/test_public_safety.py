@@ -10,6 +10,7 @@ from archive.capture.ledger import MAX_TEXT_CHARS
 from archive.context import archive_context
 from archive.search import reindex
 from archive.store.db import get_db
+from tests.html_support import find_first, markup
 from tests.public_helpers import T0, capture, comment_id, new_thread, rec
 
 HOSTILE = [
@@ -71,8 +72,8 @@ def test_comment_page_and_its_diff_are_inert(client, hostile) -> None:
     response = client.get(f"/comments/{hostile['edited']}")
     html = response.get_data(as_text=True)
     _assert_inert(html)
-    diff = LexborHTMLParser(html).css_first(".diff")
-    assert "&lt;script&gt;" in diff.html        # the hostile text is shown as text
+    diff = find_first(LexborHTMLParser(html), ".diff")
+    assert "&lt;script&gt;" in markup(diff)        # the hostile text is shown as text
 
 
 def test_home_and_search_are_inert(client, hostile) -> None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
+from werkzeug.test import TestResponse
 
 from archive.context import archive_context
 from archive.search import reindex
+from tests.html_support import attr, find_first, markup
 from tests.public_helpers import build_moderated_thread
 
 
@@ -16,12 +18,12 @@ def ids(app):
     return found
 
 
-def _doc(response) -> LexborHTMLParser:
+def _doc(response: TestResponse) -> LexborHTMLParser:
     return LexborHTMLParser(response.get_data(as_text=True))
 
 
 def _hit_ids(doc: LexborHTMLParser) -> list[int]:
-    links = [a.attributes["href"] for a in doc.css("ol.hits a") if "/comments/" in a.attributes["href"]]
+    links = [href for href in (attr(a, "href") for a in doc.css("ol.hits a")) if "/comments/" in href]
     return [int(href.rsplit("/", 1)[1]) for href in links]
 
 
@@ -36,10 +38,10 @@ def test_empty_search_shows_help(client, ids) -> None:
 def test_phrase_finds_the_removed_comment_with_its_status(client, ids) -> None:
     doc = _doc(client.get('/search?q="twenty minutes"'))
     assert _hit_ids(doc) == [ids["sarah"]]
-    hit = doc.css_first("ol.hits > li")
+    hit = find_first(doc, "ol.hits > li")
     assert "Removed between 2018-04-01 12:00 UTC and 2018-04-01 13:00 UTC" in hit.text()
     assert [m.text() for m in hit.css("mark")] == ["twenty", "minutes"]
-    assert "1 comment found" in doc.css_first(".facets").text()
+    assert "1 comment found" in find_first(doc, ".facets").text()
 
 
 ALL = ("wl", "cha", "sarah", "paul", "mike", "nell", "dave", "jo", "ann")
@@ -52,16 +54,16 @@ def test_filters_alone_list_every_matching_comment(client, ids) -> None:
     assert "Type a few words" not in doc.text()
     newest = _hit_ids(doc)
     assert set(newest) == {ids["sarah"], ids["nell"], ids["ann"]}
-    facets = " ".join(doc.css_first(".facets").text().split())
+    facets = " ".join(find_first(doc, ".facets").text().split())
     assert "3 comments found" in facets and "Newest first" in facets
     assert newest == _hit_ids(_doc(client.get("/search?status=removed&sort=newest")))
     assert newest[::-1] == _hit_ids(_doc(client.get("/search?status=removed&sort=oldest")))
     # Excerpts are the start of each comment's text, nothing marked.
-    sarah = [li for li in doc.css("ol.hits > li") if f"/comments/{ids['sarah']}" in li.html][0]
-    assert "Our officer met my daughter once" in sarah.css_first(".excerpt").text()
+    sarah = [li for li in doc.css("ol.hits > li") if f"/comments/{ids['sarah']}" in markup(li)][0]
+    assert "Our officer met my daughter once" in find_first(sarah, ".excerpt").text()
     assert not doc.css("ol.hits mark")
     # Facet links keep the filters and add no words.
-    links = [a.attributes["href"] for a in doc.css(".facets a")]
+    links = [attr(a, "href") for a in doc.css(".facets a")]
     assert links and all("q=" not in href for href in links)
     assert any("site=news.example" in href and "status=removed" in href for href in links)
 
@@ -71,9 +73,9 @@ def test_each_filter_alone_is_a_search(client, ids) -> None:
     assert sorted(_hit_ids(in_thread)) == sorted(ids[name] for name in ALL)
     assert "Only in" in in_thread.text()
     # The redacted comment is listed, never its text.
-    jo = [li for li in in_thread.css("ol.hits > li") if f"/comments/{ids['jo']}" in li.html]
+    jo = [li for li in in_thread.css("ol.hits > li") if f"/comments/{ids['jo']}" in markup(li)]
     assert jo and "Redacted by the archive's operators" in jo[0].text()
-    assert "Private details" not in in_thread.html
+    assert "Private details" not in markup(in_thread)
     assert len(_hit_ids(_doc(client.get("/search?site=news.example")))) == 9
     assert _hit_ids(_doc(client.get("/search?status=removed&site=elsewhere.example"))) == []
     assert len(_hit_ids(_doc(client.get("/search?from=2018-04-01&to=2018-04-01")))) == 9
@@ -100,7 +102,7 @@ def test_filters_alone_page_through_cursors(client, ids, monkeypatch) -> None:
         seen += _hit_ids(doc)
         pages += 1
         following = doc.css_first('nav.pager a[rel="next"]')
-        url = following.attributes["href"] if following else ""
+        url = attr(following, "href") if following else ""
         assert not url or "cursor=" in url
     assert pages == 3
     assert sorted(seen) == sorted(ids[name] for name in ALL)
@@ -114,7 +116,7 @@ def test_status_filter_and_counts(client, ids) -> None:
     doc = _doc(client.get("/search?q=cafcass&status=removed"))
     assert set(_hit_ids(doc)) == {ids["sarah"], ids["nell"], ids["ann"]}
     everything = _doc(client.get("/search?q=cafcass"))
-    facets = " ".join(everything.css_first(".facets").text().split())
+    facets = " ".join(find_first(everything, ".facets").text().split())
     assert "9 comments found" in facets
     for count in ("visible (5)", "missing (1)", "removed (3)", "reinstated (1)", "edited (1)"):
         assert count in facets
@@ -125,7 +127,7 @@ def test_status_filter_and_counts(client, ids) -> None:
 
 def test_facet_links_keep_the_query(client, ids) -> None:
     doc = _doc(client.get("/search?q=cafcass"))
-    links = [a.attributes["href"] for a in doc.css(".facets a")]
+    links = [attr(a, "href") for a in doc.css(".facets a")]
     assert any("status=removed" in href and "q=cafcass" in href for href in links)
     assert any("site=news.example" in href for href in links)
 
@@ -161,7 +163,7 @@ def test_pagination_pages_and_cursor(client, ids, monkeypatch) -> None:
                                                     "dave", "jo", "ann"))
     monkeypatch.setattr(search_views, "MAX_PAGE_LINKS", 1)
     capped = _doc(client.get("/search?q=cafcass&sort=oldest"))
-    cursor_link = capped.css_first('nav.pager a[rel="next"]').attributes["href"]
+    cursor_link = attr(find_first(capped, 'nav.pager a[rel="next"]'), "href")
     assert "cursor=" in cursor_link
     assert _hit_ids(_doc(client.get(cursor_link))) == seen[4:8]
 
@@ -190,6 +192,6 @@ def test_redacted_text_never_appears_in_results(client, ids) -> None:
     assert response.status_code == 200
     assert ids["jo"] not in _hit_ids(_doc(response))     # the index keeps no redacted text
     listed = _doc(client.get(f"/search?q=cafcass&thread={ids['thread']}"))
-    jo = [li for li in listed.css("ol.hits > li") if f"/comments/{ids['jo']}" in li.html]
+    jo = [li for li in listed.css("ol.hits > li") if f"/comments/{ids['jo']}" in markup(li)]
     assert jo and "Redacted by the archive's operators: personal data of a child" in jo[0].text()
-    assert "Private details" not in listed.html
+    assert "Private details" not in markup(listed)

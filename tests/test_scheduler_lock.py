@@ -4,22 +4,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from archive.capture.scheduler import DataDirLock, start_scheduler
 from archive.context import archive_context
 
 
-def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
+def _hold_lock_in_another_process(data_dir: Path) -> subprocess.Popen[str]:
     code = textwrap.dedent(f"""
         import sys, time
         from archive.capture.scheduler import DataDirLock
-        lock = DataDirLock({data_dir!r})
+        lock = DataDirLock({str(data_dir)!r})
         assert lock.acquire()
         print("locked", flush=True)
         sys.stdin.read()
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -27,7 +29,7 @@ def _hold_lock_in_another_process(data_dir: str) -> subprocess.Popen:
 def test_second_process_cannot_capture(sqlite_app, tmp_path):
     from tests.conftest import ArchiveRunner
 
-    data_dir = str(archive_context(sqlite_app).settings.data_dir)
+    data_dir = archive_context(sqlite_app).settings.data_dir
     holder = _hold_lock_in_another_process(data_dir)
     try:
         assert DataDirLock(data_dir).acquire() is False
@@ -36,6 +38,7 @@ def test_second_process_cannot_capture(sqlite_app, tmp_path):
         assert result.exit_code == 1
         assert "another process is capturing" in result.output
     finally:
+        assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
     lock = DataDirLock(data_dir)

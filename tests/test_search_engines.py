@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from flask import Flask
@@ -25,6 +26,19 @@ from tests.context_support import with_settings
 BACKENDS = ("whoosh", "database")
 FILLERS = 45
 FILLER_START = datetime(2021, 1, 1)
+
+
+class Filters(TypedDict, total=False):
+    """SearchQuery's filters, for helpers that pass them on as keywords."""
+    status: str | None
+    site: str | None
+    thread_id: int | None
+    date_from: datetime | None
+    date_to: datetime | None
+
+
+class Query(Filters, total=False):
+    text: str
 
 
 @dataclass
@@ -196,14 +210,14 @@ def test_engines_return_the_expected_comments(app: Flask, backend: str) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int, **query: object) -> list[str]:
+def _walk(app: Flask, ids: dict[str, int], sort: str, per_page: int, **query: Unpack[Query]) -> list[str]:
     """Every page of `query` (default: the word filler) through next_cursor."""
     query = query or {"text": "filler"}
     seen: list[str] = []
     cursor = None
     pages = 0
     while True:
-        results = query_index(archive_context(app), SearchQuery(sort=sort, per_page=per_page, cursor=cursor, **query))  # type: ignore[arg-type]
+        results = query_index(archive_context(app), SearchQuery(sort=sort, per_page=per_page, cursor=cursor, **query))
         assert results.total == FILLERS
         seen.extend(keys_of(ids, [hit.comment_id for hit in results.hits]))
         pages += 1
@@ -231,11 +245,11 @@ def test_pagination_is_stable_and_complete(app: Flask, backend: str) -> None:
         archive_context(app), SearchQuery(text="filler", per_page=10, page=page)).hits]) for page in range(1, 6)]
     assert sum(again, []) == relevance
     # Filters alone (the fillers' thread) page the same way; "relevance" is newest first.
-    letters = {"thread_id": ids["T4"]}
+    letters: Filters = {"thread_id": ids["T4"]}
     assert _walk(app, ids, "oldest", 10, **letters) == by_time
     assert _walk(app, ids, "newest", 7, **letters) == by_time[::-1]
     assert _walk(app, ids, "relevance", 10, **letters) == by_time[::-1]
-    page2 = query_index(archive_context(app), SearchQuery(per_page=10, page=2, **letters))  # type: ignore[arg-type]
+    page2 = query_index(archive_context(app), SearchQuery(per_page=10, page=2, **letters))
     assert keys_of(ids, [h.comment_id for h in page2.hits]) == by_time[::-1][10:20]
 
 
@@ -266,7 +280,7 @@ def test_index_follows_changes(app: Flask, backend: str) -> None:
     ids = build_archive(app)
     reindex(archive_context(app))
     with get_db(app).write() as session:
-        comment = session.get(Comment, ids["c1"])
+        comment = session.get_one(Comment, ids["c1"])
         comment.versions.append(CommentVersion(seq=1, text="Edited to mention Ofqual instead",
                                                html="", text_sha256="x"))
         comment.edit_count = 1
@@ -327,13 +341,14 @@ def test_engines_agree_on_filters_alone(app: Flask) -> None:
                    (None, ids["T1"], ids["T3"]), dates)
     differ, found = [], 0
     for status, site, thread_id, (date_from, date_to) in grid:
-        filters = dict(status=status, site=site, thread_id=thread_id, date_from=date_from, date_to=date_to)
+        filters: Filters = {"status": status, "site": site, "thread_id": thread_id, "date_from": date_from,
+                            "date_to": date_to}
         if all(value is None for value in filters.values()):
             continue
         answers = []
         for backend in BACKENDS:
             with_settings(app, search_backend=backend)
-            results = query_index(archive_context(app), SearchQuery(per_page=100, **filters))  # type: ignore[arg-type]
+            results = query_index(archive_context(app), SearchQuery(per_page=100, **filters))
             answers.append(([hit.comment_id for hit in results.hits], results.total, results.facets))
         found += len(answers[0][0])
         if answers[0] != answers[1]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 from flask import Flask
@@ -27,11 +28,11 @@ from archive.search import (
 from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion
 from tests.context_support import with_settings
-from tests.test_search_engines import BACKENDS, SPECS, build_archive, keys_of
+from tests.test_search_engines import BACKENDS, SPECS, Filters, build_archive, keys_of
 
 
-def found(app: Flask, ids: dict[str, int], text: str, **filters: object) -> list[str]:
-    results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100, **filters))  # type: ignore[arg-type]
+def found(app: Flask, ids: dict[str, int], text: str, **filters: Unpack[Filters]) -> list[str]:
+    results = query_index(archive_context(app), SearchQuery(text=text, sort="oldest", per_page=100, **filters))
     return keys_of(ids, [hit.comment_id for hit in results.hits])
 
 
@@ -95,7 +96,7 @@ def test_redacted_text_is_never_indexed_but_counted(app: Flask, archive: dict[st
 def test_redaction_after_indexing_takes_the_text_out(app: Flask, archive: dict[str, int]) -> None:
     assert found(app, archive, '"moderated out"') == ["c1"]
     with get_db(app).write() as session:
-        comment = session.get(Comment, archive["c1"])
+        comment = session.get_one(Comment, archive["c1"])
         comment.redacted, comment.redaction_reason = True, "privacy"
     reindex_now(app, [archive["c1"]])
     assert found(app, archive, '"moderated out"') == []
@@ -105,7 +106,7 @@ def test_redaction_after_indexing_takes_the_text_out(app: Flask, archive: dict[s
     assert results.total == 4
     assert {hit.comment_id: hit.highlight for hit in results.hits}[archive["c1"]] == ""
     with get_db(app).write() as session:
-        session.get(Comment, archive["c1"]).redacted = False
+        session.get_one(Comment, archive["c1"]).redacted = False
     reindex_now(app, [archive["c1"]])
     assert found(app, archive, '"moderated out"') == ["c1"]
 
@@ -113,16 +114,16 @@ def test_redaction_after_indexing_takes_the_text_out(app: Flask, archive: dict[s
 def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: dict[str, int]) -> None:
     """A crash between the commit and the index update: reindex alone brings the index back."""
     with get_db(app).write() as session:
-        thread_id = session.get(Comment, archive["c1"]).thread_id
+        thread_id = session.get_one(Comment, archive["c1"]).thread_id
         text = "A zeppelin landed on the family court"
         new = Comment(thread_id=thread_id, key="late", author="Late Comer", posted_at=datetime(2022, 1, 1),
                       first_seen_at=datetime(2022, 1, 1), last_seen_at=datetime(2022, 1, 1),
                       versions=[CommentVersion(seq=0, text=text, html="",
                                                text_sha256=hashlib.sha256(text.encode()).hexdigest())])
         session.add(new)
-        session.delete(session.get(Comment, archive["c3"]))
-        session.get(Comment, archive["c2"]).status = "visible"
-        session.get(Comment, archive["c4"]).redacted = True
+        session.delete(session.get_one(Comment, archive["c3"]))
+        session.get_one(Comment, archive["c2"]).status = "visible"
+        session.get_one(Comment, archive["c4"]).redacted = True
         session.flush()
         archive["late"] = new.id
     # Nothing was indexed: the index still answers from before.
@@ -175,7 +176,7 @@ def test_locked_whoosh_index_is_marked_stale_and_reindex_repairs_it(
 
     ids = whoosh_archive
     with get_db(app).write() as session:
-        session.get(Comment, ids["c7"]).status = "removed"
+        session.get_one(Comment, ids["c7"]).status = "removed"
     # Another process holds the index's writer for longer than we wait.
     other = whoosh_index.open_dir(str(archive_context(app).settings.data_dir / "index")).writer()
     try:

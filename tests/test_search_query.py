@@ -165,8 +165,9 @@ def test_plan_without_words_browses_by_its_filters() -> None:
     assert plan.expr is None and plan.leaves == []
     assert plan.sort == "newest"                    # nothing to rank by
     assert make_plan(SearchQuery(site="a.example", sort="oldest")).sort == "oldest"
-    for filters in ({"thread_id": 3}, {"date_from": datetime(2020, 1, 1)}, {"date_to": datetime(2020, 1, 1)}):
-        assert make_plan(SearchQuery(**filters)).expr is None  # type: ignore[arg-type]
+    for filtered in (SearchQuery(thread_id=3), SearchQuery(date_from=datetime(2020, 1, 1)),
+                     SearchQuery(date_to=datetime(2020, 1, 1))):
+        assert make_plan(filtered).expr is None
     # Its "relevance" pages continue from a keyset cursor, like newest first.
     cursor = plan.cursor_after(20, (datetime(2020, 5, 1), 42))
     assert make_plan(SearchQuery(status="removed", cursor=cursor)).after == (datetime(2020, 5, 1), 42)

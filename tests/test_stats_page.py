@@ -72,13 +72,13 @@ def test_plots_are_well_formed_and_say_what_they_show():
     rate = rate_over_time({"a & b": [RatePoint("2024-01", 0.2, 0.1, 0.4),
                                      RatePoint("2024-02", 0.5, 0.2, 0.8)]})
     root = ET.fromstring(str(rate))
-    assert root.get("role") == "img" and "Removal rate" in root.get("aria-label")
+    assert root.get("role") == "img" and "Removal rate" in root.get("aria-label", "")
     assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == 1
     assert "a &amp; b 2024-02: 50.0% (95% CI 20.0%–80.0%)" in rate
     ttr = time_to_removal([0.5, 2.0, 30.0], [1.5, 5.0, 200.0])
     bars = ET.fromstring(str(ttr)).findall("{http://www.w3.org/2000/svg}rect")
-    titled = [b.find("{http://www.w3.org/2000/svg}title").text for b in bars
-              if b.find("{http://www.w3.org/2000/svg}title") is not None]
+    titles = [b.find("{http://www.w3.org/2000/svg}title") for b in bars]
+    titled = [title.text for title in titles if title is not None]
     assert "lower bound, <1h: 1" in titled and "upper bound, ≥7d: 1" in titled
     assert "upper bound, 3–6h: 1" in titled and "lower bound, 1–2d: 1" in titled
 

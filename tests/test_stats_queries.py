@@ -10,8 +10,10 @@ import csv
 import io
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
+from flask import Flask
 
 from archive.research.exports import ExportFilter, read_rows
 from archive.research.stats_queries import build_stats, stats_columns
@@ -23,7 +25,7 @@ def D(day: int, hour: int = 0, month: int = 1) -> datetime:
     return datetime(2024, month, day, hour)
 
 
-def build(app) -> dict[str, int]:
+def build(app: Flask) -> dict[str, int]:
     with get_db(app).write() as s:
         a, b = Site(host="a.example"), Site(host="b.example")
         t1 = Thread(site=a, url="https://a.example/1/")
@@ -37,7 +39,8 @@ def build(app) -> dict[str, int]:
                                     (D(1, 10, 2), "good"), (D(1, 20, 2), "good")])):
             s.add_all(Capture(thread=thread, started_at=at, outcome=outcome) for at, outcome in times)
 
-        def comment(thread, key, author, posted, first, status, edits=0, reinstated=0):
+        def comment(thread: Thread, key: str, author: str, posted: datetime | None, first: datetime, status: str,
+                    edits: int = 0, reinstated: int = 0) -> Comment:
             c = Comment(thread=thread, key=key, author=author, posted_at=posted,
                         first_seen_at=first, last_seen_at=first, status=status,
                         edit_count=edits, times_reinstated=reinstated,
@@ -54,7 +57,8 @@ def build(app) -> dict[str, int]:
         comment(t3, "k7", "Ann", D(1, 5, 2), D(1, 10, 2), "visible")
         s.flush()
 
-        def event(c, kind, at, start=None, end=None):
+        def event(c: Comment, kind: str, at: datetime, start: datetime | None = None,
+                  end: datetime | None = None) -> None:
             s.add(Event(thread_id=c.thread_id, comment_id=c.id, kind=kind, at=at,
                         window_start=start, window_end=end))
 
@@ -70,7 +74,7 @@ def build(app) -> dict[str, int]:
         return {"t1": t1.id, "t2": t2.id, "t3": t3.id}
 
 
-def stats(app, by, flt=ExportFilter()):
+def stats(app: Flask, by: str, flt: ExportFilter = ExportFilter()) -> list[dict[str, Any]]:
     with get_db(app).read_session() as session:
         return build_stats(session, by, flt)
 

@@ -5,13 +5,16 @@ final states the engine derives from it; no database, no clock.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
 
 from archive.rules.verdicts import (
     EVENT_STATUS,
+    EventRecord,
     Known,
+    Outcome,
     Snapshot,
     ThreadState,
     judge,
@@ -43,11 +46,11 @@ def window(hours: int, after: datetime, *records: CommentRecord) -> Snapshot:
     return Snapshot("good", at(hours), tuple(records), "window", window_after=after, has_tree=False)
 
 
-def bad(hours: int, outcome: str = "failed") -> Snapshot:
-    return Snapshot(outcome, at(hours), (), "none", reason=f"{outcome} for the test")  # type: ignore[arg-type]
+def bad(hours: int, outcome: Outcome = "failed") -> Snapshot:
+    return Snapshot(outcome, at(hours), (), "none", reason=f"{outcome} for the test")
 
 
-def kinds(events, key: str | None = None) -> list[str]:
+def kinds(events: Iterable[EventRecord], key: str | None = None) -> list[str]:
     return [e.kind for e in events if key is None or e.key == key]
 
 
@@ -132,7 +135,7 @@ def test_confirm_below_one_is_refused() -> None:
 # Rule 1: failed and suspect captures never change a comment.
 
 @pytest.mark.parametrize("outcome", ["failed", "suspect"])
-def test_failed_or_suspect_capture_changes_nothing(outcome: str) -> None:
+def test_failed_or_suspect_capture_changes_nothing(outcome: Outcome) -> None:
     before = replay([good(0, rec("1"), rec("2"))])
     step = judge(before.known, bad(1, outcome), before.thread)
     assert step.events == []
@@ -150,7 +153,7 @@ def test_failed_capture_showing_comments_is_still_ignored() -> None:
 
 
 @pytest.mark.parametrize("outcome", ["failed", "suspect"])
-def test_failed_capture_between_misses_keeps_the_count(outcome: str) -> None:
+def test_failed_capture_between_misses_keeps_the_count(outcome: Outcome) -> None:
     # The count is of consecutive *good* captures missing it: a failure neither
     # resets nor advances it.
     v = replay([good(0, rec("1")), good(1), bad(2, outcome), bad(3, outcome), good(4)], confirm=2)
@@ -160,8 +163,8 @@ def test_failed_capture_between_misses_keeps_the_count(outcome: str) -> None:
 
 
 def test_failed_captures_alone_never_remove() -> None:
-    v = replay([good(0, rec("1"))] + [bad(h, o) for h, o in enumerate(["failed", "suspect"] * 5, 1)],
-               confirm=1)
+    broken: list[Outcome] = ["failed", "suspect"] * 5
+    v = replay([good(0, rec("1"))] + [bad(h, o) for h, o in enumerate(broken, 1)], confirm=1)
     assert kinds(v.events) == ["appeared"]
     assert v.known["1"].status == "visible"
 
@@ -203,7 +206,8 @@ def test_removed_twice_counts_twice() -> None:
 def test_edit_is_a_new_version_not_a_removal() -> None:
     v = replay([good(0, rec("1", "first words")), good(1, rec("1", "second words"))], confirm=1)
     assert kinds(v.events, "1") == ["appeared", "edited"]
-    assert v.events[-1].record.text == "second words"
+    record = v.events[-1].record
+    assert record is not None and record.text == "second words"
     assert v.known["1"].text_sha256 == text_hash("second words")
     assert v.known["1"].status == "visible"
 

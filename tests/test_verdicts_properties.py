@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.rules.verdicts import EventRecord, Snapshot, ThreadState, Verdict, judge, replay, status_after
+from archive.rules.verdicts import EventRecord, Outcome, Snapshot, ThreadState, Verdict, judge, replay, status_after
 from scrapers.base import CommentRecord
 
 T0 = datetime(2024, 3, 1, 12, 0)
@@ -31,6 +32,10 @@ POSTED_GRID = tuple(T0 - timedelta(hours=h) for h in (40, 30, 20, 10))
 REMOVALS = ("missing", "removed")
 GOOD = ("good", "unchanged")   # DESIGN.md rule 1, restated so the test does not trust the engine's own
 
+# What a drawn capture is; the last three are also its outcome.
+CaptureKind = Literal["complete", "unchanged", "window", "none", "failed", "suspect", "gone"]
+CAPTURE_KINDS: tuple[CaptureKind, ...] = ("complete", "complete", "complete", "unchanged", "window",
+                                          "none", "failed", "suspect", "gone")
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,9 @@ def histories(draw: st.DrawFn) -> History:
     steps = []
     for index in range(draw(st.integers(1, 14))):
         when = T0 + timedelta(hours=index)     # strictly increasing capture times
-        kind = draw(st.sampled_from(("complete", "complete", "complete", "unchanged", "window",
-                                     "none", "failed", "suspect", "gone")))
-        if kind in ("complete", "unchanged"):
-            outcome = "good" if kind == "complete" else "unchanged"
+        kind = draw(st.sampled_from(CAPTURE_KINDS))
+        if kind == "complete" or kind == "unchanged":
+            outcome: Outcome = "good" if kind == "complete" else "unchanged"
             steps.append(Snapshot(outcome, when, draw(records(posted)), "complete"))
         elif kind == "window":
             after = draw(st.sampled_from(POSTED_GRID + (None,)))
@@ -74,7 +78,7 @@ def histories(draw: st.DrawFn) -> History:
         else:
             # A broken capture may still carry a partial parse: it must not count.
             shown = draw(records(posted)) if kind != "gone" else ()
-            steps.append(Snapshot(kind, when, shown, "complete", reason=kind))  # type: ignore[arg-type]
+            steps.append(Snapshot(kind, when, shown, "complete", reason=kind))
     return History(draw(st.integers(1, 3)), posted, tuple(steps))
 
 
@@ -203,6 +207,7 @@ def check_removal_windows_are_last_seen_to_first_covering_miss(history: History,
             if event.kind not in REMOVALS:
                 continue
             key = event.key
+            assert key is not None, event
             # The last good capture before this one that showed the comment alive...
             seen = [i for i in range(index) if snaps[i].outcome in GOOD and key in first_shown(snaps[i])
                     and not first_shown(snaps[i])[key].tombstone]
@@ -226,6 +231,7 @@ def check_events_and_statuses_match_the_reference_model(history: History, stepwi
         assert {key: s.status for key, s in verdict.known.items()} == expected.statuses, step
         got: dict[str, set[str]] = {}
         for event in comment_events(verdict):
+            assert event.key is not None
             got.setdefault(event.kind, set()).add(event.key)
         assert got == expected.events, step
         for event in verdict.events:
@@ -260,6 +266,7 @@ def check_replay_is_deterministic_and_statuses_derive_from_events(history: Histo
     by_key: dict[str, list[str]] = {}
     for verdict in stepwise:
         for event in comment_events(verdict):
+            assert event.key is not None
             by_key.setdefault(event.key, []).append(event.kind)
         # Derivable after every step, not only at the end.
         for key, state in verdict.known.items():

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.context import archive_context
@@ -28,7 +31,12 @@ GZIP_HEADERS = {"content-type": "text/html; charset=utf-8", "content-encoding": 
                 "content-length": "41", "etag": '"v1"', "set-cookie": "a=1; HttpOnly"}
 
 
-def add_capture(session, app, thread, started, outcome, exchanges, reason=""):
+# (url, status, response headers, body, body reused from the last capture, error)
+ExchangeSpec = tuple[str, int | None, dict[str, str], bytes | None, bool, str | None]
+
+
+def add_capture(session: Session, app: Flask, thread: Thread, started: datetime, outcome: str,
+                exchanges: Sequence[ExchangeSpec], reason: str = "") -> int:
     store = archive_context(app).evidence
     shas = [store.put(session, body) if body is not None else None
             for _url, _status, _headers, body, _reused, _error in exchanges]
@@ -52,7 +60,7 @@ def add_capture(session, app, thread, started, outcome, exchanges, reason=""):
     return capture.id
 
 
-def build(app) -> dict[str, int]:
+def build(app: Flask) -> dict[str, int]:
     with get_db(app).write() as s:
         site = Site(host="news.example")
         t1 = Thread(site=site, url="https://news.example/a/")

@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
 from archive.store.db import get_db
-from archive.store.models import Thread, Watch
+from archive.store.models import Base, Thread, Watch
 from tests.context_support import with_settings
 
 URL = "http://127.0.0.1:9/cafcass-rated-outstanding/"
 
 
-def _count(app, model) -> int:
+def _count(app: Flask, model: type[Base]) -> int:
     with get_db(app).read_session() as session:
-        return session.scalar(select(func.count()).select_from(model))
+        return session.scalars(select(func.count()).select_from(model)).one()
 
 
 def test_add_list_pause_resume_remove(app, runner):

@@ -10,13 +10,17 @@ import io
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
 from archive.store.db import get_db
 from archive.store.models import Feed, Watch
+from tests.conftest import ArchiveRunner
 from tests.operator_support import count, logged_in, post
 
 
@@ -25,17 +29,17 @@ def ops(app):
     return logged_in(app)
 
 
-def _watches(app) -> dict[str, int]:
+def _watches(app: Flask) -> dict[str, int]:
     """One watch of each kind, failures included: a paused or ended watch can be failing too."""
     with get_db(app).write() as session:
         ids = {name: add_watch(session, f"http://127.0.0.1:9/article-{n}/", allow_private=True).id
                for n, name in enumerate(("active", "failing", "paused-failing", "ended"))}
         for name in ("failing", "paused-failing"):
-            watch = session.get(Watch, ids[name])
+            watch = session.get_one(Watch, ids[name])
             watch.consecutive_failures, watch.last_outcome, watch.last_capture_at = 3, "failed", utcnow()
             watch.last_reason = "the article answered HTTP 503"
-        session.get(Watch, ids["paused-failing"]).paused = True
-        session.get(Watch, ids["ended"]).until = utcnow() - timedelta(days=1)
+        session.get_one(Watch, ids["paused-failing"]).paused = True
+        session.get_one(Watch, ids["ended"]).until = utcnow() - timedelta(days=1)
     return ids
 
 
@@ -84,20 +88,20 @@ def test_pause_and_resume_refuse_the_same_way_on_both_sides(app, ops, runner):
     before = utcnow()
     assert runner.invoke("watch", "resume", str(watch_id)).exit_code == 0
     with get_db(app).read_session() as session:
-        watch = session.get(Watch, watch_id)
+        watch = session.get_one(Watch, watch_id)
         assert not watch.paused and watch.next_due_at >= before.replace(microsecond=0)
 
 
-def _cli_add(runner, option: str, value: str) -> str:
+def _cli_add(runner: ArchiveRunner, option: str, value: str) -> str:
     return runner.invoke("watch", "add", "http://127.0.0.1:9/a/", option, value).output
 
 
-def _web_add(ops, field: str, value: str) -> str:
+def _web_add(ops: FlaskClient, field: str, value: str) -> str:
     form = {"url": "http://127.0.0.1:9/a/", field: value, "action": "add"}
     return post(ops, "/ops/watches/new", form, form_path="/ops/watches/new").get_data(as_text=True)
 
 
-def _csv_import(runner, tmp_path, column: str, value: str) -> str:
+def _csv_import(runner: ArchiveRunner, tmp_path: Path, column: str, value: str) -> str:
     path = tmp_path / "watches.csv"
     path.write_text(f"url,{column}\nhttp://127.0.0.1:9/a/,{value}\n")
     return runner.invoke("watch", "import", str(path)).output

@@ -7,6 +7,7 @@ a thread between captures without a PHP server.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,7 +44,7 @@ def _tree(comments: list[C], parent: int, base: str) -> str:
 
 
 def wp_page(comments: list[C], base: str = "http://127.0.0.1/cafcass/", title: str = "Cafcass rated outstanding",
-            claimed: int | None = -1, pages: list[str] = ()) -> bytes:
+            claimed: int | None = -1, pages: Sequence[str] = ()) -> bytes:
     """An article page; `claimed` defaults to the number shown, None omits the heading count."""
     count = len(comments) if claimed == -1 else claimed
     heading = (f'<h2 class="comments-title">{count} comments on &ldquo;{html.escape(title)}&rdquo;</h2>'

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +26,7 @@ VIEWPORTS = {
 }
 
 
-def _fits_width(page) -> bool:
+def _fits_width(page: Page) -> bool:
     # clientWidth is the layout viewport; a phone browser may zoom out (and
     # widen innerWidth) to fit a page that is too wide.
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
