@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
+    from archive.context import ArchiveContext
     from config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,8 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, context: ArchiveContext | None = None) -> Flask:
+    """The web app over `context` (the command line's, when it opened one first) or a new one."""
     # Flask loads here, not at import: the command line, capture workers and
     # the pure rules import this package without needing the web app.
     from flask import Flask
@@ -39,12 +41,12 @@ def create_app(config: Config | None = None) -> Flask:
     from config import SETTINGS, Config
 
     config = config or Config()
-    settings = Settings.from_config(config)
+    settings = context.settings if context else Settings.from_config(config)
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(Path(__file__).parent / "web" / "static"))
     # Archive settings live in `settings` only; app.config keeps Flask's own keys.
     app.config.from_mapping({k: v for k, v in config.as_dict().items() if k not in SETTINGS})
-    context = ArchiveContext.open(settings)
+    context = context or ArchiveContext.open(settings)
     app.config["SECRET_KEY"] = settings.secret_key or _secret_key(settings.data_dir)
     app.extensions[EXTENSION] = context
     app.teardown_appcontext(close_session)

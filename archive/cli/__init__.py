@@ -29,27 +29,46 @@ class ArchiveGroup(click.Group):
 
 
 @click.group(cls=ArchiveGroup)
-@click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli() -> None:
     """Comment-moderation transparency archive.
 
     Settings come from ARCHIVE_* environment variables (see README).
     """
-    if ctx.obj is None:
-        from archive import create_app
-        ctx.obj = create_app()
 
 
+# Commands that need only the database, the evidence or the index run on an
+# `ArchiveContext`; only `serve` and operator accounts need the Flask app, so
+# the others start without loading the web side.
 def current_app_obj() -> Flask:
     """The app the command runs against (tests pass their own with CliRunner(obj=app))."""
-    return click.get_current_context().find_root().obj
+    root = click.get_current_context().find_root()
+    if root.obj is None:
+        from archive import create_app
+
+        root.obj = create_app(context=root.meta.get(_CONTEXT))
+    app: Flask = root.obj
+    return app
 
 
 def current_context() -> ArchiveContext:
-    """The archive context of the app the command runs against."""
-    from archive.context import archive_context
+    """The archive context the command runs against: the app's when there is one."""
+    from archive.context import ArchiveContext, archive_context
 
-    return archive_context(current_app_obj())
+    root = click.get_current_context().find_root()
+    if root.obj is not None:
+        return archive_context(root.obj)
+    if _CONTEXT not in root.meta:
+        from archive.settings import Settings
+        from config import Config
+
+        context = ArchiveContext.open(Settings.from_config(Config()))
+        root.meta[_CONTEXT] = context
+        root.call_on_close(context.close)
+    found: ArchiveContext = root.meta[_CONTEXT]
+    return found
+
+
+_CONTEXT = "archive.context"
 
 
 def main() -> None:

@@ -12,14 +12,12 @@ import click
 from sqlalchemy import select
 
 from archive.capture.feeds import add_feed, watch_schedule
-from archive.cli import current_app_obj, current_context
+from archive.cli import current_context
 from archive.cli.watch_commands import duration_option, watch
 from archive.clock import format_duration, iso, parse_duration, utcnow
 from archive.errors import ArchiveError
 from archive.operators import audit
-from archive.operators.auth import create_user
 from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
-from archive.store.db import get_db
 from archive.store.models import Feed, FeedEntry, Watch
 from scrapers import ADAPTERS
 
@@ -36,8 +34,9 @@ def user() -> None:
 @click.password_option(help="The password (asked twice when not given).")
 def user_add(name: str, password: str) -> None:
     """Create an operator account NAME."""
-    app = current_app_obj()
-    with app.app_context(), get_db().write() as session:
+    from archive.operators.auth import create_user  # loads Flask-Login: only this command needs it
+
+    with current_context().db.write() as session:
         created = create_user(session, name, password)
         audit.record(session, ACTOR, "user-add", f"user {created.name}")
     click.echo(f"user {name} created; log in at /ops/login")
@@ -57,8 +56,9 @@ def feed() -> None:
 @click.option("--early-for", callback=duration_option, help="How long the first days last (default 2d).")
 def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_for) -> None:  # type: ignore[no-untyped-def]
     """Discover new articles from a site's RSS or Atom feed and watch each."""
-    app, settings = current_app_obj(), current_context().settings
-    with app.app_context(), get_db().write() as session:
+    ctx = current_context()
+    settings = ctx.settings
+    with ctx.db.write() as session:
         created = add_feed(session, feed_url, allow_private=settings.allow_private_addresses,
                            every=every or parse_duration("1h"), watch_for=watch_for or parse_duration("14d"),
                            watch_every=watch_every, early_every=early_every, early_for=early_for)
@@ -74,9 +74,7 @@ def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_fo
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 def feed_list(as_json: bool) -> None:
     """List feeds with their last poll outcome and what they discovered."""
-    app = current_app_obj()
-    with app.app_context():
-        session = get_db().read_session()
+    with current_context().db.read_session() as session:
         rows = []
         for f in session.scalars(select(Feed).order_by(Feed.id)):
             entries = session.scalars(select(FeedEntry).where(FeedEntry.feed_id == f.id)).all()
@@ -87,7 +85,6 @@ def feed_list(as_json: bool) -> None:
                 "last_error": f.last_error, "consecutive_failures": f.consecutive_failures,
                 "next_due_at": iso(f.next_due_at), "articles": len(entries),
                 "watched": sum(1 for e in entries if e.watch_id is not None)})
-        session.close()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -109,11 +106,12 @@ def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
 
     Columns: url (required), adapter, every, until, paused, early_every,
     early_for, options (JSON). An exported file can be imported as it is."""
-    app, settings = current_app_obj(), current_context().settings
+    ctx = current_context()
+    settings = ctx.settings
     rows, problems = parse_watch_csv(csv_file.read(), ADAPTERS, utcnow())
     if not problems:
         try:
-            with app.app_context(), get_db().write() as session:
+            with ctx.db.write() as session:
                 created = import_watches(session, rows, allow_private=settings.allow_private_addresses,
                                          default_every=settings.default_interval)
                 audit.record(session, ACTOR, "import", f"{len(created)} watches",
@@ -132,12 +130,9 @@ def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
               help="Write to this file instead of standard output.")
 def watch_export(output: Path | None) -> None:
     """Write every watch as CSV (importable with `watch import`)."""
-    app = current_app_obj()
-    with app.app_context():
-        session = get_db().read_session()
+    with current_context().db.read_session() as session:
         watches = session.scalars(select(Watch).order_by(Watch.id)).all()
         text = export_watches(watches, utcnow())
-        session.close()
     if output is None:
         click.echo(text, nl=False)
     else:

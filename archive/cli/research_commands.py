@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from archive.cli import current_app_obj, current_context
+from archive.cli import current_context
 from archive.errors import ArchiveError
 from archive.research.dataset import build_dataset
 from archive.research.exports import (
@@ -34,7 +34,6 @@ from archive.research.stats_queries import GROUPINGS, build_stats, key_columns, 
 from archive.research.verify import verify_archive
 from archive.research.warc import export_warc
 from archive.rules.stats import NOTES
-from archive.store.db import get_db
 from archive.store.models import Thread
 
 
@@ -60,14 +59,8 @@ def output_stream(path: str | None, binary: bool = False) -> Iterator[Any]:
 
 def _export(rows: Callable[[Session, ExportFilter], Iterator[dict[str, Any]]],
             columns: tuple[Column, ...], fmt: str, flt: ExportFilter, output: str | None) -> None:
-    app = current_app_obj()
-    with app.app_context():
-        session = get_db().read_session()
-        try:
-            with output_stream(output) as out:
-                count = write_rows(rows(session, flt), columns, fmt, out)
-        finally:
-            session.close()
+    with current_context().db.read_session() as session, output_stream(output) as out:
+        count = write_rows(rows(session, flt), columns, fmt, out)
     if output and output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
 
@@ -134,8 +127,7 @@ def export_captures(fmt: str, status: str | None, site: str | None, thread_id: i
 
 
 def _stats_rows(by: str, flt: ExportFilter) -> list[dict[str, Any]]:
-    app = current_app_obj()
-    with app.app_context(), get_db().read_session() as session:
+    with current_context().db.read_session() as session:
         return build_stats(session, by, flt)
 
 

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import click
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from archive.cli import current_context
 from archive.store.models import Comment
-from archive.store.schema import upgrade
 
 
 @click.command()
@@ -18,7 +16,11 @@ def init() -> None:
     needs to be: after a schema upgrade of an archive that already holds
     comments (a new index starts empty), or when it is flagged out of date.
     """
+    # Alembic and the search layer load only for this command.
+    from alembic.migration import MigrationContext
+
     from archive.search import reindex
+    from archive.store.schema import upgrade
 
     ctx = current_context()
     db = ctx.db

@@ -9,9 +9,8 @@ import click
 from sqlalchemy import select
 
 from archive.capture.watches import add_watch, get_watch, set_paused, watch_state
-from archive.cli import current_app_obj, current_context
+from archive.cli import current_context
 from archive.clock import format_duration, iso, parse_date, parse_duration, utcnow
-from archive.store.db import get_db
 from archive.store.models import Watch
 
 
@@ -41,9 +40,10 @@ def watch() -> None:
 @click.option("--until", callback=date_option, help="Stop capturing after this date (YYYY-MM-DD).")
 def watch_add(url: str, adapter: str | None, every: timedelta | None, until: datetime | None) -> None:
     """Watch the comment thread at URL."""
-    app, settings = current_app_obj(), current_context().settings
+    ctx = current_context()
+    settings = ctx.settings
     interval = every or settings.default_interval
-    with app.app_context(), get_db().write() as session:
+    with ctx.db.write() as session:
         created = add_watch(session, url, allow_private=settings.allow_private_addresses,
                             adapter=adapter, every=interval, until=until)
         click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(interval.total_seconds())}"
@@ -54,10 +54,8 @@ def watch_add(url: str, adapter: str | None, every: timedelta | None, until: dat
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 def watch_list(as_json: bool) -> None:
     """List watches with their state, last outcome and next due time."""
-    app = current_app_obj()
     now = utcnow()
-    with app.app_context():
-        session = get_db().read_session()
+    with current_context().db.read_session() as session:
         rows: list[dict[str, Any]] = [{
             "id": w.id, "url": w.thread.url, "adapter": w.adapter or "auto",
             "every": format_duration(w.interval_seconds), "until": iso(w.until),
@@ -65,7 +63,6 @@ def watch_list(as_json: bool) -> None:
             "last_outcome": w.last_outcome, "last_reason": w.last_reason,
             "consecutive_failures": w.consecutive_failures, "next_due_at": iso(w.next_due_at),
         } for w in session.scalars(select(Watch).order_by(Watch.id))]
-        session.close()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -82,8 +79,7 @@ def watch_list(as_json: bool) -> None:
 
 
 def _set_paused(watch_id: int, paused: bool) -> None:
-    app = current_app_obj()
-    with app.app_context(), get_db().write() as session:
+    with current_context().db.write() as session:
         w = get_watch(session, watch_id)
         set_paused(w, paused, utcnow())
         click.echo(f"watch {watch_id} {'paused' if paused else 'resumed'}: {w.thread.url}")
@@ -107,8 +103,7 @@ def watch_resume(watch_id: int) -> None:
 @click.argument("watch_id", type=int)
 def watch_remove(watch_id: int) -> None:
     """Stop watching; the thread, its captures and comments stay as evidence."""
-    app = current_app_obj()
-    with app.app_context(), get_db().write() as session:
+    with current_context().db.write() as session:
         w = get_watch(session, watch_id)
         url = w.thread.url
         session.delete(w)

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError
 from archive.search.documents import Selection, batch_bounds, comment_texts
-from archive.search.engines import ENGINE_FAILURES
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
 from archive.search.types import Hit, SearchQuery, SearchQueryError, SearchResults
@@ -69,7 +68,7 @@ def index_comments(ctx: ArchiveContext, session: Session, comment_ids: Iterable[
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.replace(Selection(ids=chunk))
-    except ENGINE_FAILURES as exc:
+    except ctx.search.failures as exc:
         log.warning("search index update failed (%s): %s", engine.name, exc)
         ctx.search.mark_stale(f"{engine.name}: indexing {len(ids)} comment(s) failed: {exc}")
 
@@ -83,7 +82,7 @@ def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.delete(chunk)
-    except ENGINE_FAILURES as exc:
+    except ctx.search.failures as exc:
         log.warning("search index removal failed (%s): %s", engine.name, exc)
         ctx.search.mark_stale(f"{engine.name}: removing {len(ids)} comment(s) failed: {exc}")
 
@@ -95,7 +94,7 @@ def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     with ctx.db.read_session() as session:
         try:
             found = engine.search(plan, session)
-        except ENGINE_FAILURES as exc:
+        except ctx.search.failures as exc:
             log.error("search failed (%s): %s", engine.name, exc)
             raise ArchiveError(f"search is unavailable ({engine.name}); an operator should run "
                                "`python -m archive reindex`") from exc
@@ -135,7 +134,7 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
             if high is None:
                 return done
             low = high
-    except ENGINE_FAILURES as exc:
+    except ctx.search.failures as exc:
         ctx.search.mark_stale(f"{engine.name}: reindex failed after {done} comments: {exc}")
         raise ArchiveError(f"reindex failed after {done} comments ({engine.name}): {exc}") from exc
 

@@ -26,6 +26,8 @@ class Found:
 
 class Engine(Protocol):
     name: str
+    # What the engine's own library raises when its index cannot be used.
+    failures: tuple[type[BaseException], ...]
 
     def create_missing_index(self) -> bool:
         """Create the index if there is none; True when it was created now

@@ -12,39 +12,53 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from whoosh.index import IndexError as WhooshIndexError
-from whoosh.index import LockError
 
 from archive.clock import iso, utcnow
 from archive.search.base import Engine
-from archive.search.postgres_backend import PostgresEngine
-from archive.search.sqlite_backend import SqliteEngine
-from archive.search.whoosh_backend import WhooshEngine
 from archive.settings import Settings, SettingsError
 from archive.store.db import Database
 from archive.store.models import Comment
 
+
+# Each engine module is imported only when its engine is first used: the
+# command line and capture workers start without loading Whoosh.
+def _whoosh(settings: Settings, db: Database) -> Engine:
+    from archive.search.whoosh_backend import WhooshEngine
+
+    return WhooshEngine(db, settings.data_dir / "index")
+
+
+def _database(_settings: Settings, db: Database) -> Engine:
+    if db.is_sqlite:
+        from archive.search.sqlite_backend import SqliteEngine
+
+        return SqliteEngine(db)
+    from archive.search.postgres_backend import PostgresEngine
+
+    return PostgresEngine(db)
+
+
 # ARCHIVE_SEARCH_BACKEND -> the engine it names.
-BACKENDS: dict[str, Callable[[Settings, Database], Engine]] = {
-    "whoosh": lambda settings, db: WhooshEngine(db, settings.data_dir / "index"),
-    "database": lambda _settings, db: SqliteEngine(db) if db.is_sqlite else PostgresEngine(db),
-}
-# What an engine raises when its index cannot be read or written (as
-# opposed to a bug, which must not be hidden).
-ENGINE_FAILURES = (OSError, EOFError, SQLAlchemyError, LockError, WhooshIndexError)
+BACKENDS: dict[str, Callable[[Settings, Database], Engine]] = {"whoosh": _whoosh, "database": _database}
+# What any engine raises when its index cannot be read or written (as
+# opposed to a bug, which must not be hidden); engines add their own.
+BASE_FAILURES: tuple[type[BaseException], ...] = (OSError, EOFError, SQLAlchemyError)
 
 
 class SearchIndex:
     """The archive's engine, and the flag that says its index is out of date."""
 
-    def __init__(self, engine: Engine, db: Database, stale_flag: Path) -> None:
-        self._engine = engine
+    def __init__(self, make: Callable[[], Engine], db: Database, stale_flag: Path) -> None:
+        self._make = make
+        self._engine: Engine | None = None
         self._db = db
         self.stale_flag = stale_flag
 
     def engine(self, indexing: Sequence[int] = ()) -> Engine:
         """The engine, its index created if there is none. `indexing`: the
         comments the caller is about to index."""
+        if self._engine is None:
+            self._engine = self._make()
         if self._engine.create_missing_index():
             # A new (or deleted) index is out of date at once if the archive
             # holds comments other than those about to be indexed.
@@ -56,6 +70,11 @@ class SearchIndex:
                     self.mark_stale(f"{self._engine.name}: index created over an archive "
                                     "that already has comments")
         return self._engine
+
+    @property
+    def failures(self) -> tuple[type[BaseException], ...]:
+        """What this engine raises when its index cannot be used."""
+        return BASE_FAILURES + (self._engine.failures if self._engine is not None else ())
 
     def mark_stale(self, reason: str) -> None:
         self.stale_flag.parent.mkdir(parents=True, exist_ok=True)
@@ -76,4 +95,4 @@ def open_search(settings: Settings, db: Database) -> SearchIndex:
         raise SettingsError(f"ARCHIVE_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}, "
                             f"not {settings.search_backend!r}")
     stale_flag = settings.data_dir / "index" / f"{settings.search_backend}.stale"
-    return SearchIndex(make(settings, db), db, stale_flag)
+    return SearchIndex(lambda: make(settings, db), db, stale_flag)

@@ -112,6 +112,7 @@ def _delete_clause(selection: Selection) -> tuple[str, dict[str, Any]]:
 
 class PostgresEngine:
     name = "postgres"
+    failures: tuple[type[BaseException], ...] = ()  # SQLAlchemy's errors are everyone's
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -61,6 +61,7 @@ def _delete_statement(selection: Selection) -> TextClause:
 
 class SqliteEngine:
     name = "sqlite-fts5"
+    failures: tuple[type[BaseException], ...] = ()  # SQLAlchemy's errors are everyone's
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -22,6 +22,7 @@ from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, Schema
+from whoosh.index import LockError
 from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
 
@@ -163,6 +164,7 @@ class WhooshState:
 
 class WhooshEngine:
     name = "whoosh"
+    failures: tuple[type[BaseException], ...] = (LockError, whoosh_index.IndexError)
 
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
