@@ -26,6 +26,7 @@ from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
 from archive.search import index_comments
 from archive.store.evidence import capture_record_hash
+from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, Page, PageResult, ThreadView
@@ -108,7 +109,7 @@ def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None
         return {}
     found: dict[str, tuple[str | None, str | None, str]] = {}
     for exchange in capture.exchanges:
-        headers = exchange.response_headers or {}
+        headers = header_map(header_lines(exchange.response_headers))
         if exchange.body_sha256 and (headers.get("etag") or headers.get("last-modified")):
             found[exchange.url] = (headers.get("etag"), headers.get("last-modified"), exchange.body_sha256)
     return found
@@ -189,7 +190,7 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
         r = item.result
         capture.exchanges.append(Exchange(
             seq=seq, url=r.url, final_url=r.final_url or r.url, status=r.status,
-            request_headers=dict(r.request_headers), response_headers=dict(r.headers),
+            request_headers=dict(r.request_headers), response_headers=[list(line) for line in r.header_lines],
             redirects={"hops": r.redirects} if r.redirects else None, body_sha256=item.sha256,
             reused_body=item.reused_body, fetched_at=r.fetched_at, elapsed_ms=r.elapsed_ms,
             error=r.error))

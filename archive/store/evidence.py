@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from archive.clock import to_naive_utc, utcnow
 from archive.errors import ArchiveError
+from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture
 
 ZSTD_LEVEL = 10
@@ -114,6 +116,14 @@ def _time(moment: datetime | None) -> str | None:
     return to_naive_utc(moment).isoformat(timespec="microseconds") if moment else None
 
 
+def _hashed_headers(stored: Any) -> dict[str, str] | list[list[str]]:
+    # Each shape is hashed as stored: a mapping (older captures) as before, so
+    # their chains still verify; every line otherwise, so none can be dropped unseen.
+    if isinstance(stored, Mapping) or not stored:
+        return {str(k): str(v) for k, v in (stored or {}).items()}
+    return [[name, value] for name, value in header_lines(stored)]
+
+
 def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
     """What a capture's hash covers, as plain JSON-ready values.
 
@@ -135,7 +145,7 @@ def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
             "url": e.url,
             "final_url": e.final_url or "",
             "status": e.status,
-            "headers": {str(k): str(v) for k, v in (e.response_headers or {}).items()},
+            "headers": _hashed_headers(e.response_headers),
             "body_sha256": e.body_sha256,
             "reused_body": bool(e.reused_body),
             "fetched_at": _time(e.fetched_at),

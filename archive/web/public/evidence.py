@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from archive.context import archive_context
 from archive.store.db import get_session
 from archive.store.evidence import EvidenceError
+from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Comment, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count
 
 bp = Blueprint("evidence", __name__)
+bp.add_app_template_filter(header_lines, "header_lines")
 
 CAPTURES_PER_PAGE = 100
 # Events listed on a capture page; a first capture of a big thread has one
