@@ -8,12 +8,14 @@ while fetching: politeness delays can make a capture take minutes.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
@@ -31,6 +33,7 @@ from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, Page, PageResult, ThreadView
 
+log = logging.getLogger(__name__)
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)
 # REST look-ups after one capture: a mass removal must not become a flood.
@@ -73,18 +76,32 @@ class _Plan:
 
 
 def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
-    """Capture one watched thread now, whatever its schedule says."""
+    """Capture one watched thread now, whatever its schedule says.
+
+    Once the watch is found this does not raise: an error anywhere in the
+    capture becomes a failed capture with its reason and the watch's back-off,
+    so one broken thread can neither stop a capture round nor be retried at
+    every dispatch."""
     plan = _plan(ctx, watch_id)
     started = utcnow()
-    adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
-    with ctx.db.write() as session:
-        summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
-                                                 capped, started)
-    if first_misses and adapter is not None and adapter.name.startswith("wordpress"):
-        _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
-    if changed:
-        with ctx.db.read_session() as session:
-            index_comments(ctx, session, changed)
+    try:
+        adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
+        with ctx.db.write() as session:
+            summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
+                                                     capped, started)
+    except Exception as exc:
+        log.exception("capture of watch %s failed", watch_id)
+        return _record_crash(ctx, plan, started, exc)
+    try:
+        wordpress = adapter is not None and adapter.name.startswith("wordpress")
+        if first_misses and wordpress and summary.capture_id is not None:
+            _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
+        if changed:
+            with ctx.db.read_session() as session:
+                index_comments(ctx, session, changed)
+    except Exception:
+        # The capture and its verdict are stored; `reindex` rebuilds a lagging index.
+        log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
     return summary
 
 
@@ -99,7 +116,7 @@ def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
                      watch.options, validators)
 
 
-def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None, str | None, str]]:
+def _last_good_validators(session: Session, thread_id: int) -> dict[str, tuple[str | None, str | None, str]]:
     """ETag/Last-Modified of each URL in the newest good capture: a 304 then
     means "the same bytes as that capture", whose body we still hold."""
     capture = session.scalar(select(Capture).where(
@@ -138,12 +155,11 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
                 sha = store.put(session, body)
         item = _Fetched(result, sha, reused)
         fetched.append(item)
-        usable = result.error is None and result.status is not None and (
-            200 <= result.status < 300 or reused)
-        if not usable:
+        status = 200 if reused else result.status
+        if result.error is not None or status is None or not 200 <= status < 300:
             break
-        page = Page(url=url, final_url=result.final_url or url,
-                    status=200 if reused else result.status, headers=result.headers, body=body)
+        page = Page(url=url, final_url=result.final_url or url, status=status,
+                    headers=result.headers, body=body)
         if adapter is None:
             adapter = choose_adapter(page)
             if adapter is None:
@@ -157,11 +173,11 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
     return adapter, fetched, False
 
 
-def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
+def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
             capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
     comment ids and the keys of comments that have just gone missing."""
-    thread = session.get(Thread, plan.thread_id)
+    thread = session.get_one(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
     comments = load_comments(session, thread.id)
     known = load_known(session, thread.id, comments)
@@ -208,11 +224,7 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id
         thread.adapter = thread.adapter or (adapter.name if adapter else None)
-    previous = session.scalar(select(Capture.record_hash).where(
-        Capture.thread_id == thread.id, Capture.id < capture.id).order_by(Capture.id.desc()).limit(1))
-    capture.prev_hash = previous
-    session.flush()
-    capture.record_hash = capture_record_hash(capture, previous)
+    _chain(session, capture)
     if watch is not None:
         _reschedule(watch, outcome, reason, now)
     summary = CaptureSummary(plan.watch_id, thread.url, outcome, reason,
@@ -221,6 +233,33 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
     first_misses = [e.key for e in verdict.events
                     if e.kind in ("missing", "removed") and e.details.get("misses") == 1 and e.key]
     return summary, changed, first_misses
+
+
+def _chain(session: Session, capture: Capture) -> None:
+    """Link a flushed capture to its thread's previous one (archive/store/evidence.py)."""
+    previous = session.scalar(select(Capture.record_hash).where(
+        Capture.thread_id == capture.thread_id, Capture.id < capture.id)
+        .order_by(Capture.id.desc()).limit(1))
+    capture.prev_hash = previous
+    session.flush()
+    capture.record_hash = capture_record_hash(capture, previous)
+
+
+def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, exc: Exception) -> CaptureSummary:
+    """A capture that raised, stored as a failed capture: no exchanges, no verdict."""
+    reason = f"the capture stopped on an error: {type(exc).__name__}: {exc}"[:2000]
+    now = utcnow()
+    with ctx.db.write() as session:
+        watch = session.get(Watch, plan.watch_id)
+        capture = Capture(thread_id=plan.thread_id, watch_id=watch.id if watch else None,
+                          adapter=plan.adapter_name, started_at=started, finished_at=now,
+                          outcome="failed", reason=reason, coverage="none")
+        session.add(capture)
+        session.flush()
+        _chain(session, capture)
+        if watch is not None:
+            _reschedule(watch, "failed", reason, now)
+        return CaptureSummary(plan.watch_id, plan.url, "failed", reason, capture_id=capture.id)
 
 
 def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
@@ -236,7 +275,7 @@ def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, 
         meaning = (interpret_single_comment_status(result.status) if result.status
                    else f"no answer: {result.error}")
         with ctx.db.write() as session:
-            capture = session.get(Capture, capture_id)
+            capture = session.get_one(Capture, capture_id)
             comment = session.scalar(select(Comment).where(
                 Comment.thread_id == capture.thread_id, Comment.key == key))
             if comment is not None:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,8 @@ from archive.store.models import Blob, Capture
 
 ZSTD_LEVEL = 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Each dialect's INSERT, for its "on conflict do nothing".
+_INSERTS: dict[str, Callable[[type[Blob]], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 RECORD_HASH_VERSION = 1
 
 

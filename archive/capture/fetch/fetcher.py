@@ -319,7 +319,7 @@ class Fetcher:
         with self._watch.deadline(self.timeout) as deadline:
             try:
                 request = requests.Request("GET", url, headers=headers).prepare()
-                answer.request_headers = dict(request.headers)
+                answer.request_headers = {name: str(value) for name, value in request.headers.items()}
                 response = self._session.send(request, stream=True, timeout=self.timeout,
                                               allow_redirects=False)
             except UrlRejected as exc:
