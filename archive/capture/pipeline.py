@@ -27,7 +27,7 @@ from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
 from archive.search import index_comments
-from archive.store.evidence import capture_record_hash
+from archive.store.evidence import EvidenceError, capture_record_hash
 from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from scrapers import choose_adapter, get_adapter
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=24)
 # REST look-ups after one capture: a mass removal must not become a flood.
 MAX_API_CHECKS = 20
+# url -> (ETag, Last-Modified, SHA-256 of the body they validate)
+Validators = dict[str, tuple[str | None, str | None, str]]
 
 
 @dataclass
@@ -63,6 +65,8 @@ class _Fetched:
     sha256: str | None
     reused_body: bool
     page: PageResult | None = None
+    # Set on a 304 whose kept body failed its check: why it was fetched again.
+    damaged: str | None = None
 
 
 @dataclass
@@ -72,7 +76,7 @@ class _Plan:
     url: str
     adapter_name: str | None
     options: dict | None
-    validators: dict[str, tuple[str | None, str | None, str]]   # url -> (etag, last-modified, sha256)
+    validators: Validators
 
 
 def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
@@ -116,7 +120,7 @@ def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
                      watch.options, validators)
 
 
-def _last_good_validators(session: Session, thread_id: int) -> dict[str, tuple[str | None, str | None, str]]:
+def _last_good_validators(session: Session, thread_id: int) -> Validators:
     """ETag/Last-Modified of each URL in the newest good capture: a 304 then
     means "the same bytes as that capture", whose body we still hold."""
     capture = session.scalar(select(Capture).where(
@@ -124,37 +128,30 @@ def _last_good_validators(session: Session, thread_id: int) -> dict[str, tuple[s
         .order_by(Capture.id.desc()).limit(1))
     if capture is None:
         return {}
-    found: dict[str, tuple[str | None, str | None, str]] = {}
+    found: Validators = {}
     for exchange in capture.exchanges:
         headers = header_map(header_lines(exchange.response_headers))
-        if exchange.body_sha256 and (headers.get("etag") or headers.get("last-modified")):
+        if exchange.body_sha256 and exchange.error is None and (headers.get("etag") or headers.get("last-modified")):
             found[exchange.url] = (headers.get("etag"), headers.get("last-modified"), exchange.body_sha256)
     return found
 
 
 def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
     """Fetch the article and every page the adapter follows, parsing as we go."""
-    store = ctx.evidence
     max_pages = ctx.settings.max_comment_pages
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[_Fetched] = []
+    pages = 0
     while queue:
-        if len(fetched) >= max_pages:
+        if pages >= max_pages:
             return adapter, fetched, True
         url = queue.pop(0)
-        etag, modified, old_sha = plan.validators.get(url, (None, None, None))
-        result = fetcher.fetch(url, etag=etag, last_modified=modified)
-        body, reused = result.body, False
-        if result.not_modified and old_sha:
-            body, reused = store.get(old_sha), True
-        sha = None
-        if body or (result.status and not result.error):
-            with ctx.db.write() as session:
-                sha = store.put(session, body)
-        item = _Fetched(result, sha, reused)
+        item, body = _fetch_page(ctx, fetcher, url, plan.validators, fetched)
         fetched.append(item)
+        pages += 1
+        result, reused = item.result, item.reused_body
         status = 200 if reused else result.status
         if result.error is not None or status is None or not 200 <= status < 300:
             break
@@ -173,6 +170,32 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
     return adapter, fetched, False
 
 
+def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Validators,
+                fetched: list[_Fetched]) -> tuple[_Fetched, bytes]:
+    """One page, conditionally when the last good capture kept validators for it.
+
+    A 304 reuses the body kept then. When that copy fails its check, the 304 is
+    kept as an exchange saying so (operators see it; `verify` reports it) and the
+    page is fetched again without validators: a damaged local copy must never
+    stop the archive from capturing, and identical bytes fetched again repair it."""
+    store = ctx.evidence
+    etag, modified, old_sha = validators.get(url, (None, None, None))
+    result = fetcher.fetch(url, etag=etag, last_modified=modified)
+    body, reused, damaged = result.body, False, False
+    if result.not_modified and old_sha:
+        try:
+            body, reused = store.get(old_sha), True
+        except EvidenceError as exc:
+            fetched.append(_Fetched(result, old_sha, False, damaged=f"{exc}: fetched again in full"))
+            result = fetcher.fetch(url)
+            body, damaged = result.body, True
+    sha = None
+    if body or (result.status and not result.error):
+        with ctx.db.write() as session:
+            sha = store.put(session, body, replace=damaged)
+    return _Fetched(result, sha, reused), body
+
+
 def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
             capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
@@ -181,22 +204,23 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
     watch = session.get(Watch, plan.watch_id)
     comments = load_comments(session, thread.id)
     known = load_known(session, thread.id, comments)
+    pages = [f for f in fetched if f.damaged is None]
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
-                for f in fetched]
+                for f in pages]
     decided = classify_fetches(outcomes, capped, ctx.settings.max_comment_pages)
     view: ThreadView | None = None
     if decided is None:
-        pages = [f.page for f in fetched if f.page is not None]
-        view = adapter.combine(pages) if adapter else ThreadView(False, pages[0].reason, [], "none")
+        results = [f.page for f in pages if f.page is not None]
+        view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
         decided = classify_view(view, known)
     outcome, reason = decided
-    if outcome == "good" and fetched and all(f.reused_body for f in fetched):
+    if outcome == "good" and pages and all(f.reused_body for f in pages):
         outcome = "unchanged"
     good = outcome in ("good", "unchanged")
     now = utcnow()
     capture = Capture(thread_id=thread.id, watch_id=watch.id if watch else None,
                       adapter=adapter.name if adapter else None, started_at=started, finished_at=now,
-                      outcome=outcome, reason=reason[:2000], pages=len(fetched),
+                      outcome=outcome, reason=reason[:2000], pages=len(pages),
                       coverage=view.coverage if (view and good) else "none",
                       coverage_detail={"after": view.window_after.isoformat()}
                       if (view and good and view.window_after) else None,
@@ -209,7 +233,7 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
             request_headers=dict(r.request_headers), response_headers=[list(line) for line in r.header_lines],
             redirects={"hops": r.redirects} if r.redirects else None, body_sha256=item.sha256,
             reused_body=item.reused_body, fetched_at=r.fetched_at, elapsed_ms=r.elapsed_ms,
-            error=r.error))
+            error=item.damaged or r.error))
     session.add(capture)
     session.flush()
     snapshot = Snapshot(outcome=outcome, at=started,
