@@ -79,7 +79,7 @@ class Dispatcher:
         by_host: dict[str, list[int]] = {}
         with self.ctx.db.read_session() as session:
             for watch_id in due_watch_ids(self.ctx):
-                url = session.get(Watch, watch_id).url
+                url = session.get_one(Watch, watch_id).url
                 by_host.setdefault(urlsplit(url).netloc, []).append(watch_id)
         futures = []
         with self._lock:
