@@ -13,6 +13,9 @@ A capture of one thread goes:
                   urls += result.follow               # more pages of this thread
     view = adapter.combine(results)                   # a ThreadView
 
+Adapters implement `read` and, when the default does not suit, `join`; the
+pipeline calls `parse` and `combine`, which never raise.
+
 Adapters must never guess: when a page does not look like what the adapter
 knows, `PageResult.recognised` is False (with a reason) and the capture is
 treated as suspect, which never produces a removal.
@@ -119,7 +122,16 @@ class Adapter(ABC):
         """What this platform's page says; may raise on input it cannot read."""
 
     def combine(self, results: Sequence[PageResult]) -> ThreadView:
-        """Join the pages of one capture; the default suits paginated HTML."""
+        """Join the pages of one capture. Never raises, like `parse`: a thread an
+        adapter cannot put together is unrecognised (never a removal)."""
+        try:
+            return self.join(results)
+        except Exception as exc:
+            return ThreadView(recognised=False, reason=f"unreadable thread: {type(exc).__name__}: {exc}",
+                              comments=[], coverage="none")
+
+    def join(self, results: Sequence[PageResult]) -> ThreadView:
+        """What the pages of one capture say together; may raise. The default suits paginated HTML."""
         recognised = bool(results) and all(r.recognised for r in results)
         reasons = [r.reason for r in results if r.reason]
         seen: dict[str, CommentRecord] = {}

@@ -233,7 +233,7 @@ class GenericCssAdapter(Adapter):
             return []
         return [target]
 
-    def combine(self, results: Sequence[PageResult]) -> ThreadView:
+    def join(self, results: Sequence[PageResult]) -> ThreadView:
         # Positions restart on each page: renumber them in page order.
         offset = 0
         renumbered = []
@@ -241,7 +241,7 @@ class GenericCssAdapter(Adapter):
             comments = [dataclasses.replace(c, position=offset + c.position) for c in result.comments]
             offset += len(result.comments)
             renumbered.append(dataclasses.replace(result, comments=comments))
-        return super().combine(renumbered)
+        return super().join(renumbered)
 
 
 def _item_ancestor(node: LexborNode | None, ids: set[int]) -> LexborNode | None:

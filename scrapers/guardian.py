@@ -170,7 +170,7 @@ class GuardianAdapter(Adapter):
         return GuardianPage(recognised=True, kind="responses", root=root,
                             comments=_replies(comment, 0))
 
-    def combine(self, results: Sequence[PageResult]) -> ThreadView:
+    def join(self, results: Sequence[PageResult]) -> ThreadView:
         pages = [r for r in results if isinstance(r, GuardianPage)]
         failed = [r.reason for r in results if not r.recognised]
         discussion = sorted((p for p in pages if p.kind == "discussion"), key=lambda p: p.page_number)

@@ -145,7 +145,7 @@ class WordPressApiAdapter(Adapter):
         return PageResult(recognised=True, comments=comments, follow=follow, claimed_count=total,
                           platform_id=post)
 
-    def combine(self, results: Sequence[PageResult]) -> ThreadView:
+    def join(self, results: Sequence[PageResult]) -> ThreadView:
         seen: dict[str, CommentRecord] = {}
         for result in results:
             for record in result.comments:

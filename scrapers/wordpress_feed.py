@@ -117,7 +117,7 @@ class WordPressFeedAdapter(Adapter):
             comments.append(record)
         return PageResult(recognised=True, comments=comments, title=parsed.feed.get("title", ""))
 
-    def combine(self, results: Sequence[PageResult]) -> ThreadView:
+    def join(self, results: Sequence[PageResult]) -> ThreadView:
         seen: dict[str, CommentRecord] = {}
         for result in results:
             for record in result.comments:

@@ -16,7 +16,9 @@ Setting answers (a path is matched with its query string first, then without):
                                         # requests wait at it as it has parties (a 504
                                         # when it breaks): proof they were in flight at once
                  drip=None, chunk=1,    # send the body `chunk` bytes at a time, `drip` s apart
-                 gzip=False)            # gzip the body, with Content-Encoding: gzip
+                 gzip=False,            # gzip the body, with Content-Encoding: gzip
+                 header_lines=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+                                       # sent after `headers`, in order, names may repeat
     server.push("/article", "busy", status=503, headers={"Retry-After": "3"})
                                        # one-off answers, served first-in first-out
                                        # before the standing one (same arguments)
@@ -53,7 +55,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -74,6 +76,7 @@ class Answer:
     etag: str | None = None
     last_modified: str | None = None
     meet: threading.Barrier | None = None
+    lines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,16 @@ class Recorded:
 
 def _answer(body: bytes | str, status: int, headers: dict[str, str] | None, content_type: str,
             delay: float, drip: float | None, chunk: int, etag: str | None,
-            last_modified: str | None, gzip: bool, meet: threading.Barrier | None) -> Answer:
+            last_modified: str | None, gzip: bool, meet: threading.Barrier | None,
+            lines: Sequence[tuple[str, str]]) -> Answer:
     data = body.encode("utf-8") if isinstance(body, str) else body
     all_headers = {"Content-Type": content_type}
     if gzip:
         data = gzip_module.compress(data)
         all_headers["Content-Encoding"] = "gzip"
     all_headers.update(headers or {})
-    return Answer(data, status, all_headers, delay, drip, max(1, chunk), etag, last_modified, meet)
+    return Answer(data, status, all_headers, delay, drip, max(1, chunk), etag, last_modified, meet,
+                  tuple(lines))
 
 
 class LocalServer:
@@ -131,9 +136,10 @@ class LocalServer:
               content_type: str = "text/html; charset=utf-8", delay: float = 0.0,
               drip: float | None = None, chunk: int = 1, etag: str | None = None,
               last_modified: str | None = None, gzip: bool = False,
-              meet: threading.Barrier | None = None) -> None:
+              meet: threading.Barrier | None = None,
+              header_lines: Sequence[tuple[str, str]] = ()) -> None:
         answer = _answer(body, status, headers, content_type, delay, drip, chunk, etag,
-                         last_modified, gzip, meet)
+                         last_modified, gzip, meet, header_lines)
         with self._lock:
             self._standing[path] = answer
 
@@ -142,9 +148,10 @@ class LocalServer:
              content_type: str = "text/html; charset=utf-8", delay: float = 0.0,
              drip: float | None = None, chunk: int = 1, etag: str | None = None,
              last_modified: str | None = None, gzip: bool = False,
-             meet: threading.Barrier | None = None) -> None:
+             meet: threading.Barrier | None = None,
+             header_lines: Sequence[tuple[str, str]] = ()) -> None:
         answer = _answer(body, status, headers, content_type, delay, drip, chunk, etag,
-                         last_modified, gzip, meet)
+                         last_modified, gzip, meet, header_lines)
         with self._lock:
             self._queued.setdefault(path, deque()).append(answer)
 
@@ -282,7 +289,7 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 return
             self.send_response(answer.status)
-            for name, value in {**answer.headers, **validators}.items():
+            for name, value in [*{**answer.headers, **validators}.items(), *answer.lines]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()

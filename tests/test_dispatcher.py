@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from archive.capture import scheduler
+from archive.capture import pipeline, scheduler
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.pipeline import CaptureSummary, capture_watch
 from archive.capture.scheduler import Dispatcher
@@ -233,15 +233,18 @@ def test_a_failing_capture_spoils_neither_its_host_nor_later_rounds(
         watch: Callable[..., int], caplog: pytest.LogCaptureFixture) -> None:
     broken = watch(local_server, "/broken/")
     fine = watch(local_server, "/fine/")
-    # An adapter name no longer known (a watch from an older version) makes
-    # capture_watch raise; it is the host's first watch, so its task goes on after it.
+    # An adapter name no longer known (a watch from an older version) breaks the
+    # capture; it is the host's first watch, so its task goes on after it.
     _set_watch(app, broken, adapter="removed-adapter", next_due_at=utcnow() - timedelta(minutes=5))
     dispatcher = make_dispatcher(1)
-    with caplog.at_level(logging.ERROR, logger=scheduler.__name__):
+    with caplog.at_level(logging.ERROR, logger=pipeline.__name__):
         _finish(dispatcher.dispatch())
     assert f"capture of watch {broken} failed" in caplog.text
-    assert _outcomes(app) == {fine: ["good"]}
-    # The broken watch stays due and its host is not left marked busy.
+    assert _outcomes(app) == {broken: ["failed"], fine: ["good"]}
+    # The broken watch backs off like any failing one ...
+    assert dispatcher.dispatch() == []
+    # ... and its host is not left marked busy.
+    _set_watch(app, broken, next_due_at=utcnow() - timedelta(minutes=5))
     again = dispatcher.dispatch()
     assert len(again) == 1
     _finish(again)

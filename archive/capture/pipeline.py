@@ -8,12 +8,14 @@ while fetching: politeness delays can make a capture take minutes.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
@@ -25,15 +27,19 @@ from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
 from archive.search import index_comments
-from archive.store.evidence import capture_record_hash
+from archive.store.evidence import EvidenceError, capture_record_hash
+from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
 from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, Page, PageResult, ThreadView
 
+log = logging.getLogger(__name__)
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)
 # REST look-ups after one capture: a mass removal must not become a flood.
 MAX_API_CHECKS = 20
+# url -> (ETag, Last-Modified, SHA-256 of the body they validate)
+Validators = dict[str, tuple[str | None, str | None, str]]
 
 
 @dataclass
@@ -59,6 +65,8 @@ class _Fetched:
     sha256: str | None
     reused_body: bool
     page: PageResult | None = None
+    # Set on a 304 whose kept body failed its check: why it was fetched again.
+    damaged: str | None = None
 
 
 @dataclass
@@ -68,22 +76,36 @@ class _Plan:
     url: str
     adapter_name: str | None
     options: dict | None
-    validators: dict[str, tuple[str | None, str | None, str]]   # url -> (etag, last-modified, sha256)
+    validators: Validators
 
 
 def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
-    """Capture one watched thread now, whatever its schedule says."""
+    """Capture one watched thread now, whatever its schedule says.
+
+    Once the watch is found this does not raise: an error anywhere in the
+    capture becomes a failed capture with its reason and the watch's back-off,
+    so one broken thread can neither stop a capture round nor be retried at
+    every dispatch."""
     plan = _plan(ctx, watch_id)
     started = utcnow()
-    adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
-    with ctx.db.write() as session:
-        summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
-                                                 capped, started)
-    if first_misses and adapter is not None and adapter.name.startswith("wordpress"):
-        _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
-    if changed:
-        with ctx.db.read_session() as session:
-            index_comments(ctx, session, changed)
+    try:
+        adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
+        with ctx.db.write() as session:
+            summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
+                                                     capped, started)
+    except Exception as exc:
+        log.exception("capture of watch %s failed", watch_id)
+        return _record_crash(ctx, plan, started, exc)
+    try:
+        wordpress = adapter is not None and adapter.name.startswith("wordpress")
+        if first_misses and wordpress and summary.capture_id is not None:
+            _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
+        if changed:
+            with ctx.db.read_session() as session:
+                index_comments(ctx, session, changed)
+    except Exception:
+        # The capture and its verdict are stored; `reindex` rebuilds a lagging index.
+        log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
     return summary
 
 
@@ -98,7 +120,7 @@ def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
                      watch.options, validators)
 
 
-def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None, str | None, str]]:
+def _last_good_validators(session: Session, thread_id: int) -> Validators:
     """ETag/Last-Modified of each URL in the newest good capture: a 304 then
     means "the same bytes as that capture", whose body we still hold."""
     capture = session.scalar(select(Capture).where(
@@ -106,43 +128,35 @@ def _last_good_validators(session, thread_id: int) -> dict[str, tuple[str | None
         .order_by(Capture.id.desc()).limit(1))
     if capture is None:
         return {}
-    found: dict[str, tuple[str | None, str | None, str]] = {}
+    found: Validators = {}
     for exchange in capture.exchanges:
-        headers = exchange.response_headers or {}
-        if exchange.body_sha256 and (headers.get("etag") or headers.get("last-modified")):
+        headers = header_map(header_lines(exchange.response_headers))
+        if exchange.body_sha256 and exchange.error is None and (headers.get("etag") or headers.get("last-modified")):
             found[exchange.url] = (headers.get("etag"), headers.get("last-modified"), exchange.body_sha256)
     return found
 
 
 def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
     """Fetch the article and every page the adapter follows, parsing as we go."""
-    store = ctx.evidence
     max_pages = ctx.settings.max_comment_pages
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[_Fetched] = []
+    pages = 0
     while queue:
-        if len(fetched) >= max_pages:
+        if pages >= max_pages:
             return adapter, fetched, True
         url = queue.pop(0)
-        etag, modified, old_sha = plan.validators.get(url, (None, None, None))
-        result = fetcher.fetch(url, etag=etag, last_modified=modified)
-        body, reused = result.body, False
-        if result.not_modified and old_sha:
-            body, reused = store.get(old_sha), True
-        sha = None
-        if body or (result.status and not result.error):
-            with ctx.db.write() as session:
-                sha = store.put(session, body)
-        item = _Fetched(result, sha, reused)
+        item, body = _fetch_page(ctx, fetcher, url, plan.validators, fetched)
         fetched.append(item)
-        usable = result.error is None and result.status is not None and (
-            200 <= result.status < 300 or reused)
-        if not usable:
+        pages += 1
+        result, reused = item.result, item.reused_body
+        status = 200 if reused else result.status
+        if result.error is not None or status is None or not 200 <= status < 300:
             break
-        page = Page(url=url, final_url=result.final_url or url,
-                    status=200 if reused else result.status, headers=result.headers, body=body)
+        page = Page(url=url, final_url=result.final_url or url, status=status,
+                    headers=result.headers, body=body)
         if adapter is None:
             adapter = choose_adapter(page)
             if adapter is None:
@@ -156,30 +170,57 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
     return adapter, fetched, False
 
 
-def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
+def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Validators,
+                fetched: list[_Fetched]) -> tuple[_Fetched, bytes]:
+    """One page, conditionally when the last good capture kept validators for it.
+
+    A 304 reuses the body kept then. When that copy fails its check, the 304 is
+    kept as an exchange saying so (operators see it; `verify` reports it) and the
+    page is fetched again without validators: a damaged local copy must never
+    stop the archive from capturing, and identical bytes fetched again repair it."""
+    store = ctx.evidence
+    etag, modified, old_sha = validators.get(url, (None, None, None))
+    result = fetcher.fetch(url, etag=etag, last_modified=modified)
+    body, reused, damaged = result.body, False, False
+    if result.not_modified and old_sha:
+        try:
+            body, reused = store.get(old_sha), True
+        except EvidenceError as exc:
+            fetched.append(_Fetched(result, old_sha, False, damaged=f"{exc}: fetched again in full"))
+            result = fetcher.fetch(url)
+            body, damaged = result.body, True
+    sha = None
+    if body or (result.status and not result.error):
+        with ctx.db.write() as session:
+            sha = store.put(session, body, replace=damaged)
+    return _Fetched(result, sha, reused), body
+
+
+def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
             capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
     comment ids and the keys of comments that have just gone missing."""
-    thread = session.get(Thread, plan.thread_id)
+    thread = session.get_one(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
     comments = load_comments(session, thread.id)
     known = load_known(session, thread.id, comments)
+    pages = [f for f in fetched if f.damaged is None]
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
-                for f in fetched]
+                for f in pages]
     decided = classify_fetches(outcomes, capped, ctx.settings.max_comment_pages)
     view: ThreadView | None = None
     if decided is None:
-        pages = [f.page for f in fetched if f.page is not None]
-        view = adapter.combine(pages) if adapter else ThreadView(False, pages[0].reason, [], "none")
+        results = [f.page for f in pages if f.page is not None]
+        view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
         decided = classify_view(view, known)
     outcome, reason = decided
-    if outcome == "good" and fetched and all(f.reused_body for f in fetched):
+    if outcome == "good" and pages and all(f.reused_body for f in pages):
         outcome = "unchanged"
     good = outcome in ("good", "unchanged")
     now = utcnow()
     capture = Capture(thread_id=thread.id, watch_id=watch.id if watch else None,
                       adapter=adapter.name if adapter else None, started_at=started, finished_at=now,
-                      outcome=outcome, reason=reason[:2000], pages=len(fetched),
+                      outcome=outcome, reason=reason[:2000], pages=len(pages),
                       coverage=view.coverage if (view and good) else "none",
                       coverage_detail={"after": view.window_after.isoformat()}
                       if (view and good and view.window_after) else None,
@@ -189,10 +230,10 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
         r = item.result
         capture.exchanges.append(Exchange(
             seq=seq, url=r.url, final_url=r.final_url or r.url, status=r.status,
-            request_headers=dict(r.request_headers), response_headers=dict(r.headers),
+            request_headers=dict(r.request_headers), response_headers=[list(line) for line in r.header_lines],
             redirects={"hops": r.redirects} if r.redirects else None, body_sha256=item.sha256,
             reused_body=item.reused_body, fetched_at=r.fetched_at, elapsed_ms=r.elapsed_ms,
-            error=r.error))
+            error=item.damaged or r.error))
     session.add(capture)
     session.flush()
     snapshot = Snapshot(outcome=outcome, at=started,
@@ -207,11 +248,7 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id
         thread.adapter = thread.adapter or (adapter.name if adapter else None)
-    previous = session.scalar(select(Capture.record_hash).where(
-        Capture.thread_id == thread.id, Capture.id < capture.id).order_by(Capture.id.desc()).limit(1))
-    capture.prev_hash = previous
-    session.flush()
-    capture.record_hash = capture_record_hash(capture, previous)
+    _chain(session, capture)
     if watch is not None:
         _reschedule(watch, outcome, reason, now)
     summary = CaptureSummary(plan.watch_id, thread.url, outcome, reason,
@@ -220,6 +257,33 @@ def _record(ctx: ArchiveContext, session, plan: _Plan, adapter: Adapter | None, 
     first_misses = [e.key for e in verdict.events
                     if e.kind in ("missing", "removed") and e.details.get("misses") == 1 and e.key]
     return summary, changed, first_misses
+
+
+def _chain(session: Session, capture: Capture) -> None:
+    """Link a flushed capture to its thread's previous one (archive/store/evidence.py)."""
+    previous = session.scalar(select(Capture.record_hash).where(
+        Capture.thread_id == capture.thread_id, Capture.id < capture.id)
+        .order_by(Capture.id.desc()).limit(1))
+    capture.prev_hash = previous
+    session.flush()
+    capture.record_hash = capture_record_hash(capture, previous)
+
+
+def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, exc: Exception) -> CaptureSummary:
+    """A capture that raised, stored as a failed capture: no exchanges, no verdict."""
+    reason = f"the capture stopped on an error: {type(exc).__name__}: {exc}"[:2000]
+    now = utcnow()
+    with ctx.db.write() as session:
+        watch = session.get(Watch, plan.watch_id)
+        capture = Capture(thread_id=plan.thread_id, watch_id=watch.id if watch else None,
+                          adapter=plan.adapter_name, started_at=started, finished_at=now,
+                          outcome="failed", reason=reason, coverage="none")
+        session.add(capture)
+        session.flush()
+        _chain(session, capture)
+        if watch is not None:
+            _reschedule(watch, "failed", reason, now)
+        return CaptureSummary(plan.watch_id, plan.url, "failed", reason, capture_id=capture.id)
 
 
 def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
@@ -235,7 +299,7 @@ def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, 
         meaning = (interpret_single_comment_status(result.status) if result.status
                    else f"no answer: {result.error}")
         with ctx.db.write() as session:
-            capture = session.get(Capture, capture_id)
+            capture = session.get_one(Capture, capture_id)
             comment = session.scalar(select(Comment).where(
                 Comment.thread_id == capture.thread_id, Comment.key == key))
             if comment is not None:

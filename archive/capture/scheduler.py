@@ -97,8 +97,9 @@ class Dispatcher:
                     summary = capture_watch(self.ctx, watch_id, self.fetcher)
                     log.info("%s", summary.line())
                 except Exception:
-                    # Recorded in the log; the watch stays due and is retried.
-                    log.exception("capture of watch %s failed", watch_id)
+                    # capture_watch records its own failures; this is what it could
+                    # not record (the database down, the watch gone meanwhile).
+                    log.exception("capture of watch %s could not be recorded", watch_id)
         finally:
             with self._lock:
                 self._busy_hosts.discard(host)

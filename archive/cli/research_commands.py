@@ -273,12 +273,15 @@ def export_warc_command(thread_id: int | None, output: str) -> None:
 @click.command()
 def verify() -> None:
     """Check every stored blob against its SHA-256 and every thread's capture
-    hash chain; prints each mismatch on its own line and exits 1 on any."""
+    hash chain; prints each mismatch on its own line and exits 1 on any.
+    Kept copies that captures found damaged are listed too, repaired or not."""
     ctx = current_context()
     with ctx.db.read_session() as session:
         report = verify_archive(session, ctx.evidence,
                                 on_problem=lambda line: click.echo(f"MISMATCH {line}"),
                                 progress=_Progress())
+    for line in report.notes:
+        click.echo(line)
     click.echo(f"{report.blobs} blobs and {report.captures} captures checked: "
                f"{len(report.problems) or 'no'} mismatches")
     if not report.ok:

@@ -1,24 +1,58 @@
-"""Redaction: hide a comment's text from the public side, with a reason.
+"""Redaction: hide a comment's text and author from the public side, with a reason.
 
 The comment keeps its place in every count and statistic (a redacted removal
 is still a removal); only its text and author stop being shown and indexed
-for the public. Redacting and unredacting both need a reason and are written
-to the audit log in the same transaction. The evidence (captures) is kept.
+for the public: pages and statistics by author say WITHHELD_AUTHOR, the API
+and the exports leave both out (empty in exports) beside `redacted: true`.
+Redacting and unredacting both need a reason and are written to the audit
+log in the same transaction.
+
+The evidence is kept, but raw bodies may hold the redacted text and name, so
+every body kept for a thread with a redacted comment is withheld from the
+public (`withheld_bodies`): its SHA-256, size and the reasons stay public, so
+a copy from elsewhere can still be checked; logged-in operators still read it.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError
 from archive.operators import audit
-from archive.store.models import Comment
+from archive.store.models import Capture, Comment, Exchange
 
 if TYPE_CHECKING:
     from archive.context import ArchiveContext
 
 MAX_REASON_CHARS = 2000
+# A redacted comment's author as public pages and statistics by author show it.
+WITHHELD_AUTHOR = "(name withheld)"
+
+
+def public_author() -> ColumnElement[str]:
+    """Comment.author as the public may see it."""
+    return case((Comment.redacted.is_(True), WITHHELD_AUTHOR), else_=Comment.author)
+
+
+def withheld_bodies(session: Session, shas: Collection[str]) -> dict[str, list[str]]:
+    """Which of these stored bodies the public may not read, each with the reasons
+    of the redactions that withhold it. Any capture of the thread may hold the
+    text (a failed or suspect one too, and every page of it), so the rule is
+    per thread: a redaction must never leak through the raw evidence."""
+    found: dict[str, list[str]] = {}
+    if not shas:
+        return found
+    rows = session.execute(
+        select(Exchange.body_sha256, Comment.redaction_reason).distinct()
+        .join(Capture, Exchange.capture_id == Capture.id)
+        .join(Comment, Comment.thread_id == Capture.thread_id)
+        .where(Exchange.body_sha256.in_(list(shas)), Comment.redacted.is_(True)))
+    for sha, reason in rows:
+        found.setdefault(str(sha), []).append(reason or "no reason given")
+    return found
 
 
 def _checked_reason(reason: str | None) -> str:

@@ -47,7 +47,7 @@ COMMENT_COLUMNS: tuple[Column, ...] = (
     Column("thread_url", "str", "Canonical URL of the article whose comment section this is."),
     Column("site", "str", "Host name of the site."),
     Column("parent_id", "str", "`comment_id` of the comment this one replies to.", True),
-    Column("author", "str", "Author name as the page showed it."),
+    Column("author", "str", "Author name as the page showed it; empty when redacted."),
     Column("posted_at", "time", "Posting time the page claimed, when it showed one.", True),
     Column("text", "str", "Plain text of the current (latest) version; empty when redacted."),
     Column("status", "str", "visible, missing (absent from a good capture, not yet confirmed) "
@@ -61,7 +61,8 @@ COMMENT_COLUMNS: tuple[Column, ...] = (
     Column("edit_count", "int", "Number of edits seen (versions minus one)."),
     Column("times_removed", "int", "Removals and tombstonings recorded for the comment."),
     Column("times_reinstated", "int", "Times the comment came back after being missing or removed."),
-    Column("redacted", "bool", "true when an operator hid the text from the public archive."),
+    Column("redacted", "bool", "true when an operator hid the text and author name from the public "
+           "archive."),
     Column("redaction_reason", "str", "The operator's stated reason for redacting.", True),
 )
 
@@ -183,7 +184,7 @@ def _comment_record(row: Any) -> dict[str, Any]:
         record[name] = iso(record[name])
     record["redacted"] = bool(record["redacted"])
     if record["redacted"]:
-        record["text"] = ""
+        record["text"] = record["author"] = ""
     else:
         record["text"] = record["text"] or ""
         record["redaction_reason"] = None

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive.operators.redaction import WITHHELD_AUTHOR, public_author
 from archive.research.exports import Column, ExportFilter, apply_filter, stream_rows
 from archive.rules.stats import StatsBuilder, month_of
 from archive.store.models import Capture, Comment, Event, Site, Thread
@@ -25,7 +26,8 @@ _KEY_COLUMNS: dict[str, tuple[Column, ...]] = {
     "month": (Column("month", "str", "YYYY-MM (UTC); see the note on months."),),
     "site-month": (Column("site", "str", "Host name of the site."),
                    Column("month", "str", "YYYY-MM (UTC); see the note on months.")),
-    "author": (Column("author", "str", "Author name as pages showed it (empty: anonymous)."),),
+    "author": (Column("author", "str", "Author name as pages showed it (empty: anonymous; "
+                      f"{WITHHELD_AUTHOR}: redacted comments)."),),
     "all": (Column("group", "str", "`all`: the whole selection."),),
 }
 
@@ -96,7 +98,7 @@ def collect(session: Session, groupings: tuple[str, ...],
     if unknown:
         raise ValueError(f"unknown grouping {sorted(unknown)}")
     builders = {by: StatsBuilder(with_captures=by != "author") for by in groupings}
-    comments = (select(Site.host, Thread.id, Comment.author, Comment.first_seen_at,
+    comments = (select(Site.host, Thread.id, public_author(), Comment.first_seen_at,
                        Comment.posted_at, Comment.status, Comment.edit_count,
                        Comment.times_reinstated)
                 .join(Thread, Comment.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
@@ -109,7 +111,7 @@ def collect(session: Session, groupings: tuple[str, ...],
                                 first_seen_at=first_seen, posted_at=posted)
     # The removal window's end, or the event time for an event without a window.
     removal_time = func.coalesce(Event.window_end, Event.at)
-    removals = (select(Site.host, Thread.id, Comment.author, Comment.id, Comment.posted_at,
+    removals = (select(Site.host, Thread.id, public_author(), Comment.id, Comment.posted_at,
                        Comment.first_seen_at, Event.window_start, Event.window_end, removal_time)
                 .join(Comment, Event.comment_id == Comment.id)
                 .join(Thread, Comment.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)

@@ -1,7 +1,9 @@
 """`verify`: is the evidence still what was captured?
 
 Two checks, each mismatch reported on its own line:
-- every stored blob decompresses to bytes whose SHA-256 is its name;
+- every stored blob decompresses to bytes whose SHA-256 is its name (a copy
+  that captures found damaged, and repaired by fetching the same bytes again,
+  is listed as a note: it is sound now, but operators should know it happened);
 - every thread's captures form an unbroken hash chain: each capture's
   `record_hash` is the hash of its record and its `prev_hash`, and its
   `prev_hash` is the `record_hash` of the thread's previous capture (by id).
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.store.evidence import EvidenceError, EvidenceStore, capture_record_hash
+from archive.store.evidence import EvidenceError, EvidenceStore, capture_record_hash, damaged_copies
 from archive.store.models import Blob, Capture
 
 BATCH = 200
@@ -28,6 +30,7 @@ class VerifyReport:
     blobs: int = 0
     captures: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +55,15 @@ def verify_blobs(session: Session, store: EvidenceStore, report: VerifyReport,
                 problem(f"blob {sha256}: {len(body)} bytes, but the database records {size}")
         if progress is not None:
             progress("blobs checked", report.blobs, total)
+
+
+def note_damaged_copies(session: Session, store: EvidenceStore, report: VerifyReport) -> None:
+    """What captures found damaged; a copy still damaged is also a blob mismatch."""
+    for exchange in session.scalars(damaged_copies()):
+        sha = str(exchange.body_sha256)
+        state = "REPAIRED" if store.verify(sha) else "STILL DAMAGED"
+        report.notes.append(f"{state} blob {sha}: capture {exchange.capture_id} found its kept copy "
+                            f"damaged at {exchange.fetched_at:%Y-%m-%d %H:%M:%S} UTC ({exchange.error})")
 
 
 def verify_chains(session: Session, report: VerifyReport, problem: Callable[[str], None],
@@ -98,5 +110,6 @@ def verify_archive(session: Session, store: EvidenceStore,
             on_problem(line)
 
     verify_blobs(session, store, report, problem, progress)
+    note_damaged_copies(session, store, report)
     verify_chains(session, report, problem, progress)
     return report

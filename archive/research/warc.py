@@ -33,6 +33,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.clock import iso, utcnow
 from archive.store.evidence import EvidenceError, EvidenceStore
+from archive.store.headers import header_lines
 from archive.store.models import Capture, Exchange
 
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.0/revisit/server-not-modified"
@@ -73,8 +74,7 @@ def status_line(status: int) -> str:
 def response_headers(exchange: Exchange, body_length: int | None) -> list[tuple[str, str]]:
     """The stored headers, with wire-encoding headers renamed when a body follows."""
     headers: list[tuple[str, str]] = []
-    for name, value in (exchange.response_headers or {}).items():
-        name, value = str(name), str(value)
+    for name, value in header_lines(exchange.response_headers):
         if body_length is not None and name.lower() in WIRE_HEADERS:
             headers.append((ORIGINAL_PREFIX + name, value))
         elif body_length is not None and name.lower() == "content-length":

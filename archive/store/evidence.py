@@ -18,18 +18,20 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import zstandard
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archive.clock import to_naive_utc, utcnow
 from archive.errors import ArchiveError
-from archive.store.models import Blob, Capture
+from archive.store.headers import header_lines
+from archive.store.models import Blob, Capture, Exchange
 
 ZSTD_LEVEL = 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -54,11 +56,13 @@ class EvidenceStore:
             raise EvidenceError(f"not a SHA-256: {str(sha256)[:80]!r}")
         return self.blob_dir / sha256[:2] / sha256[2:4] / f"{sha256}.zst"
 
-    def put(self, session: Session, body: bytes) -> str:
-        """Store `body` (once) and record its Blob row; returns its SHA-256."""
+    def put(self, session: Session, body: bytes, replace: bool = False) -> str:
+        """Store `body` (once) and record its Blob row; returns its SHA-256.
+        `replace` writes the file even if one exists: bytes that hash to its name
+        repair a damaged copy."""
         sha256 = hashlib.sha256(body).hexdigest()
         path = self.path(sha256)
-        if not path.exists():
+        if replace or not path.exists():
             self._write(path, zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body))
         dialect = session.get_bind().dialect.name
         if dialect not in _INSERTS:
@@ -111,10 +115,27 @@ class EvidenceStore:
         return True
 
 
+def damaged_copies() -> Select[Exchange]:
+    """Exchanges where a capture found its kept copy of a body damaged: a 304 whose
+    body could not be reused (its `error` says why), newest first. The capture
+    then fetched the page again in full (archive/capture/pipeline.py)."""
+    return (select(Exchange).where(Exchange.status == 304, Exchange.reused_body.is_(False),
+                                   Exchange.body_sha256.is_not(None), Exchange.error.is_not(None))
+            .order_by(Exchange.id.desc()))
+
+
 def _time(moment: datetime | None) -> str | None:
     # Fixed precision and no zone: SQLite and PostgreSQL give back the same
     # naive microsecond value, and so must the text hashed from it.
     return to_naive_utc(moment).isoformat(timespec="microseconds") if moment else None
+
+
+def _hashed_headers(stored: Any) -> dict[str, str] | list[list[str]]:
+    # Each shape is hashed as stored: a mapping (older captures) as before, so
+    # their chains still verify; every line otherwise, so none can be dropped unseen.
+    if isinstance(stored, Mapping) or not stored:
+        return {str(k): str(v) for k, v in (stored or {}).items()}
+    return [[name, value] for name, value in header_lines(stored)]
 
 
 def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
@@ -138,7 +159,7 @@ def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
             "url": e.url,
             "final_url": e.final_url or "",
             "status": e.status,
-            "headers": {str(k): str(v) for k, v in (e.response_headers or {}).items()},
+            "headers": _hashed_headers(e.response_headers),
             "body_sha256": e.body_sha256,
             "reused_body": bool(e.reused_body),
             "fetched_at": _time(e.fetched_at),

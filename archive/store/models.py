@@ -178,7 +178,8 @@ class Exchange(Base):
     final_url: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[int | None] = mapped_column(Integer)
     request_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    response_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Every line as [name, value], in order (archive/store/headers.py); a mapping in older captures.
+    response_headers: Mapped[list[list[str]] | dict[str, Any]] = mapped_column(JSON, default=list)
     # [{"url":..., "status":...}, ...] for each redirect followed.
     redirects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))

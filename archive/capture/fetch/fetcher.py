@@ -51,6 +51,7 @@ from archive.capture.fetch.transport import (
 )
 from archive.clock import to_naive_utc, utcnow
 from archive.errors import UrlRejected
+from archive.store.headers import HeaderLines, header_map
 
 if TYPE_CHECKING:
     from archive.settings import Settings
@@ -75,7 +76,7 @@ class FetchResult:
     url: str
     final_url: str
     status: int | None
-    headers: dict[str, str]  # response headers, lower-case names
+    header_lines: HeaderLines  # every response header line as received, in order
     body: bytes
     request_headers: dict[str, str]
     redirects: list[dict[str, Any]]  # [{"url": ..., "status": ...}] for each hop followed
@@ -83,6 +84,11 @@ class FetchResult:
     elapsed_ms: int
     error: str | None
     robots_disallowed: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers by lower-case name, for look-ups."""
+        return header_map(self.header_lines)
 
     @property
     def not_modified(self) -> bool:
@@ -100,13 +106,17 @@ class _Answer:
     url: str
     request_headers: dict[str, str]
     status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    header_lines: HeaderLines = field(default_factory=list)
     body: bytes = b""
     error: str | None = None
     retryable: bool = False
     refused: bool = False
     fetched_at: datetime = field(default_factory=utcnow)
     elapsed_ms: int = 0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return header_map(self.header_lines)
 
     @property
     def location(self) -> str | None:
@@ -205,7 +215,7 @@ class Fetcher:
             location = answer.location
             if location is None:
                 return FetchResult(url=url, final_url=current, status=answer.status,
-                                   headers=answer.headers, body=answer.body,
+                                   header_lines=answer.header_lines, body=answer.body,
                                    request_headers=answer.request_headers, redirects=redirects,
                                    fetched_at=answer.fetched_at, elapsed_ms=elapsed_ms,
                                    error=answer.error)
@@ -227,7 +237,7 @@ class Fetcher:
     @staticmethod
     def _failure(url: str, final_url: str, error: str, redirects: list[dict[str, Any]],
                  headers: dict[str, str], robots_disallowed: bool = False) -> FetchResult:
-        return FetchResult(url=url, final_url=final_url, status=None, headers={}, body=b"",
+        return FetchResult(url=url, final_url=final_url, status=None, header_lines=[], body=b"",
                            request_headers=headers, redirects=redirects, fetched_at=utcnow(),
                            elapsed_ms=0, error=error, robots_disallowed=robots_disallowed)
 
@@ -309,7 +319,7 @@ class Fetcher:
         with self._watch.deadline(self.timeout) as deadline:
             try:
                 request = requests.Request("GET", url, headers=headers).prepare()
-                answer.request_headers = dict(request.headers)
+                answer.request_headers = {name: str(value) for name, value in request.headers.items()}
                 response = self._session.send(request, stream=True, timeout=self.timeout,
                                               allow_redirects=False)
             except UrlRejected as exc:
@@ -327,10 +337,19 @@ class Fetcher:
     def _read(self, response: requests.Response, answer: _Answer, limit: int, truncate: bool,
               host: str) -> None:
         answer.status = response.status_code
-        answer.headers = {name.lower(): value for name, value in response.headers.items()}
+        answer.header_lines = _header_lines(response)
         if answer.location is not None or answer.status == 304:
             return
         try:
             answer.body, answer.error = read_capped(response.raw, limit, truncate)
         except NETWORK_ERRORS as exc:
             answer.error, answer.retryable = describe_failure(exc, host, self.timeout)
+
+
+def _header_lines(response: requests.Response) -> HeaderLines:
+    # requests joins repeated headers into one value and urllib3 groups them by
+    # name; http.client's message (kept by urllib3 as `_original_response`)
+    # still has the lines as they arrived.
+    message = getattr(getattr(response.raw, "_original_response", None), "msg", None)
+    items = message.items() if message is not None else response.raw.headers.items()
+    return [(str(name), str(value)) for name, value in items]

@@ -93,8 +93,8 @@ def _schemas() -> dict[str, Any]:
                                                        "matches; left out when redacted."}},
         "required": ["comment", "score"]}
     return {
-        "Comment": _object(COMMENT_COLUMNS, optional=("text",)),
-        "CommentDetail": _object(COMMENT_COLUMNS, optional=("text",), extra={
+        "Comment": _object(COMMENT_COLUMNS, optional=("text", "author")),
+        "CommentDetail": _object(COMMENT_COLUMNS, optional=("text", "author"), extra={
             "versions": {"type": "array", "items": version},
             "events": {"type": "array", "items": _ref("Event")}}),
         "Event": _object(EVENT_COLUMNS),
@@ -199,7 +199,7 @@ def openapi_document() -> dict[str, Any]:
                  "description": "Read-only public data: threads, comments with their versions "
                                 "and events, captures, search and removal statistics. Lists "
                                 "use keyset pagination (`after`, `limit`, `next`). Times are "
-                                "UTC. Redacted comments have no `text`."},
+                                "UTC. Redacted comments have no `text` and no `author`."},
         "paths": {
             "/api/v1/": _get("What the API offers", any_object, []),
             "/api/v1/openapi.json": _get("This document", any_object, []),

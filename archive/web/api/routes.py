@@ -4,7 +4,7 @@ Lists use keyset pagination: `?after=<id>&limit=<n>` returns items with ids
 above `after`, and `next` is the link to the following page (null on the
 last). Items have the same fields as the exports (archive/research/exports.py), so
 one data dictionary serves both. A redacted comment keeps its counts but
-its text is left out (`redacted: true`, `redaction_reason`).
+its text and author are left out (`redacted: true`, `redaction_reason`).
 
 Parameters are checked strictly (a wrong one is a 400 with a one-line
 `error`), because a public API gets every kind of input.
@@ -160,10 +160,10 @@ def _found(model: type, ident: int) -> Any:
 
 
 def public_comment(record: dict[str, Any]) -> dict[str, Any]:
-    """An exported comment row as the public sees it: no text when redacted."""
+    """An exported comment row as the public sees it: no text or author when redacted."""
     record = dict(record)
     if record["redacted"]:
-        del record["text"]
+        del record["text"], record["author"]
     return record
 
 

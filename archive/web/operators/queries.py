@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.capture.watches import state_filter
-from archive.store.models import AuditEntry, Capture, Feed, FeedEntry, Site, Thread, Watch
+from archive.store.evidence import damaged_copies
+from archive.store.models import AuditEntry, Capture, Exchange, Feed, FeedEntry, Site, Thread, Watch
 from archive.web.paging import clamp, page_count
 
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")
@@ -57,6 +58,7 @@ class Health:
     captures: list[Capture]
     outcome_counts: dict[str, int]       # over the last day
     next_due: list[Watch]
+    damaged: list[Exchange]              # kept bodies captures found damaged, newest first
 
 
 def capture_health(session: Session, now: datetime, outcome: str = "", limit: int = 100) -> Health:
@@ -72,7 +74,9 @@ def capture_health(session: Session, now: datetime, outcome: str = "", limit: in
                                   .group_by(Capture.outcome)).all())
     upcoming = session.scalars(select(Watch).where(*state_filter("active", now))
                                .order_by(Watch.next_due_at).limit(20)).all()
-    return Health(list(failing), list(failing_feeds), list(session.scalars(recent)), counts, list(upcoming))
+    damaged = session.scalars(damaged_copies().limit(limit)).all()
+    return Health(list(failing), list(failing_feeds), list(session.scalars(recent)), counts, list(upcoming),
+                  list(damaged))
 
 
 def feeds_with_counts(session: Session) -> list[tuple[Feed, int, int]]:

@@ -2,21 +2,28 @@
 
 Raw bodies are served as plain text with `nosniff` and a sandboxing CSP:
 a captured page is hostile HTML and must never run in the archive's origin.
+A body kept for a thread with a redacted comment is withheld from the public
+(archive/operators/redaction.py): its hash, size and the reasons are shown
+instead; logged-in operators still read it.
 """
 from __future__ import annotations
 
 import re
 
 from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from archive.context import archive_context
+from archive.operators.redaction import public_author, withheld_bodies
 from archive.store.db import get_session
 from archive.store.evidence import EvidenceError
+from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Comment, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count
 
 bp = Blueprint("evidence", __name__)
+bp.add_app_template_filter(header_lines, "header_lines")
 
 CAPTURES_PER_PAGE = 100
 # Events listed on a capture page; a first capture of a big thread has one
@@ -26,6 +33,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # A raw body may be a whole hostile page: no script, no plugins, no styles,
 # and a unique origin even if a browser ignored the content type.
 RAW_CSP = "sandbox; default-src 'none'"
+# The bytes behind a hash never change, but whether the public may read them
+# does (a later redaction): shared caches keep a public body only briefly.
+PUBLIC_CACHE = "public, max-age=300"
 
 
 @bp.get("/captures/<int:capture_id>")
@@ -39,12 +49,14 @@ def capture(capture_id: int) -> tuple[str, int] | str:
     notable = session.scalars(select(Event).where(Event.capture_id == capture_id,
                                                   Event.kind != "appeared")
                               .order_by(Event.id).limit(EVENTS_LISTED)).all()
-    authors = dict(session.execute(select(Comment.id, Comment.author).where(
+    authors = dict(session.execute(select(Comment.id, public_author()).where(
         Comment.id.in_({e.comment_id for e in notable if e.comment_id is not None}))).all())
-    blobs = {b.sha256: b for b in session.scalars(select(Blob).where(
-        Blob.sha256.in_([e.body_sha256 for e in cap.exchanges if e.body_sha256])))}
+    shas = {e.body_sha256 for e in cap.exchanges if e.body_sha256}
+    blobs = {b.sha256: b for b in session.scalars(select(Blob).where(Blob.sha256.in_(shas)))}
     return render_template("public/capture.html", cap=cap, kinds=kinds, notable=notable, blobs=blobs,
-                           authors=authors, events_listed=EVENTS_LISTED)
+                           authors=authors, events_listed=EVENTS_LISTED,
+                           withheld=withheld_bodies(session, shas),
+                           operator=current_user.is_authenticated)
 
 
 @bp.get("/threads/<int:thread_id>/captures")
@@ -69,8 +81,13 @@ def blob(sha256: str) -> Response | tuple[str, int]:
     sha256 = sha256.lower()
     if not _SHA256.match(sha256):
         return render_template("public/not_found.html", what="body with that SHA-256"), 404
-    if get_session().get(Blob, sha256) is None:
+    session = get_session()
+    stored = session.get(Blob, sha256)
+    if stored is None:
         return render_template("public/not_found.html", what=f"stored body {sha256}"), 404
+    reasons = withheld_bodies(session, [sha256]).get(sha256)
+    if reasons and not current_user.is_authenticated:
+        return render_template("public/withheld.html", blob=stored, reasons=reasons), 403
     try:
         body = archive_context().evidence.get(sha256)
     except EvidenceError as exc:
@@ -86,7 +103,6 @@ def blob(sha256: str) -> Response | tuple[str, int]:
     response.headers["Content-Disposition"] = f'{disposition}; filename="{sha256}.{extension}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = RAW_CSP
-    # Content-addressed: these bytes can never change.
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = "private, no-store" if reasons else PUBLIC_CACHE
     return response
 

@@ -2,7 +2,8 @@
 
 Queries are shaped for big threads: the thread's comment rows are read as
 columns (no ORM objects), and the texts only for the comments on the page
-being shown. Redacted comments never carry their text out of this module.
+being shown. Redacted comments never carry their text, author name or
+author link out of this module.
 """
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from markupsafe import Markup
 from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from archive.operators.redaction import public_author
 from archive.store.models import Capture, Comment, CommentVersion, Event, Thread
 from archive.web.sanitize import comment_body
 
 DISAPPEARANCE_KINDS = ("missing", "removed", "tombstoned")
 _COMMENT_COLUMNS = (
     Comment.id, Comment.thread_id, Comment.key, Comment.parent_key, Comment.position,
-    Comment.author, Comment.author_url, Comment.posted_at, Comment.status,
+    public_author().label("author"),
+    case((Comment.redacted.is_(True), None), else_=Comment.author_url).label("author_url"),
+    Comment.posted_at, Comment.status,
     Comment.first_seen_at, Comment.last_seen_at, Comment.misses, Comment.removed_after,
     Comment.removed_before, Comment.edit_count, Comment.times_removed,
     Comment.times_reinstated, Comment.tombstone_text, Comment.redacted,
@@ -95,7 +99,7 @@ def _disappeared() -> ColumnElement[bool]:
 def thread_outline(session: Session, thread_id: int) -> Outline:
     rows = session.connection().execute(
         select(Comment.id, Comment.key, Comment.parent_key, Comment.position, Comment.posted_at,
-               Comment.author,
+               public_author(),
                case((_disappeared(), True), else_=False))
         .where(Comment.thread_id == thread_id)).all()
     return Outline(*zip(*rows)) if rows else Outline()
