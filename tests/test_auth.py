@@ -78,11 +78,11 @@ def test_five_wrong_passwords_lock_the_account_from_any_address(app):
     assert refused.status_code == 401
     assert "too many failed logins for this account" in refused.get_data(as_text=True)
     with get_db(app).read_session() as session:
-        user = session.scalar(select(User).where(User.name == "alice"))
+        user = session.scalars(select(User).where(User.name == "alice")).one()
         assert user.locked_until is not None and user.locked_until > utcnow()
     # The lock is a time in the database: once it has passed, the right password works again.
     with get_db(app).write() as session:
-        session.scalar(select(User).where(User.name == "alice")).locked_until = utcnow() - timedelta(seconds=1)
+        session.scalars(select(User).where(User.name == "alice")).one().locked_until = utcnow() - timedelta(seconds=1)
     assert login(client, address="10.0.0.99").status_code == 302
     reasons = [reason for _a, action, _t, reason in audit_actions(app) if action == "login-failed"]
     assert reasons == ["wrong password"] * 4 + ["wrong password; account locked", "account locked"]
@@ -149,3 +149,34 @@ def test_user_add_command(app, runner):
     assert count(app, User) == 1
     assert [(a, act, t) for a, act, t, _r in audit_actions(app) if act == "user-add"] == [
         ("command line", "user-add", "user bob")]
+
+
+def _copy_session(app, client):
+    """A second browser holding the same session cookie, as a thief would."""
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    return copy
+
+
+def test_logout_ends_a_copied_session_cookie(app):
+    client = logged_in(app)
+    stolen = _copy_session(app, client)
+    assert stolen.get("/ops/watches").status_code == 200
+    client.post("/ops/logout", data={"csrf_token": csrf_token(client, "/ops/watches")})
+    response = stolen.get("/ops/watches")
+    assert response.status_code == 302 and "/ops/login" in response.headers["Location"]
+    assert login(app.test_client()).status_code == 302, "logging in again gives a working session"
+
+
+def test_password_change_ends_every_session(app, runner):
+    client = logged_in(app)
+    new_password = "another long passphrase"
+    result = runner.invoke("user", "password", "alice", input=f"{new_password}\n{new_password}\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/ops/watches").status_code == 302
+    assert login(app.test_client()).status_code == 401, "the old password no longer works"
+    assert login(app.test_client(), password=new_password).status_code == 302
+    assert ("command line", "user-password", "user alice") in [
+        (a, act, t) for a, act, t, _r in audit_actions(app)]
+    unknown = runner.invoke("user", "password", "mallory", input=f"{new_password}\n{new_password}\n")
+    assert unknown.exit_code == 1 and "no user 'mallory'" in unknown.output

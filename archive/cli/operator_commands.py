@@ -1,4 +1,4 @@
-"""`user add`, `feed add|list`, `watch import|export`: the operators' side on the command line.
+"""`user add|password`, `feed add|list|poll`, `watch import|export`: the operators' side on the command line.
 
 Actions here are written to the audit log like the web's, with the actor
 "command line" (whoever can run commands on the server owns the archive).
@@ -17,7 +17,7 @@ from archive.cli.watch_commands import duration_option, watch
 from archive.clock import format_duration, iso, parse_duration, utcnow
 from archive.errors import ArchiveError
 from archive.operators import audit
-from archive.operators.auth import create_user
+from archive.operators.auth import change_password, create_user
 from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
 from archive.store.db import get_db
 from archive.store.models import Feed, FeedEntry, Watch
@@ -41,6 +41,18 @@ def user_add(name: str, password: str) -> None:
         created = create_user(session, name, password)
         audit.record(session, ACTOR, "user-add", f"user {created.name}")
     click.echo(f"user {name} created; log in at /ops/login")
+
+
+@user.command("password")
+@click.argument("name")
+@click.password_option(help="The new password (asked twice when not given).")
+def user_password(name: str, password: str) -> None:
+    """Set operator NAME's password; every session logged in before is ended."""
+    app = current_app_obj()
+    with app.app_context(), get_db().write() as session:
+        changed = change_password(session, name, password)
+        audit.record(session, ACTOR, "user-password", f"user {changed.name}")
+    click.echo(f"password of user {name} changed; their sessions have ended")
 
 
 @click.group()
