@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from archive.context import archive_context
 from archive.errors import ArchiveError
 from archive.operators import audit
 from archive.store.db import Database, get_session
@@ -65,6 +66,8 @@ def init_auth(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # The CSRF token lives in this cookie too, so Secure covers it; there is no remember-me cookie.
+    app.config["SESSION_COOKIE_SECURE"] = archive_context(app).settings.https
     manager = LoginManager(app)
     manager.login_view = "operators.login"
     manager.login_message = "Please log in to use the operator pages."
