@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from archive.clock import iso
 from archive.context import archive_context
+from archive.web.sanitize import isolate
 
 # No inline script anywhere; captures are never rendered as HTML here.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +38,7 @@ def init_web(app: Flask) -> None:
     operators.register(app)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["isolate"] = isolate
     proxies = archive_context(app).settings.behind_proxy
     if proxies:
         # Otherwise every visitor has the proxy's address (one login rate limit
