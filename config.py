@@ -68,6 +68,10 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                 "Captures run at once by the scheduler (one host is never fetched in parallel)."),
     "DEMO_ON_EMPTY": ("ARCHIVE_DEMO_ON_EMPTY", "1", _flag,
                       "`serve` loads the offline demo when nothing is watched yet."),
+    "HTTPS": ("ARCHIVE_HTTPS", "0", _flag,
+              "Users reach the archive over HTTPS: its session cookie is sent over HTTPS only."),
+    "BEHIND_PROXY": ("ARCHIVE_BEHIND_PROXY", "0", int,
+                     "Reverse proxies in front of `serve` whose X-Forwarded-* headers are trusted."),
 }
 
 

@@ -43,6 +43,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "MAX_COMMENT_PAGES": _at_least(1),
     "FETCH_RETRIES": _at_least(0),
     "WORKERS": _at_least(1),
+    "BEHIND_PROXY": _at_least(0),
     "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
 }
 
@@ -66,6 +67,8 @@ class Settings:
     default_interval: timedelta
     workers: int
     demo_on_empty: bool
+    https: bool
+    behind_proxy: int
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

@@ -151,3 +151,34 @@ def test_user_add_command(app, runner):
     assert count(app, User) == 1
     assert [(a, act, t) for a, act, t, _r in audit_actions(app) if act == "user-add"] == [
         ("command line", "user-add", "user bob")]
+
+
+def _copy_session(app, client):
+    """A second browser holding the same session cookie, as a thief would."""
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    return copy
+
+
+def test_logout_ends_a_copied_session_cookie(app):
+    client = logged_in(app)
+    stolen = _copy_session(app, client)
+    assert stolen.get("/ops/watches").status_code == 200
+    client.post("/ops/logout", data={"csrf_token": csrf_token(client, "/ops/watches")})
+    response = stolen.get("/ops/watches")
+    assert response.status_code == 302 and "/ops/login" in response.headers["Location"]
+    assert login(app.test_client()).status_code == 302, "logging in again gives a working session"
+
+
+def test_password_change_ends_every_session(app, runner):
+    client = logged_in(app)
+    new_password = "another long passphrase"
+    result = runner.invoke("user", "password", "alice", input=f"{new_password}\n{new_password}\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/ops/watches").status_code == 302
+    assert login(app.test_client()).status_code == 401, "the old password no longer works"
+    assert login(app.test_client(), password=new_password).status_code == 302
+    assert ("command line", "user-password", "user alice") in [
+        (a, act, t) for a, act, t, _r in audit_actions(app)]
+    unknown = runner.invoke("user", "password", "mallory", input=f"{new_password}\n{new_password}\n")
+    assert unknown.exit_code == 1 and "no user 'mallory'" in unknown.output

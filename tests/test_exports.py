@@ -13,6 +13,7 @@ from archive.research.exports import (
     CAPTURE_COLUMNS,
     COMMENT_COLUMNS,
     EVENT_COLUMNS,
+    Column,
     ExportFilter,
     capture_rows,
     comment_rows,
@@ -155,6 +156,27 @@ def test_csv_is_standard_and_keeps_hostile_text_verbatim(app, runner):
     assert rows[3]["text"] == "=SUM(A1) looks like a formula"
 
 
+def test_excel_safe_csv_neutralises_formulas_in_text_only(app, runner):
+    ids = build_archive(app)
+    with get_db(app).write() as session:
+        session.get_one(Comment, ids["kept"]).author = "@cmd|' /C calc'!A0"
+        session.get_one(Comment, ids["gone"]).author = "\tTabbed"
+    rows = list(csv.DictReader(io.StringIO(_export(runner, "--format", "csv", "--excel-safe"))))
+    assert [r["author"] for r in rows] == ["'@cmd|' /C calc'!A0", "'\tTabbed", "Cy", ""]
+    assert rows[3]["text"] == "'=SUM(A1) looks like a formula"
+    assert rows[0]["text"] == "edited,\nline two ✓", "other text is left alone"
+    assert rows[0]["redacted"] == "false" and rows[0]["edit_count"] == "1"
+    result = runner.invoke("export", "comments", "--format", "json", "--excel-safe")
+    assert result.exit_code == 1 and "CSV only" in result.output
+
+
+def test_excel_safe_leaves_numbers_alone():
+    columns = (Column("name", "str", ""), Column("delta", "int", ""), Column("rate", "float", "", True))
+    out = io.StringIO()
+    write_rows(iter([{"name": "-minus", "delta": -3, "rate": None}]), columns, "csv", out, excel_safe=True)
+    assert out.getvalue().splitlines()[1] == "'-minus,-3,"
+
+
 def test_jsonl_on_empty_archive(app, runner):
     assert _export(runner, "--format", "jsonl") == ""
     assert json.loads(_export(runner, "--format", "json")) == []
@@ -229,3 +251,17 @@ def test_dataset_package(app, runner, tmp_path):
     again = runner.invoke("dataset", "--output", str(target))
     assert again.exit_code == 1 and "already exists" in again.output
     assert not list(tmp_path.glob(".pkg*"))
+
+
+def test_dataset_package_says_when_its_csv_is_excel_safe(app, runner, tmp_path):
+    build_archive(app)
+    plain, safe = tmp_path / "plain", tmp_path / "safe"
+    assert runner.invoke("dataset", "--output", str(plain)).exit_code == 0
+    assert runner.invoke("dataset", "--output", str(safe), "--excel-safe").exit_code == 0
+    assert "Text is kept exactly as published" in (plain / "DATA_DICTIONARY.md").read_text()
+    assert "The CSV files are excel-safe" in (safe / "DATA_DICTIONARY.md").read_text()
+    assert json.loads((safe / "query.json").read_text())["csv_excel_safe"] is True
+    assert json.loads((plain / "query.json").read_text())["csv_excel_safe"] is False
+    assert "'=SUM(A1)" in (safe / "comments.csv").read_text()
+    assert "'=SUM(A1)" not in (safe / "comments.jsonl").read_text(), "JSON Lines keep the text"
+    assert "'=SUM(A1)" not in (plain / "comments.csv").read_text()

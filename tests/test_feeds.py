@@ -19,7 +19,7 @@ from archive.store.db import get_db
 from archive.store.models import Feed, FeedEntry, Watch
 from tests.context_support import with_settings
 from tests.local_server import LocalServer
-from tests.operator_support import count
+from tests.operator_support import audit_actions, count
 
 RSS = "application/rss+xml; charset=utf-8"
 
@@ -223,11 +223,11 @@ def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher
     assert [r.feed_id for r in later] == [one]
 
 
-def test_capture_all_polls_due_feeds(app, runner, local_server):
+def test_capture_due_polls_due_feeds(app, runner, local_server):
     local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
     local_server.route("/a/", "<html><body><p>No comment area here</p></body></html>")
     feed_id = new_feed(app, local_server.url("/feed"))
-    result = runner.invoke("capture", "--all")
+    result = runner.invoke("capture", "--due")
     assert result.exit_code == 0, result.output
     assert feed_row(app, feed_id).last_outcome == "ok"
     assert count(app, Watch) == 1 and local_server.count("/a/") == 1
@@ -258,6 +258,23 @@ def test_feed_add_refuses_bad_input_in_one_line(app, runner, args, message):
     result = runner.invoke("feed", "add", *args)
     assert result.exit_code != 0 and message in result.output
     assert count(app, Feed) == 0
+
+
+def test_feed_poll_command_polls_one_feed_now(app, runner, local_server):
+    local_server.route("/feed", rss(local_server, [("/a/", "A")]), content_type=RSS)
+    local_server.route("/other", rss(local_server, [("/b/", "B")]), content_type=RSS)
+    feed_id, _other = new_feed(app, local_server.url("/feed")), new_feed(app, local_server.url("/other"))
+    with get_db(app).write() as session:
+        session.get_one(Feed, feed_id).next_due_at = utcnow() + timedelta(days=1)
+    result = runner.invoke("feed", "poll", str(feed_id))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"[feed ok] {local_server.url('/feed')}: 1 new articles, 1 new watches"
+    assert local_server.count("/feed") == 1 and local_server.count("/other") == 0
+    assert count(app, Watch) == 1 and local_server.count("/a/") == 0, "polling watches; it does not capture"
+    assert ("command line", "feed-poll", f"feed {feed_id}") in [
+        (actor, action, target) for actor, action, target, _r in audit_actions(app)]
+    missing = runner.invoke("feed", "poll", "99")
+    assert missing.exit_code == 1 and "no feed with id 99" in missing.output
 
 
 def test_feed_add_twice_is_refused(app, runner):

@@ -40,3 +40,24 @@ def test_init_rebuilds_a_stale_index(app, runner):
     assert "search index ready: 1 comments" in result.output
     assert not archive_context(app).search.is_stale()
     assert query_index(archive_context(app), SearchQuery(text="moderated")).total == 1
+
+
+def test_0004_gives_existing_operators_a_session_version(app):
+    """Upgrading keeps operators able to log in; downgrading drops only the new column."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from archive.store.schema import _alembic_config
+
+    engine = get_db(app).writer
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "5e4c1d0a2b77")
+    try:
+        assert "session_version" not in {c["name"] for c in inspect(engine).get_columns("users")}
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (name, password_hash, created_at, failed_logins) "
+                              "VALUES ('alice', 'x', CURRENT_TIMESTAMP, 0)"))
+    finally:
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT session_version FROM users")).scalar_one() == 0

@@ -51,6 +51,21 @@ def test_csv_download(app, client):
     assert [r["month"] for r in rows] == ["2024-01", "2024-02"]
 
 
+def test_csv_download_for_spreadsheets(app, client):
+    build(app)
+    with get_db(app).write() as session:
+        session.get_one(Site, 1).host = "=HYPERLINK(\"http://evil.example\")"
+    link = re.search(r'href="(/stats\.csv\?[^"]*excel_safe=1[^"]*)"', client.get("/stats").get_data(as_text=True))
+    assert link, "the page offers the spreadsheet download"
+    plain = list(csv.DictReader(io.StringIO(client.get("/stats.csv").get_data(as_text=True))))
+    safe = client.get("/stats.csv?excel_safe=1")
+    assert "excel" in safe.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(safe.get_data(as_text=True))))
+    assert [r["site"] for r in rows] == ["'" + r["site"] if r["site"].startswith("=") else r["site"]
+                                          for r in plain]
+    assert any(r["site"].startswith("'=HYPERLINK") for r in rows)
+
+
 def test_empty_archive_explains_itself(client):
     html = client.get("/stats").get_data(as_text=True)
     assert "Nothing to measure yet" in html

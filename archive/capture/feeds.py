@@ -147,7 +147,7 @@ def due_feed_ids(ctx: ArchiveContext, now: datetime) -> list[int]:
 
 
 def poll_due_feeds(ctx: ArchiveContext, fetcher: Fetcher, now: datetime | None = None) -> list[FeedPollResult]:
-    """Poll every due, unpaused feed once (called by `capture --all` and the scheduler)."""
+    """Poll every due, unpaused feed once (called by `capture --due` and the scheduler)."""
     now = now or utcnow()
     return [poll_feed(ctx, feed_id, fetcher, now) for feed_id in due_feed_ids(ctx, now)]
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
-from archive.capture.watches import current_interval, is_active
+from archive.capture.watches import current_interval, is_active, state_filter
 from archive.clock import utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
@@ -329,14 +329,26 @@ def due_watch_ids(ctx: ArchiveContext, now: datetime | None = None) -> list[int]
         return [w.id for w in watches if is_active(w, now)]
 
 
+def active_watch_ids(ctx: ArchiveContext, now: datetime | None = None) -> list[int]:
+    with ctx.db.read_session() as session:
+        return list(session.scalars(select(Watch.id).where(*state_filter("active", now or utcnow()))
+                                    .order_by(Watch.id)))
+
+
 def capture_round(ctx: ArchiveContext, fetcher: Fetcher, progress=None,  # type: ignore[no-untyped-def]
-                  now: datetime | None = None) -> list[CaptureSummary]:
-    """Poll due feeds, then capture every due watch once, one after another.
-    `progress(done, total, summary)` is called after each capture."""
+                  now: datetime | None = None, *, every_active: bool = False) -> list[CaptureSummary]:
+    """Poll due feeds, then capture every due watch once, one after another;
+    with `every_active`, capture every active watch instead, due or not, and
+    leave the feeds alone. One fetcher serves the whole round, so each host
+    still gets its delay between requests. `progress(done, total, summary)`
+    is called after each capture."""
     from archive.capture.feeds import poll_due_feeds
 
-    poll_due_feeds(ctx, fetcher, now=now)
-    ids = due_watch_ids(ctx, now)
+    if every_active:
+        ids = active_watch_ids(ctx, now)
+    else:
+        poll_due_feeds(ctx, fetcher, now=now)
+        ids = due_watch_ids(ctx, now)
     summaries = []
     for done, watch_id in enumerate(ids, start=1):
         summary = capture_watch(ctx, watch_id, fetcher)

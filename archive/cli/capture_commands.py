@@ -15,30 +15,36 @@ from archive.store.models import Thread, Watch
 # that use them: every other command starts faster without them.
 
 
-def _print_summaries(summaries) -> None:  # type: ignore[no-untyped-def]
+def _print_summaries(summaries, nothing: str) -> None:  # type: ignore[no-untyped-def]
     by_outcome: dict[str, int] = {}
     for s in summaries:
         by_outcome[s.outcome] = by_outcome.get(s.outcome, 0) + 1
-    parts = ", ".join(f"{n} {k}" for k, n in sorted(by_outcome.items())) or "nothing was due"
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(by_outcome.items())) or nothing
     click.echo(f"captured {len(summaries)} thread(s): {parts}")
 
 
 @click.command()
 @click.argument("url", required=False)
-@click.option("--all", "all_due", is_flag=True, help="Capture every due watch (and poll due feeds).")
-def capture(url: str | None, all_due: bool) -> None:
+@click.option("--due", is_flag=True, help="Capture the due watches and poll the due feeds.")
+@click.option("--all", "every_active", is_flag=True,
+              help="Capture every active watch now, due or not (feeds are not polled).")
+def capture(url: str | None, due: bool, every_active: bool) -> None:
     """Run one capture round now, synchronously.
 
-    With --all, every due watch is captured and due feeds are polled; with
-    URL, that watched thread is captured whatever its schedule. Exits 0 even
-    when some fetches fail, and prints a line per capture and a summary.
+    With --due, the watches whose time has come are captured and the due
+    feeds polled (what the scheduler does each minute); with --all, every
+    active (not paused, not ended) watch is captured whatever its schedule;
+    with URL, that watched thread is captured. Captures run one after
+    another, waiting ARCHIVE_MIN_HOST_DELAY between requests to one host.
+    Exits 0 even when some fetches fail, and prints a line per capture and
+    a summary.
     """
     from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.pipeline import CaptureSummary, capture_round, capture_watch
     from archive.capture.scheduler import DataDirLock
 
-    if bool(url) == all_due:
-        raise click.UsageError("give either --all or one URL")
+    if [bool(url), due, every_active].count(True) != 1:
+        raise click.UsageError("give one of --due, --all or a URL")
     ctx = current_context()
     lock = DataDirLock(ctx.settings.data_dir)
     if not lock.acquire():
@@ -46,11 +52,12 @@ def capture(url: str | None, all_due: bool) -> None:
                            "(a running `serve`?); it captures due watches itself")
     fetcher = Fetcher.from_settings(ctx.settings)
     try:
-        if all_due:
+        if url is None:
             def progress(done: int, total: int, summary: CaptureSummary) -> None:
                 click.echo(f"({done}/{total}) {summary.line()}")
-            _print_summaries(capture_round(ctx, fetcher, progress))
-        elif url:
+            _print_summaries(capture_round(ctx, fetcher, progress, every_active=every_active),
+                             "no active watch" if every_active else "nothing was due")
+        else:
             with ctx.db.read_session() as session:
                 watch_id = session.scalar(select(Watch.id).join(Thread).where(
                     Thread.url == canonical_url(url)))
@@ -58,7 +65,7 @@ def capture(url: str | None, all_due: bool) -> None:
                 raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
             summary = capture_watch(ctx, watch_id, fetcher)
             click.echo(summary.line())
-            _print_summaries([summary])
+            _print_summaries([summary], "")
     finally:
         fetcher.close()
         lock.release()

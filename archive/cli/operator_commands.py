@@ -1,4 +1,4 @@
-"""`user add`, `feed add|list`, `watch import|export`: the operators' side on the command line.
+"""`user add|password`, `feed add|list|poll`, `watch import|export`: the operators' side on the command line.
 
 Actions here are written to the audit log like the web's, with the actor
 "command line" (whoever can run commands on the server owns the archive).
@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from archive.capture.feeds import add_feed, watch_schedule
+from archive.capture.feeds import add_feed, poll_feed, watch_schedule
 from archive.cli import current_context
 from archive.cli.watch_commands import duration_option, watch
 from archive.clock import format_duration, iso, parse_duration, utcnow
@@ -40,6 +40,19 @@ def user_add(name: str, password: str) -> None:
         created = create_user(session, name, password)
         audit.record(session, ACTOR, "user-add", f"user {created.name}")
     click.echo(f"user {name} created; log in at /ops/login")
+
+
+@user.command("password")
+@click.argument("name")
+@click.password_option(help="The new password (asked twice when not given).")
+def user_password(name: str, password: str) -> None:
+    """Set operator NAME's password; every session logged in before is ended."""
+    from archive.operators.auth import change_password  # loads Flask-Login: only this command needs it
+
+    with current_context().db.write() as session:
+        changed = change_password(session, name, password)
+        audit.record(session, ACTOR, "user-password", f"user {changed.name}")
+    click.echo(f"password of user {name} changed; their sessions have ended")
 
 
 @click.group()
@@ -97,6 +110,21 @@ def feed_list(as_json: bool) -> None:
         click.echo(f"{r['id']:>4}  every {r['every']:<4} {r['url']}\n"
                    f"      last: {last}{error}; {r['articles']} articles, {r['watched']} watched; "
                    f"next due {r['next_due_at']}")
+
+
+@feed.command("poll")
+@click.argument("feed_id", type=int)
+def feed_poll(feed_id: int) -> None:
+    """Poll feed FEED_ID now, whatever its schedule, and watch its new articles."""
+    from archive.capture.fetch.fetcher import Fetcher
+
+    ctx = current_context()
+    with Fetcher.from_settings(ctx.settings) as fetcher:
+        result = poll_feed(ctx, feed_id, fetcher)
+    with ctx.db.write() as session:
+        audit.record(session, ACTOR, "feed-poll", f"feed {feed_id}",
+                     details={"outcome": result.outcome, "error": result.error, "watch_ids": result.watch_ids})
+    click.echo(result.line())
 
 
 @watch.command("import")

@@ -57,10 +57,16 @@ def output_stream(path: str | None, binary: bool = False) -> Iterator[Any]:
         raise
 
 
+EXCEL_SAFE = click.option("--excel-safe", is_flag=True,
+                          help="CSV for spreadsheets: prefix text cells starting with = + - @ "
+                               "(or a tab or CR) with ' so they are not run as formulas.")
+
+
 def _export(rows: Callable[[Session, ExportFilter], Iterator[dict[str, Any]]],
-            columns: tuple[Column, ...], fmt: str, flt: ExportFilter, output: str | None) -> None:
+            columns: tuple[Column, ...], fmt: str, flt: ExportFilter, output: str | None,
+            excel_safe: bool) -> None:
     with current_context().db.read_session() as session, output_stream(output) as out:
-        count = write_rows(rows(session, flt), columns, fmt, out)
+        count = write_rows(rows(session, flt), columns, fmt, out, excel_safe=excel_safe)
     if output and output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
 
@@ -79,6 +85,7 @@ def filter_options(status_name: str, status_help: str,
             click.option("--from", "date_from", help="From this date (inclusive, UTC)."),
             click.option("--to", "date_to", help="Up to this date (a bare date: its end)."),
             click.option("--output", "-o", help="File to write (default: stdout)."),
+            EXCEL_SAFE,
         ]
         for option in reversed(options):
             func = option(func)
@@ -101,29 +108,32 @@ def export() -> None:
 @export.command("comments")
 @filter_options("status", "Only comments with this status.", COMMENT_STATUSES)
 def export_comments(fmt: str, status: str | None, site: str | None, thread_id: int | None,
-                    date_from: str | None, date_to: str | None, output: str | None) -> None:
+                    date_from: str | None, date_to: str | None, output: str | None,
+                    excel_safe: bool) -> None:
     """One row per comment (dates bound first_seen_at)."""
     _export(comment_rows, COMMENT_COLUMNS, fmt,
-            make_filter(status, site, thread_id, date_from, date_to), output)
+            make_filter(status, site, thread_id, date_from, date_to), output, excel_safe)
 
 
 @export.command("events")
 @filter_options("kind", "Only events of this kind (e.g. removed, reinstated).")
 def export_events(fmt: str, status: str | None, site: str | None, thread_id: int | None,
-                  date_from: str | None, date_to: str | None, output: str | None) -> None:
+                  date_from: str | None, date_to: str | None, output: str | None,
+                  excel_safe: bool) -> None:
     """One row per event: every transition with the capture that caused it."""
     _export(event_rows, EVENT_COLUMNS, fmt,
-            make_filter(status, site, thread_id, date_from, date_to), output)
+            make_filter(status, site, thread_id, date_from, date_to), output, excel_safe)
 
 
 @export.command("captures")
 @filter_options("outcome", "Only captures with this outcome.",
                 ("good", "unchanged", "failed", "suspect", "gone"))
 def export_captures(fmt: str, status: str | None, site: str | None, thread_id: int | None,
-                    date_from: str | None, date_to: str | None, output: str | None) -> None:
+                    date_from: str | None, date_to: str | None, output: str | None,
+                    excel_safe: bool) -> None:
     """One row per capture, with its outcome, reason, coverage and hash chain."""
     _export(capture_rows, CAPTURE_COLUMNS, fmt,
-            make_filter(status, site, thread_id, date_from, date_to), output)
+            make_filter(status, site, thread_id, date_from, date_to), output, excel_safe)
 
 
 def _stats_rows(by: str, flt: ExportFilter) -> list[dict[str, Any]]:
@@ -199,12 +209,13 @@ def stats(by: str, site: str | None, thread_id: int | None, date_from: str | Non
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="Output format (json: one array).")
 @click.option("--output", "-o", help="File to write (default: stdout).")
+@EXCEL_SAFE
 def export_stats(by: str, site: str | None, thread_id: int | None, date_from: str | None,
-                 date_to: str | None, fmt: str, output: str | None) -> None:
+                 date_to: str | None, fmt: str, output: str | None, excel_safe: bool) -> None:
     """Removal statistics as data, one row per group (see `stats --help`)."""
     rows = _stats_rows(by, make_filter(None, site, thread_id, date_from, date_to))
     with output_stream(output) as out:
-        count = write_rows(iter(rows), stats_columns(by), fmt, out)
+        count = write_rows(iter(rows), stats_columns(by), fmt, out, excel_safe=excel_safe)
     if output and output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
 
@@ -220,14 +231,17 @@ def export_stats(by: str, site: str | None, thread_id: int | None, date_from: st
               help="Title to cite the package by.")
 @click.option("--author", default="Comment-moderation transparency archive", show_default=True,
               help="Who to credit (person or organisation) in CITATION.cff.")
+@EXCEL_SAFE
 def dataset(output: str, make_zip: bool, site: str | None, thread_id: int | None,
-            date_from: str | None, date_to: str | None, title: str, author: str) -> None:
+            date_from: str | None, date_to: str | None, title: str, author: str,
+            excel_safe: bool) -> None:
     """Write a dated, citable dataset package: comments, events, captures and
     statistics as CSV and JSONL, DATA_DICTIONARY.md, query.json, CITATION.cff,
-    README.md and SHA256SUMS."""
+    README.md and SHA256SUMS. With --excel-safe the CSV files are neutralised
+    for spreadsheets (the data dictionary says so); JSONL keeps the text as is."""
     flt = make_filter(None, site, thread_id, date_from, date_to)
     result = build_dataset(current_context(), Path(output), flt, title=title, author=author,
-                           make_zip=make_zip)
+                           make_zip=make_zip, excel_safe=excel_safe)
     counts = ", ".join(f"{n} {name}" for name, n in result.row_counts.items())
     click.echo(f"dataset written to {result.folder} ({counts})")
     if result.zip_path:

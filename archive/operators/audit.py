@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from archive.store.models import AuditEntry
 
 # The actions the log knows; the audit page filters by them.
-ACTIONS = ("login", "login-failed", "logout", "user-add", "watch-add", "watch-edit",
+ACTIONS = ("login", "login-failed", "logout", "user-add", "user-password", "watch-add", "watch-edit",
            "watch-pause", "watch-resume", "watch-remove", "capture-now", "feed-add", "feed-poll",
            "import", "redact", "unredact")
 

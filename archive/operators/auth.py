@@ -9,6 +9,11 @@ processes agree and a restart forgives nothing:
   (counted from the `login-failed` audit entries, whose actor is the address)
   refuse every login from it, so guessing across many names is slowed too.
 A refused attempt is logged as well: an attack leaves a trail.
+
+A session cookie is signed, not stored, so it cannot be revoked by itself:
+each session carries its operator's `User.session_version`, and logout or a
+password change bumps that number, which turns every older cookie (a copied
+one included) into an anonymous visitor at once, in every server process.
 """
 from __future__ import annotations
 
@@ -19,10 +24,11 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from archive.context import archive_context
 from archive.errors import ArchiveError
 from archive.operators import audit
 from archive.store.db import Database, get_session
@@ -48,9 +54,10 @@ class Operator(UserMixin):
     """The logged-in operator as Flask-Login sees it (detached from any session)."""
     id: int
     name: str
+    session_version: int
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
 
 
 def init_auth(app: Flask) -> None:
@@ -59,6 +66,8 @@ def init_auth(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # The CSRF token lives in this cookie too, so Secure covers it; there is no remember-me cookie.
+    app.config["SESSION_COOKIE_SECURE"] = archive_context(app).settings.https
     manager = LoginManager(app)
     manager.login_view = "operators.login"
     manager.login_message = "Please log in to use the operator pages."
@@ -67,28 +76,53 @@ def init_auth(app: Flask) -> None:
     CSRFProtect(app)
 
 
-def _load_operator(user_id: str) -> Operator | None:
-    if not user_id.isdigit():
+def _load_operator(session_id: str) -> Operator | None:
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
     user = get_session().get(User, int(user_id))
-    return Operator(user.id, user.name) if user else None
+    if user is None or user.session_version != int(version):
+        return None
+    return Operator(user.id, user.name, user.session_version)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Log the operator out everywhere: every session issued so far stops working."""
+    # One UPDATE, not read-modify-write: two logouts at once must both count.
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_version=User.session_version + 1))
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ArchiveError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
 def create_user(session: Session, name: str, password: str) -> User:
     """A new operator account; raises ArchiveError for a bad name, weak password or duplicate."""
     if not _NAME.match(name):
         raise ArchiveError("user name must be 1-64 letters, digits, '.', '_' or '-'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ArchiveError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise ArchiveError(f"user {name!r} already exists")
     user = User(name=name, password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    return user
+
+
+def change_password(session: Session, name: str, password: str) -> User:
+    """Set an operator's password and end every session logged in with the old one."""
+    _check_password(password)
+    user = session.scalar(select(User).where(User.name == name)) if _NAME.match(name) else None
+    if user is None:
+        raise ArchiveError(f"no user {name!r}")
+    user.password_hash = hash_password(password)
+    end_sessions(session, user.id)
     return user
 
 
@@ -145,7 +179,7 @@ def login(db: Database, name: str, password: str, address: str, now: datetime) -
     with db.write() as session:
         try:
             user = authenticate(session, name, password, address, now)
-            operator = Operator(user.id, user.name)
+            operator = Operator(user.id, user.name, user.session_version)
         except LoginRefused as exc:
             refused = exc
     if refused is not None:

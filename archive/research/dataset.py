@@ -85,7 +85,7 @@ def _tables() -> list[tuple[Table, RowSource]]:
 
 
 def build_dataset(ctx: ArchiveContext, output: Path, flt: ExportFilter, *, title: str, author: str,
-                  make_zip: bool = False) -> DatasetResult:
+                  make_zip: bool = False, excel_safe: bool = False) -> DatasetResult:
     """Write the package to `output` (a new folder); returns what was written."""
     output = output.resolve()
     if output.exists():
@@ -98,11 +98,11 @@ def build_dataset(ctx: ArchiveContext, output: Path, flt: ExportFilter, *, title
     created = utcnow().replace(microsecond=0)
     work = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part"))
     try:
-        counts = _write_tables(ctx, work, flt)
+        counts = _write_tables(ctx, work, flt, excel_safe)
         tables = [table for table, _ in _tables()]
-        query = _query(ctx, flt, created, counts)
+        query = _query(ctx, flt, created, counts, excel_safe)
         (work / "query.json").write_text(json.dumps(query, indent=2) + "\n", encoding="utf-8")
-        (work / "DATA_DICTIONARY.md").write_text(data_dictionary(tables), encoding="utf-8")
+        (work / "DATA_DICTIONARY.md").write_text(data_dictionary(tables, excel_safe), encoding="utf-8")
         (work / "CITATION.cff").write_text(citation(title, author, created, flt),
                                            encoding="utf-8")
         (work / "README.md").write_text(readme(title, author, created, flt, counts),
@@ -117,14 +117,16 @@ def build_dataset(ctx: ArchiveContext, output: Path, flt: ExportFilter, *, title
     return DatasetResult(output, zip_path, counts)
 
 
-def _write_tables(ctx: ArchiveContext, folder: Path, flt: ExportFilter) -> dict[str, int]:
+def _write_tables(ctx: ArchiveContext, folder: Path, flt: ExportFilter,
+                  excel_safe: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
     with ctx.db.read_session() as session:
         for table, rows in _tables():
             for fmt in ("csv", "jsonl"):
                 with (folder / f"{table.name}.{fmt}").open("w", encoding="utf-8",
                                                            newline="") as out:
-                    counts[table.name] = write_rows(rows(session, flt), table.columns, fmt, out)
+                    counts[table.name] = write_rows(rows(session, flt), table.columns, fmt, out,
+                                                    excel_safe=excel_safe and fmt == "csv")
     return counts
 
 
@@ -146,7 +148,7 @@ def _schema_revision(ctx: ArchiveContext) -> str | None:
 
 
 def _query(ctx: ArchiveContext, flt: ExportFilter, created: datetime,
-           counts: dict[str, int]) -> dict[str, Any]:
+           counts: dict[str, int], excel_safe: bool) -> dict[str, Any]:
     return {
         "created_at": iso(created),
         "filters": flt.as_dict(),
@@ -156,16 +158,27 @@ def _query(ctx: ArchiveContext, flt: ExportFilter, created: datetime,
         "archive_version": archive_version(),
         "schema_revision": _schema_revision(ctx),
         "row_counts": counts,
+        "csv_excel_safe": excel_safe,
     }
 
 
-def data_dictionary(tables: list[Table]) -> str:
+EXCEL_SAFE_NOTE = (
+    "**The CSV files are excel-safe**: every `str` cell that began with `=`, `+`, `-`, `@`, a "
+    "tab or a carriage return has had a `'` put in front of it, so that spreadsheets show it "
+    "as text instead of running it as a formula. Remove that one leading `'` from such cells "
+    "to get the published text back; the JSON Lines files hold it unchanged.")
+VERBATIM_NOTE = (
+    "Text is kept exactly as published: a CSV cell may begin with `=`, `+`, `-` or `@`, so "
+    "open CSV files in a spreadsheet as text, not formulas (or build the package with "
+    "`--excel-safe`).")
+
+
+def data_dictionary(tables: list[Table], excel_safe: bool) -> str:
     lines = ["# Data dictionary", "",
              "Every table is given twice, as CSV (RFC 4180, UTF-8, header row) and JSON Lines "
              "(one object per line). Times are ISO 8601 UTC ending in `Z`. In CSV an empty cell "
              "means no value (null), booleans are `true`/`false` and `json` cells hold a JSON "
-             "object. Text is kept exactly as published: a cell may begin with `=`, `+`, `-` "
-             "or `@`, so open CSV files in a spreadsheet as text, not formulas.", ""]
+             "object.", "", EXCEL_SAFE_NOTE if excel_safe else VERBATIM_NOTE, ""]
     for table in tables:
         lines += [f"## {table.name}", "", table.description, "",
                   "| column | type | meaning |", "| --- | --- | --- |"]

@@ -7,6 +7,11 @@ an export back into rows, and the data dictionary of a dataset package.
 Rows are read with `yield_per` and written as they arrive, so memory stays
 flat however large the archive is (PostgreSQL streams them from a
 server-side cursor). Times are ISO 8601 UTC with a `Z`.
+
+Text is exported exactly as published, so a CSV cell may start like a
+spreadsheet formula (`=HYPERLINK(...)` in a commenter's name). `excel_safe`
+CSV prefixes such text cells with `'`, which spreadsheets read as "this is
+text"; it is off by default because it changes the data.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ Format = Literal["csv", "json", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "json", "jsonl")
 COMMENT_STATUSES = ("visible", "missing", "removed")
 BATCH = 1000
+# What makes a spreadsheet evaluate a cell (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -283,20 +290,32 @@ def _csv_cell(value: Any, column: Column) -> str:
     return str(value)
 
 
+def excel_safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def write_rows(rows: Iterable[dict[str, Any]], columns: tuple[Column, ...], fmt: str,
-               out: TextIO) -> int:
-    """Write rows as they come; returns how many were written."""
+               out: TextIO, *, excel_safe: bool = False) -> int:
+    """Write rows as they come; returns how many were written. `excel_safe`
+    (CSV only) neutralises text cells a spreadsheet would run as formulas."""
     names = [c.name for c in columns]
     count = 0
+    if excel_safe and fmt != "csv":
+        raise ArchiveError("excel-safe output is for CSV only")
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(names)
         # csv writes None as "" and numbers as text by itself; only these need help.
+        # Numbers are never prefixed: -3 is a number, not a formula.
         special = [(i, c) for i, c in enumerate(columns) if c.kind in ("bool", "json")]
+        texts = [i for i, c in enumerate(columns) if c.kind == "str"] if excel_safe else []
         for row in rows:
             cells = [row[n] for n in names]
             for i, column in special:
                 cells[i] = _csv_cell(cells[i], column)
+            for i in texts:
+                if cells[i]:
+                    cells[i] = excel_safe_cell(cells[i])
             writer.writerow(cells)
             count += 1
     elif fmt == "jsonl":

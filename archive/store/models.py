@@ -270,6 +270,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
+    # Carried in each login session; bumping it (logout, password change) ends them all.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEntry(Base):

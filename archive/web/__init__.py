@@ -6,8 +6,11 @@ and it never fetches from the network.
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from archive.clock import iso
+from archive.context import archive_context
+from archive.web.sanitize import isolate
 
 # No inline script anywhere; captures are never rendered as HTML here.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -17,7 +20,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not no-referrer: over HTTPS, Flask-WTF refuses a form whose Referer is
+    # missing or from another host. Other sites still learn nothing.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
 
@@ -33,3 +38,10 @@ def init_web(app: Flask) -> None:
     operators.register(app)
     app.after_request(_security_headers)
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["isolate"] = isolate
+    proxies = archive_context(app).settings.behind_proxy
+    if proxies:
+        # Otherwise every visitor has the proxy's address (one login rate limit
+        # for all of them) and an HTTPS request looks like plain HTTP.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
+                                x_host=proxies, x_prefix=proxies)

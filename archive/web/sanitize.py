@@ -1,4 +1,5 @@
-"""Comment bodies made safe to show: an allow-list HTML sanitiser (nh3).
+"""Comment bodies made safe to show: an allow-list HTML sanitiser (nh3), and
+bidirectional isolation for hostile text shown inside the archive's own.
 
 Comment HTML comes from the open web and is hostile. Only a handful of
 text-formatting tags survive; links keep an absolute http(s) `href` and get
@@ -61,6 +62,14 @@ def comment_body(html_body: str | None, text: str | None) -> Markup:
         if cleaned.striptags().strip() or not (text or "").strip():
             return cleaned
     return text_to_html(text)
+
+
+def isolate(text: str) -> str:
+    """Text that cannot reorder what follows it, where HTML's <bdi> cannot go
+    (page titles, messages built as text): a right-to-left override (U+202E)
+    in a commenter's name would otherwise turn the archive's own words after
+    it backwards. First-strong isolate ... pop directional isolate."""
+    return f"\u2068{text}\u2069"
 
 
 _HIGHLIGHT_CLEANER = nh3.Cleaner(tags={"mark", "b", "strong", "em"}, attributes={},

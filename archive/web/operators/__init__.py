@@ -60,6 +60,8 @@ def login() -> Reply:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     with get_db().write() as db_session:
+        # Ends the operator's other sessions too: a copied cookie must not outlive the logout.
+        auth.end_sessions(db_session, current_user.id)
         record(db_session, "logout", f"user {current_user.name}")
     logout_user()
     session.clear()

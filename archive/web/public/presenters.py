@@ -105,7 +105,7 @@ def removal_line(c: CommentState) -> Markup:
 
 def redaction_notice(c: CommentState) -> Markup:
     reason = escape(c.redaction_reason or "no reason given")
-    return Markup(f'<p class="redacted">Redacted by the archive\'s operators: {reason}</p>')
+    return Markup(f'<p class="redacted">Redacted by the archive\'s operators: <bdi>{reason}</bdi></p>')
 
 
 def safe_url(url: str | None) -> str | None:

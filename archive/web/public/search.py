@@ -20,7 +20,7 @@ from archive.store.db import get_session
 from archive.store.models import Site, Thread
 from archive.web.paging import page_arg, page_count
 from archive.web.public import queries as q
-from archive.web.sanitize import clean_highlight
+from archive.web.sanitize import clean_highlight, isolate
 
 bp = Blueprint("search", __name__)
 
@@ -76,11 +76,11 @@ def _read_form() -> tuple[Form, list[str]]:
         text = text[:MAX_QUERY_CHARS]
     status = args.get("status", "")
     if status and status not in STATUSES:
-        problems.append(f"Unknown status “{status}”: choose one of {', '.join(STATUSES)}.")
+        problems.append(f"Unknown status “{isolate(status)}”: choose one of {', '.join(STATUSES)}.")
         status = ""
     sort = args.get("sort", "relevance") or "relevance"
     if sort not in SORTS:
-        problems.append(f"Unknown sort order “{sort}”.")
+        problems.append(f"Unknown sort order “{isolate(sort)}”.")
         sort = "relevance"
     thread_id = None
     if args.get("thread"):
@@ -100,7 +100,7 @@ def _dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime |
         try:
             found.append(parse_date(raw) if raw else None)
         except ValueError:
-            problems.append(f"{label} date “{raw}” is not a date (use YYYY-MM-DD).")
+            problems.append(f"{label} date “{isolate(raw)}” is not a date (use YYYY-MM-DD).")
             found.append(None)
     date_from, date_to = found
     # The bounds are inclusive: a bare "to" date means up to the end of that day.

@@ -86,8 +86,9 @@ def stats_csv() -> Response:
     flt = ExportFilter(site=site)
     rows, _at = cached(("rows", by, flt), lambda: build_stats(session, by, flt))
     out = io.StringIO()
-    write_rows(iter(rows), stats_columns(by), "csv", out)
-    name = f"stats-by-{by}{'-' + site if site else ''}.csv"
+    excel_safe = request.args.get("excel_safe") == "1"
+    write_rows(iter(rows), stats_columns(by), "csv", out, excel_safe=excel_safe)
+    name = f"stats-by-{by}{'-' + site if site else ''}{'-excel' if excel_safe else ''}.csv"
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{secure_filename(name)}"'})
 
