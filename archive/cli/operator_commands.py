@@ -18,7 +18,13 @@ from archive.clock import format_duration, iso, parse_duration, utcnow
 from archive.errors import ArchiveError
 from archive.operators import audit
 from archive.operators.auth import create_user
-from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.operators.watch_csv import (
+    CsvImportError,
+    decode_csv,
+    export_watches,
+    import_watches,
+    parse_watch_csv,
+)
 from archive.store.db import get_db
 from archive.store.models import Feed, FeedEntry, Watch
 from scrapers import ADAPTERS
@@ -103,14 +109,14 @@ def feed_list(as_json: bool) -> None:
 
 
 @watch.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
     """Add the watches listed in a CSV file ('-' for stdin); all or nothing.
 
     Columns: url (required), adapter, every, until, paused, early_every,
     early_for, options (JSON). An exported file can be imported as it is."""
     app, settings = current_app_obj(), current_context().settings
-    rows, problems = parse_watch_csv(csv_file.read(), ADAPTERS, utcnow())
+    rows, problems = parse_watch_csv(decode_csv(csv_file.read()), ADAPTERS, utcnow())
     if not problems:
         try:
             with app.app_context(), get_db().write() as session:
