@@ -70,10 +70,11 @@ def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_fo
                            watch_every=watch_every, early_every=early_every, early_for=early_for)
         audit.record(session, ACTOR, "feed-add", f"feed {created.id}", details={"url": created.url})
         first, early, span = watch_schedule(created)
-        click.echo(f"feed {created.id}: {created.url} polled every {format_duration(created.interval_seconds)}; "
-                   f"new articles watched for {format_duration(created.watch_for_seconds)} "
-                   f"(every {format_duration(early.total_seconds())} for {format_duration(span.total_seconds())}, "
-                   f"then every {format_duration(first.total_seconds())})")
+        done = (f"feed {created.id}: {created.url} polled every {format_duration(created.interval_seconds)}; "
+                f"new articles watched for {format_duration(created.watch_for_seconds)} "
+                f"(every {format_duration(early.total_seconds())} for {format_duration(span.total_seconds())}, "
+                f"then every {format_duration(first.total_seconds())})")
+    click.echo(done)
 
 
 @feed.command("list")
