@@ -20,7 +20,7 @@ def init() -> None:
     """
     from archive.search import reindex
 
-    ctx = current_context()
+    ctx = current_context(new_archive_ok=True)
     db = ctx.db
     with db.writer.connect() as conn:
         before = MigrationContext.configure(conn).get_current_revision()
