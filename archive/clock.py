@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Schedules add durations to dates and callers add a day to an end date:
+# these bounds keep that arithmetic inside what a datetime can hold (years
+# 1-9999), and no real schedule comes near them.
+MAX_DURATION = timedelta(days=36500)
+LAST_YEAR = 9998
 
 
 def utcnow() -> datetime:
@@ -30,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {text!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration too long: {text!r} (at most {MAX_DURATION.days}d)")
     return timedelta(seconds=seconds)
 
 
@@ -44,9 +51,17 @@ def format_duration(seconds: float) -> str:
 def parse_date(text: str) -> datetime:
     """An ISO date or datetime; ValueError with a readable message otherwise."""
     try:
-        return to_naive_utc(datetime.fromisoformat(text.strip()))
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    out_of_range = ValueError(f"date out of range: {text!r} (years 1 to {LAST_YEAR} in UTC)")
+    try:
+        moment = to_naive_utc(moment)
+    except OverflowError:
+        raise out_of_range from None
+    if moment.year > LAST_YEAR:
+        raise out_of_range
+    return moment
 
 
 def iso(moment: datetime | None) -> str | None:

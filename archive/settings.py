@@ -14,6 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 from archive.errors import ArchiveError
 from config import SETTINGS, Config
 
@@ -74,10 +77,33 @@ class Settings:
     def from_config(cls, config: Config) -> Settings:
         """Convert and check every setting; SettingsError names the first bad one."""
         values = {name.lower(): _convert(name, getattr(config, name)) for name in SETTINGS}
+        # The engines' module imports this one, hence the late import.
+        from archive.search.engines import check_backend
+
         values["search_backend"] = values["search_backend"].strip().lower()
+        check_backend(values["search_backend"])
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['data_dir'] / 'archive.db'}"
+        else:
+            _check_database_url(values["database_url"])
         return cls(**values)
+
+
+def _check_database_url(url: str) -> None:
+    # The value itself is never echoed: it may hold a password.
+    env = SETTINGS["DATABASE_URL"][0]
+    example = "such as postgresql+psycopg://user@host/db"
+    try:
+        dialect = make_url(url).get_dialect()
+    except NoSuchModuleError:
+        raise SettingsError(f"{env} names an unknown kind of database {url.split(':', 1)[0]!r} "
+                            f"(use a SQLAlchemy URL {example})") from None
+    except ArgumentError:
+        raise SettingsError(f"{env} is not a SQLAlchemy URL {example}") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise SettingsError(f"{env} needs the Python module {exc.name}, which is not installed") from None
 
 
 def _convert(name: str, raw: Any) -> Any:

@@ -158,3 +158,14 @@ def test_cli_import(app, runner, tmp_path):
     assert done.exit_code == 0, done.output
     assert done.output == "imported 1 watches\n"
     assert [(a, act) for a, act, _t, _r in audit_actions(app)] == [("command line", "import")]
+
+
+def test_cli_import_of_a_non_utf8_file_is_one_line(app, runner, tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"url\nhttp://127.0.0.1:9/caf\xe9/\n")
+    result = runner.invoke("watch", "import", str(latin))
+    assert (result.exit_code, result.output) == (1, "error: nothing imported: the file is not UTF-8 text\n")
+    assert count(app, Watch) == 0
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes("url\nhttp://127.0.0.1:9/café/\n".encode("utf-8-sig"))
+    assert runner.invoke("watch", "import", str(with_bom)).output == "imported 1 watches\n"

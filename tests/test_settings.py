@@ -34,6 +34,11 @@ def test_every_setting_has_a_typed_field(tmp_path: Path) -> None:
     ("ARCHIVE_MIN_HOST_DELAY", "-2", "ARCHIVE_MIN_HOST_DELAY must be a finite number of seconds, 0 or more"),
     ("ARCHIVE_MAX_RESPONSE_BYTES", "0", "ARCHIVE_MAX_RESPONSE_BYTES must be a whole number of at least 1"),
     ("ARCHIVE_DEFAULT_INTERVAL", "soon", "ARCHIVE_DEFAULT_INTERVAL must be a duration such as 30m"),
+    ("ARCHIVE_DEFAULT_INTERVAL", "9999999999w", "ARCHIVE_DEFAULT_INTERVAL must be a duration such as 30m"),
+    ("ARCHIVE_FETCH_TIMEOUT", "inf", "ARCHIVE_FETCH_TIMEOUT must be a finite number of seconds above 0"),
+    ("ARCHIVE_FETCH_TIMEOUT", "-1", "ARCHIVE_FETCH_TIMEOUT must be a finite number of seconds above 0"),
+    ("ARCHIVE_DATABASE_URL", "nonsense://", "ARCHIVE_DATABASE_URL names an unknown kind of database 'nonsense'"),
+    ("ARCHIVE_DATABASE_URL", "not a url", "ARCHIVE_DATABASE_URL is not a SQLAlchemy URL such as"),
 ])
 def test_a_bad_value_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
                                           message: str) -> None:

@@ -76,6 +76,9 @@ def test_duplicate_watch_refused(app, runner):
     (["--until", "2001-01-01"], "already past"),
     (["--until", "tomorrow"], "not a date"),
     (["--adapter", "myspace"], "unknown adapter"),
+    (["--every", "9999999999w"], "duration too long"),
+    (["--until", "0001-01-01T00:00+01:00"], "date out of range"),
+    (["--until", "9999-12-31T23:59-01:00"], "date out of range"),
 ])
 def test_bad_options_are_refused(app, runner, args, message):
     result = runner.invoke("watch", "add", URL, *args)

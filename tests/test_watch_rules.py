@@ -6,6 +6,7 @@ front end shows the same state and refuses the same input with the same words.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -124,3 +125,16 @@ def test_the_same_schedule_rules_and_words_on_every_front_end(app, ops, runner, 
         assert words in output, output
         assert "--every" not in output and "--until" not in output, "no front end's wording in the rule"
     assert count(app, Watch) == 0 and count(app, Feed) == 0
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("every", "9999999999w", "duration too long: '9999999999w' (at most 36500d)"),
+    ("until", "0001-01-01T00:00+01:00", "date out of range: '0001-01-01T00:00+01:00' (years 1 to 9998 in UTC)"),
+    ("until", "9999-12-31T23:59-01:00", "date out of range: '9999-12-31T23:59-01:00' (years 1 to 9998 in UTC)"),
+])
+def test_values_beyond_what_a_date_can_hold_are_refused_alike(app, ops, runner, tmp_path, option, value, words):
+    said = [_cli_add(runner, f"--{option}", value), _web_add(ops, option, value),
+            _csv_import(runner, tmp_path, option, value)]
+    for output in said:
+        assert words in html.unescape(output), output
+    assert count(app, Watch) == 0

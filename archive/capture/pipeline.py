@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
@@ -82,10 +83,11 @@ class _Plan:
 def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
     """Capture one watched thread now, whatever its schedule says.
 
-    Once the watch is found this does not raise: an error anywhere in the
-    capture becomes a failed capture with its reason and the watch's back-off,
-    so one broken thread can neither stop a capture round nor be retried at
-    every dispatch."""
+    Once the watch is found this raises only when the archive cannot store
+    anything (OSError, OperationalError): any other error in the capture
+    becomes a failed capture with its reason and the watch's back-off, so one
+    broken thread can neither stop a capture round nor be retried at every
+    dispatch."""
     plan = _plan(ctx, watch_id)
     started = utcnow()
     try:
@@ -93,6 +95,11 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> Captu
         with ctx.db.write() as session:
             summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
                                                      capped, started)
+    except (OSError, OperationalError):
+        # The archive's own storage failed (a full disk, the database gone):
+        # not the thread's fault, so no failed capture blames the site and
+        # backs its watch off; the caller reports it, and nothing was stored.
+        raise
     except Exception as exc:
         log.exception("capture of watch %s failed", watch_id)
         return _record_crash(ctx, plan, started, exc)

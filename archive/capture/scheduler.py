@@ -26,6 +26,7 @@ from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.pipeline import capture_watch, due_watch_ids
 from archive.context import ArchiveContext
 from archive.store.models import Watch
+from archive.store.problems import naming
 
 log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 60
@@ -45,10 +46,11 @@ class DataDirLock:
         except BlockingIOError:
             handle.close()
             return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        with naming(self.path):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
         self._file = handle
         return True
 

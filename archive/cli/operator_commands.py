@@ -17,7 +17,13 @@ from archive.cli.watch_commands import duration_option, watch
 from archive.clock import format_duration, iso, parse_duration, utcnow
 from archive.errors import ArchiveError
 from archive.operators import audit
-from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.operators.watch_csv import (
+    CsvImportError,
+    decode_csv,
+    export_watches,
+    import_watches,
+    parse_watch_csv,
+)
 from archive.store.models import Feed, FeedEntry, Watch
 from scrapers import ADAPTERS
 
@@ -77,10 +83,11 @@ def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_fo
                            watch_every=watch_every, early_every=early_every, early_for=early_for)
         audit.record(session, ACTOR, "feed-add", f"feed {created.id}", details={"url": created.url})
         first, early, span = watch_schedule(created)
-        click.echo(f"feed {created.id}: {created.url} polled every {format_duration(created.interval_seconds)}; "
-                   f"new articles watched for {format_duration(created.watch_for_seconds)} "
-                   f"(every {format_duration(early.total_seconds())} for {format_duration(span.total_seconds())}, "
-                   f"then every {format_duration(first.total_seconds())})")
+        done = (f"feed {created.id}: {created.url} polled every {format_duration(created.interval_seconds)}; "
+                f"new articles watched for {format_duration(created.watch_for_seconds)} "
+                f"(every {format_duration(early.total_seconds())} for {format_duration(span.total_seconds())}, "
+                f"then every {format_duration(first.total_seconds())})")
+    click.echo(done)
 
 
 @feed.command("list")
@@ -128,7 +135,7 @@ def feed_poll(feed_id: int) -> None:
 
 
 @watch.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
     """Add the watches listed in a CSV file ('-' for stdin); all or nothing.
 
@@ -136,7 +143,7 @@ def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
     early_for, options (JSON). An exported file can be imported as it is."""
     ctx = current_context()
     settings = ctx.settings
-    rows, problems = parse_watch_csv(csv_file.read(), ADAPTERS, utcnow())
+    rows, problems = parse_watch_csv(decode_csv(csv_file.read()), ADAPTERS, utcnow())
     if not problems:
         try:
             with ctx.db.write() as session:

@@ -22,7 +22,7 @@ def init() -> None:
     from archive.search import reindex
     from archive.store.schema import upgrade
 
-    ctx = current_context()
+    ctx = current_context(new_archive_ok=True)
     db = ctx.db
     with db.writer.connect() as conn:
         before = MigrationContext.configure(conn).get_current_revision()

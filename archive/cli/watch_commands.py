@@ -46,8 +46,10 @@ def watch_add(url: str, adapter: str | None, every: timedelta | None, until: dat
     with ctx.db.write() as session:
         created = add_watch(session, url, allow_private=settings.allow_private_addresses,
                             adapter=adapter, every=interval, until=until)
-        click.echo(f"watch {created.id}: {created.thread.url} every {format_duration(interval.total_seconds())}"
-                   f"{f' until {iso(until)}' if until else ''} (adapter: {adapter or 'auto'})")
+        done = (f"watch {created.id}: {created.thread.url} every {format_duration(interval.total_seconds())}"
+                f"{f' until {iso(until)}' if until else ''} (adapter: {adapter or 'auto'})")
+    # Said once committed: a write that fails (a full disk) must not read as done.
+    click.echo(done)
 
 
 @watch.command("list")
@@ -82,7 +84,8 @@ def _set_paused(watch_id: int, paused: bool) -> None:
     with current_context().db.write() as session:
         w = get_watch(session, watch_id)
         set_paused(w, paused, utcnow())
-        click.echo(f"watch {watch_id} {'paused' if paused else 'resumed'}: {w.thread.url}")
+        done = f"watch {watch_id} {'paused' if paused else 'resumed'}: {w.thread.url}"
+    click.echo(done)
 
 
 @watch.command("pause")
@@ -107,7 +110,7 @@ def watch_remove(watch_id: int) -> None:
         w = get_watch(session, watch_id)
         url = w.thread.url
         session.delete(w)
-        click.echo(f"watch {watch_id} removed; its evidence stays: {url}")
+    click.echo(f"watch {watch_id} removed; its evidence stays: {url}")
 
 
 COMMANDS = [watch]

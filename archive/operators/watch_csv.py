@@ -118,6 +118,14 @@ def _row(line: int, row: dict[str, str | None], adapters: Iterable[str], now: da
                     _duration(_field(row, "early_for"), "early_for"), options)
 
 
+def decode_csv(raw: bytes) -> str:
+    """A CSV file's bytes as text (UTF-8, a byte-order mark allowed); CsvImportError otherwise."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CsvImportError(["the file is not UTF-8 text"]) from None
+
+
 def parse_watch_csv(text: str, adapters: Iterable[str], now: datetime) -> tuple[list[WatchRow], list[str]]:
     """Rows and problems ("line N: ..."); any problem means nothing should be imported."""
     adapters = set(adapters)

@@ -88,11 +88,15 @@ class SearchIndex:
         self.stale_flag.unlink(missing_ok=True)
 
 
+def check_backend(name: str) -> None:
+    """SettingsError unless ARCHIVE_SEARCH_BACKEND names an engine."""
+    if name not in BACKENDS:
+        raise SettingsError(f"ARCHIVE_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}")
+
+
 def open_search(settings: Settings, db: Database) -> SearchIndex:
     """The search index ARCHIVE_SEARCH_BACKEND names; SettingsError for an unknown name."""
-    make = BACKENDS.get(settings.search_backend)
-    if make is None:
-        raise SettingsError(f"ARCHIVE_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}, "
-                            f"not {settings.search_backend!r}")
+    check_backend(settings.search_backend)
+    make = BACKENDS[settings.search_backend]
     stale_flag = settings.data_dir / "index" / f"{settings.search_backend}.stale"
     return SearchIndex(lambda: make(settings, db), db, stale_flag)

@@ -32,6 +32,7 @@ from archive.clock import to_naive_utc, utcnow
 from archive.errors import ArchiveError
 from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Exchange
+from archive.store.problems import naming
 
 ZSTD_LEVEL = 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -80,7 +81,7 @@ class EvidenceStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".zst")
         try:
-            with os.fdopen(handle, "wb") as temp:
+            with naming(path), os.fdopen(handle, "wb") as temp:
                 temp.write(data)
                 temp.flush()
                 os.fsync(temp.fileno())

@@ -25,7 +25,13 @@ from archive.capture.watches import (
 from archive.clock import format_duration, utcnow
 from archive.context import archive_context
 from archive.errors import ArchiveError
-from archive.operators.watch_csv import CsvImportError, export_watches, import_watches, parse_watch_csv
+from archive.operators.watch_csv import (
+    CsvImportError,
+    decode_csv,
+    export_watches,
+    import_watches,
+    parse_watch_csv,
+)
 from archive.store.db import get_db, get_session
 from archive.store.models import Watch
 from archive.web.operators import queries as q
@@ -226,11 +232,9 @@ def watch_import() -> Reply:
         upload = request.files.get("file")
         raw = upload.read() if upload and upload.filename else field("csv").encode("utf-8")
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            problems = ["the file is not UTF-8 text"]
-        else:
-            problems = _import(text)
+            problems = _import(decode_csv(raw))
+        except CsvImportError as exc:
+            problems = exc.problems
         if not problems:
             return redirect(url_for(".watches"))
         flash(f"Nothing imported: {len(problems)} problem(s), listed below.", "error")
