@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The dates a person may give: wide enough for any comment, watch or export,
+# and far enough inside datetime's own range that a time zone or an
+# inclusive "to" day (plus one day) never overflows it.
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999)
 
 
 def utcnow() -> datetime:
@@ -42,11 +47,17 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_date(text: str) -> datetime:
-    """An ISO date or datetime; ValueError with a readable message otherwise."""
+    """An ISO date or datetime from EARLIEST to LATEST, as naive UTC; ValueError
+    with a readable message otherwise."""
     try:
-        return to_naive_utc(datetime.fromisoformat(text.strip()))
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    # Checked before the conversion to UTC, which is what overflows at the edges.
+    if not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+        raise ValueError(f"date out of range: {text!r} (use a date from {EARLIEST:%Y-%m-%d} "
+                         f"to {LATEST:%Y-%m-%d})")
+    return to_naive_utc(moment)
 
 
 def iso(moment: datetime | None) -> str | None:

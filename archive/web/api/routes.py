@@ -20,7 +20,7 @@ from flask.blueprints import BlueprintSetupState
 from sqlalchemy import func, select
 from werkzeug.routing import BaseConverter
 
-from archive.clock import iso
+from archive.clock import EARLIEST, LATEST, iso, parse_date
 from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENTS, ExportFilter, RowSource
 from archive.research.stats_queries import GROUPINGS, build_stats
 from archive.rules.stats import NOTES
@@ -119,9 +119,10 @@ def _date(name: str) -> datetime | None:
     try:
         if not _DATE.fullmatch(raw):
             raise ValueError
-        return datetime.strptime(raw, "%Y-%m-%d")
+        return parse_date(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD") from None
+        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD, from {EARLIEST:%Y-%m-%d} "
+                            f"to {LATEST:%Y-%m-%d}") from None
 
 
 def _filter(status_choices: tuple[str, ...] | None) -> ExportFilter:

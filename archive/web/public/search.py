@@ -99,8 +99,8 @@ def _dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime |
     for label, raw in (("From", form.date_from), ("To", form.date_to)):
         try:
             found.append(parse_date(raw) if raw else None)
-        except ValueError:
-            problems.append(f"{label} date “{raw}” is not a date (use YYYY-MM-DD).")
+        except ValueError as exc:
+            problems.append(f"{label} date: {exc}.")
             found.append(None)
     date_from, date_to = found
     # The bounds are inclusive: a bare "to" date means up to the end of that day.

