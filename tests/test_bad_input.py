@@ -46,3 +46,21 @@ def test_api_lists_refuse_dates_out_of_range(client, endpoint, dates):
     response = client.get(f"/api/v1/{endpoint}?q=x&{dates}")
     assert response.status_code == 400
     assert "1900-01-01 to 9998-12-31" in response.get_json()["error"]
+
+
+def test_api_errors_are_json(app, client, monkeypatch):
+    wrong_method = client.post("/api/v1/threads")
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
+    assert wrong_method.get_json()["error"]
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("archive.web.api.routes.build_stats", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    failed = client.get("/api/v1/stats?by=month")
+    assert failed.status_code == 500
+    assert failed.get_json() == {"error": "internal error: the archive could not answer this request"}
+    assert "a bug" not in failed.get_data(as_text=True)
+    # Elsewhere errors stay pages.
+    assert not client.get("/no-such-page").is_json

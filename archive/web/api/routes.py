@@ -7,10 +7,12 @@ one data dictionary serves both. A redacted comment keeps its counts but
 its text is left out (`redacted: true`, `redaction_reason`).
 
 Parameters are checked strictly (a wrong one is a 400 with a one-line
-`error`), because a public API gets every kind of input.
+`error`), because a public API gets every kind of input. Every other error
+under /api/v1/, a 404, 405 or 500, is the same JSON shape.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +20,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as BaseResponse
 
 from archive.clock import EARLIEST, LATEST, iso, parse_date
 from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENTS, ExportFilter, RowSource
@@ -49,9 +53,13 @@ class _AnyPath(BaseConverter):
 
 
 @bp.record_once
-def _register_converter(state: BlueprintSetupState) -> None:
+def _register_app_wide(state: BlueprintSetupState) -> None:
     # Runs before the routes below are added, so the catch-all can use it.
     state.app.url_map.converters["api_any"] = _AnyPath
+    # App-wide, not on the blueprint: a 405 is raised while routing, before
+    # the blueprint is known, and a bug's 500 must be JSON here too.
+    state.app.register_error_handler(HTTPException, _http_error)
+
 
 DEFAULT_LIMIT = 50
 _INT = re.compile(r"^-?\d{1,19}$")
@@ -69,6 +77,21 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify(error=exc.message), exc.status
+
+
+def _http_error(exc: HTTPException) -> BaseResponse | HTTPException:
+    """Every error under /api/v1/ as JSON `{"error": ...}`; elsewhere the page it was."""
+    if not request.path.startswith(f"{bp.url_prefix}/"):
+        return exc
+    response = exc.get_response()  # keeps headers such as a 405's Allow
+    if (exc.code or 500) >= 500:
+        # Never the exception's text: it may show internals to anyone.
+        message = "internal error: the archive could not answer this request"
+    else:
+        message = exc.description or exc.name
+    response.set_data(json.dumps({"error": message}))
+    response.content_type = "application/json"
+    return response
 
 
 @bp.before_request
