@@ -13,7 +13,10 @@ import pytest
 
 from archive.clock import EARLIEST, LATEST, parse_date
 from archive.web.api.openapi import DATE_PATTERN
+from tests.operator_support import logged_in
+from tests.public_helpers import build_moderated_thread
 
+BIG = "99999999999999999999"
 API_LISTS = ("comments", "events", "captures", "search", "stats")
 
 
@@ -46,6 +49,40 @@ def test_api_lists_refuse_dates_out_of_range(client, endpoint, dates):
     response = client.get(f"/api/v1/{endpoint}?q=x&{dates}")
     assert response.status_code == 400
     assert "1900-01-01 to 9998-12-31" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("number", [BIG, str(2**40), str(2**63), "9" * 5000])
+@pytest.mark.parametrize("path", ["/threads/{}", "/threads/{}/captures", "/comments/{}", "/captures/{}"])
+def test_public_pages_answer_404_for_ids_out_of_range(client, path, number):
+    assert client.get(path.format(number)).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/threads/{}", "/comments/{}", "/feeds/{}", "/watches/{}/edit"])
+def test_operator_pages_answer_404_for_ids_out_of_range(app, path):
+    client = logged_in(app)
+    assert client.get("/ops" + path.format(BIG)).status_code == 404
+    assert client.get("/ops" + path.format(2**40)).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/threads/{}", "/comments/{}", "/captures/{}"])
+def test_api_answers_json_404_for_ids_out_of_range(client, path):
+    response = client.get("/api/v1" + path.format(BIG))
+    assert response.status_code == 404
+    assert response.get_json()["error"]
+
+
+def test_search_page_refuses_a_thread_filter_out_of_range(client):
+    response = client.get(f"/search?q=x&thread={BIG}")
+    assert response.status_code == 400
+    assert "thread filter must be a thread number" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/threads/{}/captures", "/ops/watches", "/ops/audit"])
+def test_huge_page_numbers_show_a_page(app, path):
+    path = path.format(build_moderated_thread(app)["thread"])
+    client = logged_in(app)
+    for page in (BIG, "9" * 5000):
+        assert client.get(f"{path}?page={page}").status_code == 200
 
 
 def test_api_errors_are_json(app, client, monkeypatch):

@@ -10,9 +10,8 @@ from typing import Any
 
 from archive.research.exports import CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, Column
 from archive.research.stats_queries import GROUPINGS, stats_columns
+from archive.store.models import MAX_ID
 
-# Ids are INTEGER columns: 32 bits on PostgreSQL.
-MAX_ID = 2**31 - 1
 MAX_LIMIT = 500
 MAX_SEARCH_PAGE = 10_000
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")

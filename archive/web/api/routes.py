@@ -29,11 +29,10 @@ from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENT
 from archive.research.stats_queries import GROUPINGS, build_stats
 from archive.rules.stats import NOTES
 from archive.store.db import get_session
-from archive.store.models import Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
+from archive.store.models import MAX_ID, Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
 from archive.web.api.openapi import (
     CAPTURE_OUTCOMES,
     EVENT_KINDS,
-    MAX_ID,
     MAX_LIMIT,
     MAX_SEARCH_PAGE,
     SEARCH_SORTS,
@@ -176,8 +175,7 @@ def _page(source: RowSource, status_choices: tuple[str, ...] | None) -> Response
 
 
 def _found(model: type, ident: int) -> Any:
-    # Ids past the column range cannot exist (and cannot even be bound as parameters).
-    found = get_session().get(model, ident) if ident <= MAX_ID else None
+    found = get_session().get(model, ident)
     if found is None:
         raise ApiError(404, f"no {model.__name__.lower()} with id {ident}")
     return found
@@ -366,4 +364,4 @@ def _comments_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
 @bp.get("/<api_any:unknown>")
 def not_found(unknown: str) -> Response:
     """Anything else under /api/v1/ is a JSON 404, not the HTML page."""
-    raise ApiError(404, f"no such endpoint: /api/v1/{unknown}")
+    raise ApiError(404, f"not found: /api/v1/{unknown}")

@@ -18,6 +18,7 @@ from archive.errors import ArchiveError
 from archive.search import SearchQuery, SearchQueryError, SearchResults, query_index
 from archive.store.db import get_session
 from archive.store.models import Site, Thread
+from archive.web.inputs import parse_id
 from archive.web.paging import page_arg, page_count
 from archive.web.public import queries as q
 from archive.web.sanitize import clean_highlight
@@ -82,12 +83,9 @@ def _read_form() -> tuple[Form, list[str]]:
     if sort not in SORTS:
         problems.append(f"Unknown sort order “{sort}”.")
         sort = "relevance"
-    thread_id = None
-    if args.get("thread"):
-        try:
-            thread_id = int(args["thread"])
-        except ValueError:
-            problems.append("The thread filter must be a thread number.")
+    thread_id = parse_id(args.get("thread", ""))
+    if args.get("thread") and thread_id is None:
+        problems.append("The thread filter must be a thread number.")
     form = Form(text, status, args.get("site", "").strip(), thread_id,
                 args.get("from", "").strip(), args.get("to", "").strip(), sort, page_arg(),
                 args.get("cursor", "").strip())
