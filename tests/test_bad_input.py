@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from archive.clock import EARLIEST, LATEST, parse_date
+from archive.search import reindex
 from archive.web.api.openapi import DATE_PATTERN
-from tests.operator_support import logged_in
+from tests.context_support import with_settings
+from tests.operator_support import PASSWORD, csrf_token, logged_in
 from tests.public_helpers import build_moderated_thread
 
 BIG = "99999999999999999999"
@@ -83,6 +85,31 @@ def test_huge_page_numbers_show_a_page(app, path):
     client = logged_in(app)
     for page in (BIG, "9" * 5000):
         assert client.get(f"{path}?page={page}").status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    "/search?q=cafcass&site=a%00b", "/search?q=a%00b", "/search?q=author:a%00b",
+    "/search?status=removed&to=2020-01-01%00", "/stats?site=a%00b", "/stats.csv?site=a%00b",
+    "/api/v1/comments?site=a%00b", "/api/v1/search?q=a%00b",
+])
+def test_nul_in_a_parameter_is_400(app, client, url):
+    build_moderated_thread(app)
+    reindex(with_settings(app, search_backend="database"))
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "must not contain a NUL character" in response.get_data(as_text=True)
+
+
+def test_nul_in_operator_parameters_is_400(app):
+    client = logged_in(app)
+    for url in ("/ops/watches?site=a%00b", "/ops/audit?action=a%00b", "/ops/health?outcome=a%00b"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "NUL" in response.get_data(as_text=True)
+    fresh = app.test_client()
+    refused = fresh.post("/ops/login", data={"name": "al\x00ice", "password": PASSWORD,
+                                              "csrf_token": csrf_token(fresh)})
+    assert refused.status_code == 400
 
 
 def test_api_errors_are_json(app, client, monkeypatch):

@@ -1,11 +1,13 @@
 """Rules every request's input must pass before any page reads it.
 
-A number in a URL path is an id the database can hold (any other is a 404:
-nothing has that id), so that no page has to remember to check.
+Two rules that no page should have to remember: a number in a URL path is an
+id the database can hold (any other is a 404: nothing has that id), and no
+parameter carries a NUL character, which PostgreSQL refuses in text and
+which no search, filter or form field has a use for.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from archive.store.models import MAX_ID
@@ -32,6 +34,14 @@ class IdConverter(IntegerConverter):
         return found
 
 
+def _no_nul() -> None:
+    for source in (request.args, request.form):
+        for name, values in source.lists():
+            if any("\0" in value for value in values):
+                abort(400, f"{name} must not contain a NUL character")
+
+
 def init_inputs(app: Flask) -> None:
     """Call before any route is added: routes bind their converters when added."""
     app.url_map.converters["int"] = IdConverter
+    app.before_request(_no_nul)
