@@ -6,6 +6,9 @@ break; under /api/v1/ every error, a 500 included, is JSON.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -85,6 +88,37 @@ def test_huge_page_numbers_show_a_page(app, path):
     client = logged_in(app)
     for page in (BIG, "9" * 5000):
         assert client.get(f"{path}?page={page}").status_code == 200
+
+
+def _forged(fields: dict[str, object], text: str = "cafcass", sort: str = "newest") -> str:
+    """A cursor made the way anyone could make one before cursors were signed."""
+    query = json.dumps([text, None, None, None, None, None, sort, 20])
+    state = {"f": hashlib.sha256(query.encode()).hexdigest()[:16], **fields}
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+
+# (sort, cursor): each names its search's sort, as its fingerprint does.
+FORGED = [
+    ("newest", _forged({"t": "2018-04-01T12:00:00+01:00", "i": 1})),
+    ("newest", _forged({"t": "2018-04-01T12:00:00", "i": 10**30})),
+    ("oldest", _forged({"t": "9999-12-31T23:59:59", "i": -(10**30)}, sort="oldest")),
+    ("newest", _forged({"t": [], "i": "1"})),
+    ("relevance", _forged({"o": True}, sort="relevance")),
+    ("relevance", _forged({"o": 10**30}, sort="relevance")),
+]
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "database"])
+def test_forged_cursors_are_400(app, client, backend):
+    build_moderated_thread(app)
+    reindex(with_settings(app, search_backend=backend))
+    for sort, cursor in FORGED:
+        page = client.get(f"/search?q=cafcass&sort={sort}&cursor={cursor}")
+        assert page.status_code == 400, cursor
+        assert "out of date" in page.get_data(as_text=True)
+        api = client.get(f"/api/v1/search?q=cafcass&sort={sort}&cursor={cursor}")
+        assert api.status_code == 400, cursor
+        assert "out of date" in api.get_json()["error"]
 
 
 @pytest.mark.parametrize("url", [
