@@ -18,7 +18,7 @@ from archive.clock import EARLIEST, LATEST, parse_date
 from archive.search import reindex
 from archive.web.api.openapi import DATE_PATTERN
 from tests.context_support import with_settings
-from tests.operator_support import PASSWORD, csrf_token, logged_in
+from tests.operator_support import PASSWORD, csrf_token, logged_in, make_user
 from tests.public_helpers import build_moderated_thread
 
 BIG = "99999999999999999999"
@@ -146,6 +146,29 @@ def test_nul_in_operator_parameters_is_400(app):
     assert refused.status_code == 400
 
 
+@pytest.mark.parametrize("target", [
+    "/ops/%0D%0ALocation:https://evil.example/", "/ops/%0Ax", "/ops/%09x", "/ops/a%20b", "/ops/%7F",
+    "https://evil.example/ops/", "//evil.example/ops/", "/ops/\\evil.example",
+])
+def test_login_ignores_an_unsafe_next(app, target):
+    make_user(app)
+    client = app.test_client()
+    response = client.post(f"/ops/login?next={target}",
+                           data={"name": "alice", "password": PASSWORD, "csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/ops/watches"
+
+
+def test_login_follows_a_safe_next(app):
+    make_user(app)
+    client = app.test_client()
+    response = client.post("/ops/login?next=/ops/health%3Foutcome%3Dfailed%26site%3D%C3%A9",
+                           data={"name": "alice", "password": PASSWORD, "csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+    assert response.headers["Location"] in ("/ops/health?outcome=failed&site=é",
+                                            "/ops/health?outcome=failed&site=%C3%A9")
+
+
 def test_api_errors_are_json(app, client, monkeypatch):
     wrong_method = client.post("/api/v1/threads")
     assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
@@ -162,3 +185,4 @@ def test_api_errors_are_json(app, client, monkeypatch):
     assert "a bug" not in failed.get_data(as_text=True)
     # Elsewhere errors stay pages.
     assert not client.get("/no-such-page").is_json
+
