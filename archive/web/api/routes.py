@@ -167,7 +167,7 @@ def _page(source: RowSource, status_choices: tuple[str, ...] | None) -> Response
     items = items[:limit]
     next_link = None
     if more:
-        args = {k: v for k, v in request.args.items() if k not in ("after", "limit")}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("after", "limit")}
         next_link = url_for(request.endpoint or "", after=items[-1][id_name], limit=limit, **args)
     if source is COMMENTS:
         items = [public_comment(item) for item in items]
@@ -235,7 +235,7 @@ def threads() -> Response:
     counts = _status_counts([t.id for t in page])
     next_link = None
     if len(found) > limit:
-        args = {k: v for k, v in request.args.items() if k not in ("after", "limit")}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("after", "limit")}
         next_link = url_for("api.threads", after=page[-1].id, limit=limit, **args)
     return jsonify(items=[_thread_json(t, counts.get(t.id, {})) for t in page], next=next_link)
 
@@ -349,7 +349,7 @@ def search() -> Response:
         hits.append(item)
     next_link = None
     if results.next_cursor:
-        args = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
         next_link = url_for("api.search", cursor=results.next_cursor, **args)
     return jsonify(total=results.total, hits=hits, facets=results.facets,
                    next_cursor=results.next_cursor, next=next_link, stale=results.stale)
