@@ -51,7 +51,7 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
     "ALLOW_PRIVATE_ADDRESSES": ("ARCHIVE_ALLOW_PRIVATE_ADDRESSES", "0", _flag,
                                 "Allow fetching loopback, private and link-local addresses (tests, demos)."),
     "SECRET_KEY": ("ARCHIVE_SECRET_KEY", "", str,
-                   "Flask session key; empty means a random key kept in the data folder."),
+                   "Signs sessions and search cursors; empty means a random key kept in the data folder."),
     "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
                        "Search engine: whoosh, or database (SQLite FTS5 / PostgreSQL tsvector)."),
     "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,

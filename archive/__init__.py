@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,16 +15,6 @@ if TYPE_CHECKING:
     from config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _secret_key(data_dir: Path) -> str:
-    # A random key kept in the data folder, so sessions survive restarts
-    # without anyone having to invent a secret.
-    path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def create_app(config: Config | None = None, context: ArchiveContext | None = None) -> Flask:
@@ -47,7 +36,7 @@ def create_app(config: Config | None = None, context: ArchiveContext | None = No
     # Archive settings live in `settings` only; app.config keeps Flask's own keys.
     app.config.from_mapping({k: v for k, v in config.as_dict().items() if k not in SETTINGS})
     context = context or ArchiveContext.open(settings)
-    app.config["SECRET_KEY"] = settings.secret_key or _secret_key(settings.data_dir)
+    app.config["SECRET_KEY"] = context.settings.secret_key
     app.extensions[EXTENSION] = context
     app.teardown_appcontext(close_session)
     init_web(app)

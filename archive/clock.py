@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# Schedules add durations to dates and callers add a day to an end date:
-# these bounds keep that arithmetic inside what a datetime can hold (years
-# 1-9999), and no real schedule comes near them.
+# Schedules add durations to dates: this bound keeps that arithmetic inside
+# what a datetime can hold, and no real schedule comes near it.
 MAX_DURATION = timedelta(days=36500)
-LAST_YEAR = 9998
+# The dates a person may give: wide enough for any comment, watch or export,
+# and far enough inside datetime's own range that a time zone or an
+# inclusive "to" day (plus one day) never overflows it.
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999)
 
 
 def utcnow() -> datetime:
@@ -49,19 +52,17 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_date(text: str) -> datetime:
-    """An ISO date or datetime; ValueError with a readable message otherwise."""
+    """An ISO date or datetime from EARLIEST to LATEST, as naive UTC; ValueError
+    with a readable message otherwise."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
-    out_of_range = ValueError(f"date out of range: {text!r} (years 1 to {LAST_YEAR} in UTC)")
-    try:
-        moment = to_naive_utc(moment)
-    except OverflowError:
-        raise out_of_range from None
-    if moment.year > LAST_YEAR:
-        raise out_of_range
-    return moment
+    # Checked before the conversion to UTC, which is what overflows at the edges.
+    if not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+        raise ValueError(f"date out of range: {text!r} (use a date from {EARLIEST:%Y-%m-%d} "
+                         f"to {LATEST:%Y-%m-%d})")
+    return to_naive_utc(moment)
 
 
 def iso(moment: datetime | None) -> str | None:

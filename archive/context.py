@@ -6,7 +6,9 @@ captures with no Flask app; `create_app` builds one and keeps it in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archive.search.engines import SearchIndex, open_search
@@ -29,12 +31,25 @@ class ArchiveContext:
 
     @classmethod
     def open(cls, settings: Settings) -> ArchiveContext:
+        """The context of `settings`; an unset secret key becomes the data folder's own."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=_kept_secret_key(settings.data_dir))
         db = Database(settings.database_url)
         return cls(settings, db, EvidenceStore(settings.data_dir / "blobs"), open_search(settings, db))
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _kept_secret_key(data_dir: Path) -> str:
+    # A random key kept in the data folder, so sessions and search links
+    # survive restarts without anyone having to invent a secret.
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def archive_context(app: Flask | None = None) -> ArchiveContext:

@@ -222,7 +222,7 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
     Fetches what the app fetches: the facet counts (which give the total)
     and the page of ids; no snippets, no objects.
     """
-    plan = make_plan(query)
+    plan = make_plan(query, archive_context(app).settings.secret_key)
     backend = archive_context(app).settings.search_backend
     if backend == "whoosh":
         from whoosh import index as whoosh_index

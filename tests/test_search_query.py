@@ -1,15 +1,20 @@
 """The pure parts of search: tokenizer, query language, snippets, plans and cursors."""
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from archive.search import SearchQuery, SearchQueryError
+from archive.search import cursor as cursors
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
 from archive.search.query import And, Leaf, Not, Or, parse, positive_leaves
 from archive.search.tokens import MAX_TOKEN_CHARS, token_spans, tokenize
+
+SECRET = "test-secret"
 
 
 def word(text: str, field: str | None = None, prefix: bool = False) -> Leaf:
@@ -157,49 +162,87 @@ def test_plan_checks_filters() -> None:
         (SearchQuery(text="a", cursor="not-a-cursor!"), "out of date"),
     ]:
         with pytest.raises(SearchQueryError, match=message):
-            make_plan(query)
+            make_plan(query, SECRET)
 
 
 def test_plan_without_words_browses_by_its_filters() -> None:
-    plan = make_plan(SearchQuery(status="removed"))
+    plan = make_plan(SearchQuery(status="removed"), SECRET)
     assert plan.expr is None and plan.leaves == []
     assert plan.sort == "newest"                    # nothing to rank by
-    assert make_plan(SearchQuery(site="a.example", sort="oldest")).sort == "oldest"
+    assert make_plan(SearchQuery(site="a.example", sort="oldest"), SECRET).sort == "oldest"
     for filtered in (SearchQuery(thread_id=3), SearchQuery(date_from=datetime(2020, 1, 1)),
                      SearchQuery(date_to=datetime(2020, 1, 1))):
-        assert make_plan(filtered).expr is None
+        assert make_plan(filtered, SECRET).expr is None
     # Its "relevance" pages continue from a keyset cursor, like newest first.
     cursor = plan.cursor_after(20, (datetime(2020, 5, 1), 42))
-    assert make_plan(SearchQuery(status="removed", cursor=cursor)).after == (datetime(2020, 5, 1), 42)
+    assert make_plan(SearchQuery(status="removed", cursor=cursor), SECRET).after == (datetime(2020, 5, 1), 42)
     with pytest.raises(SearchQueryError, match="out of date"):
-        make_plan(SearchQuery(status="missing", cursor=cursor))
+        make_plan(SearchQuery(status="missing", cursor=cursor), SECRET)
 
 
 def test_plan_without_words_or_filters_is_refused() -> None:
     for query in (SearchQuery(), SearchQuery(text=" ", site="", sort="newest")):
         with pytest.raises(SearchQueryError) as caught:
-            make_plan(query)
+            make_plan(query, SECRET)
         assert "type some words to search for, or choose a status" in str(caught.value)
         assert "\n" not in str(caught.value)
 
 
 def test_plan_turns_aware_dates_into_naive_utc() -> None:
-    plan = make_plan(SearchQuery(text="a", date_from=datetime(2020, 1, 1, 12, tzinfo=UTC)))
+    plan = make_plan(SearchQuery(text="a", date_from=datetime(2020, 1, 1, 12, tzinfo=UTC)), SECRET)
     assert plan.date_from == datetime(2020, 1, 1, 12)
 
 
 def test_cursors_carry_the_position_and_belong_to_one_search() -> None:
-    newest = make_plan(SearchQuery(text="a", sort="newest", per_page=10))
+    newest = make_plan(SearchQuery(text="a", sort="newest", per_page=10), SECRET)
     cursor = newest.cursor_after(10, (datetime(2020, 5, 1, 9, 30), 42))
-    assert make_plan(SearchQuery(text="a", sort="newest", per_page=10, cursor=cursor)).after == (
+    assert make_plan(SearchQuery(text="a", sort="newest", per_page=10, cursor=cursor), SECRET).after == (
         datetime(2020, 5, 1, 9, 30), 42)
-    relevance = make_plan(SearchQuery(text="a", per_page=10))
+    relevance = make_plan(SearchQuery(text="a", per_page=10), SECRET)
     offset_cursor = relevance.cursor_after(30, (datetime(2020, 1, 1), 7))
-    assert make_plan(SearchQuery(text="a", per_page=10, cursor=offset_cursor)).offset == 30
+    assert make_plan(SearchQuery(text="a", per_page=10, cursor=offset_cursor), SECRET).offset == 30
     # A cursor of another search (other words, filter, sort or page size) is refused.
     for other in (SearchQuery(text="b", sort="newest", per_page=10, cursor=cursor),
                   SearchQuery(text="a", sort="newest", per_page=10, status="removed", cursor=cursor),
                   SearchQuery(text="a", sort="oldest", per_page=10, cursor=cursor),
                   SearchQuery(text="a", sort="newest", per_page=20, cursor=cursor)):
         with pytest.raises(SearchQueryError, match="out of date"):
-            make_plan(other)
+            make_plan(other, SECRET)
+
+
+def test_cursors_are_signed_with_the_archive_key() -> None:
+    query = SearchQuery(text="a", sort="newest", per_page=10)
+    cursor = make_plan(query, SECRET).cursor_after(10, (datetime(2020, 5, 1), 42))
+    query.cursor = cursor
+    with pytest.raises(SearchQueryError, match="out of date"):
+        make_plan(query, "another archive's key")
+    payload, mac = cursor.split(".")
+    edited = base64.urlsafe_b64encode(b'{"t":"2020-05-01T00:00:00","i":43}').decode().rstrip("=")
+    for forged in (f"{edited}.{mac}", payload, f"{payload}.", f"{payload}.{mac}x", f"{payload}.é"):
+        query.cursor = forged
+        with pytest.raises(SearchQueryError, match="out of date"):
+            make_plan(query, SECRET)
+
+
+@pytest.mark.parametrize("state, keyset", [
+    ({"t": "2020-05-01T00:00:00+01:00", "i": 1}, True),   # aware: not comparable with sort times
+    ({"t": "2020-05-01T00:00:00", "i": 10**30}, True),
+    ({"t": "2020-05-01T00:00:00", "i": 0}, True),
+    ({"t": "2020-05-01T00:00:00", "i": True}, True),
+    ({"t": "2020-05-01T00:00:00", "i": "1"}, True),
+    ({"t": 1588291200, "i": 1}, True),
+    ({"t": "yesterday", "i": 1}, True),
+    ({"t": "2020-05-01T00:00:00"}, True),
+    ({"o": 10}, True),
+    ({"o": -1}, False),
+    ({"o": 1.5}, False),
+    ({"o": False}, False),
+    ({"o": 10, "x": 1}, False),
+    ([10], False),
+])
+def test_signed_cursors_with_bad_fields_are_refused(state, keyset) -> None:
+    payload = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    scope = "scope"
+    signed = f"{payload}.{cursors._mac(SECRET, scope, payload)}"
+    with pytest.raises(SearchQueryError, match="out of date"):
+        cursors.read(SECRET, scope, signed, keyset)

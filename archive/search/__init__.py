@@ -89,7 +89,7 @@ def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
 
 def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
-    plan = make_plan(query)
+    plan = make_plan(query, ctx.settings.secret_key)
     engine = ctx.search.engine()
     with ctx.db.read_session() as session:
         try:

@@ -2,7 +2,8 @@
 
 Date-sorted pages continue from a keyset cursor (the last hit's date and id),
 so page 600 costs what page 1 costs; relevance pages continue from an offset,
-ties broken by comment id so that the order is the same every time.
+ties broken by comment id so that the order is the same every time. Cursors
+are signed with the archive's secret key (archive/search/cursor.py).
 
 A query with no words but at least one filter browses: `expr` is None, every
 comment matching the filters is a result, and "relevance" (there are no words
@@ -10,14 +11,12 @@ to rank by) means newest first.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from archive.clock import to_naive_utc
+from archive.search import cursor as cursors
 from archive.search.query import Leaf, Node, parse, positive_leaves
 from archive.search.types import SORTS, STATUSES, SearchQuery, SearchQueryError
 
@@ -40,7 +39,9 @@ class Plan:
     offset: int
     # Date sorts: continue after this (sort_at, comment_id).
     after: tuple[datetime, int] | None
-    fingerprint: str
+    # What a cursor must belong to: the query, filters, sort and page size.
+    cursor_scope: str
+    secret: str = field(repr=False)
 
     @property
     def leaves(self) -> list[Leaf]:
@@ -48,32 +49,14 @@ class Plan:
 
     def cursor_after(self, offset: int, last: tuple[datetime, int]) -> str:
         """The cursor of the page following one that ended at `last`."""
-        state: dict[str, object] = {"f": self.fingerprint}
-        if self.sort == "relevance":
-            state["o"] = offset
-        else:
-            state["t"] = last[0].isoformat()
-            state["i"] = last[1]
-        raw = json.dumps(state, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        position = cursors.Position(offset=offset) if self.sort == "relevance" else cursors.Position(after=last)
+        return cursors.sign(self.secret, self.cursor_scope, position)
 
 
-def _fingerprint(query: SearchQuery) -> str:
-    key = json.dumps([query.text, query.status, query.site, query.thread_id,
-                      query.date_from and query.date_from.isoformat(),
-                      query.date_to and query.date_to.isoformat(), query.sort, query.per_page])
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _decode_cursor(cursor: str, fingerprint: str) -> dict[str, Any]:
-    bad = SearchQueryError("this page link is out of date: start again from the first page")
-    try:
-        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise bad from None
-    if not isinstance(state, dict) or state.get("f") != fingerprint:
-        raise bad
-    return state
+def _cursor_scope(query: SearchQuery) -> str:
+    return json.dumps([query.text, query.status, query.site, query.thread_id,
+                       query.date_from and query.date_from.isoformat(),
+                       query.date_to and query.date_to.isoformat(), query.sort, query.per_page])
 
 
 def _has_filter(query: SearchQuery) -> bool:
@@ -91,8 +74,9 @@ def _expression(query: SearchQuery) -> Node | None:
     return None
 
 
-def make_plan(query: SearchQuery) -> Plan:
-    """Check `query` and turn it into a plan; SearchQueryError says what is wrong."""
+def make_plan(query: SearchQuery, secret: str) -> Plan:
+    """Check `query` and turn it into a plan; SearchQueryError says what is wrong.
+    `secret` signs and checks cursors (the archive's secret key)."""
     expr = _expression(query)
     if query.status is not None and query.status not in STATUSES:
         raise SearchQueryError(f"unknown status {query.status!r} (use one of {', '.join(STATUSES)})")
@@ -107,21 +91,14 @@ def make_plan(query: SearchQuery) -> Plan:
     if date_from and date_to and date_from > date_to:
         raise SearchQueryError("the start date is after the end date")
     sort = "newest" if expr is None and query.sort == "relevance" else query.sort
-    fingerprint = _fingerprint(query)
+    scope = _cursor_scope(query)
     offset = (query.page - 1) * query.per_page
     after = None
     if query.cursor:
-        state = _decode_cursor(query.cursor, fingerprint)
-        try:
-            if sort == "relevance":
-                offset = int(state["o"])
-            else:
-                offset = 0
-                after = (datetime.fromisoformat(str(state["t"])), int(state["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise SearchQueryError("this page link is out of date: start again from the first page") from None
+        position = cursors.read(secret, scope, query.cursor, keyset=sort != "relevance")
+        offset, after = position.offset, position.after
     if not 0 <= offset <= MAX_OFFSET:
         raise SearchQueryError(f"that page is too far: narrow the search (at most {MAX_OFFSET} results)")
     return Plan(expr=expr, status=query.status, site=query.site or None, thread_id=query.thread_id,
                 date_from=date_from, date_to=date_to, sort=sort, limit=query.per_page,
-                offset=offset, after=after, fingerprint=fingerprint)
+                offset=offset, after=after, cursor_scope=scope, secret=secret)

@@ -26,6 +26,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from archive.clock import utcnow
 
+# The largest id any table can hold: ids are INTEGER, 32 bits on PostgreSQL,
+# which refuses a larger number outright (SQLite allows 64 bits, but one
+# archive must answer the same on both).
+MAX_ID = 2**31 - 1
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}

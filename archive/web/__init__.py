@@ -30,9 +30,11 @@ def _security_headers(response: Response) -> Response:
 def init_web(app: Flask) -> None:
     from archive.web import operators
     from archive.web.api import routes as api_routes
+    from archive.web.inputs import init_inputs
     from archive.web.public import evidence, pages, search
     from archive.web.research import pages as research_pages
 
+    init_inputs(app)
     for blueprint in (pages.bp, evidence.bp, search.bp, api_routes.bp, research_pages.bp):
         app.register_blueprint(blueprint)
     operators.register(app)

@@ -10,9 +10,8 @@ from typing import Any
 
 from archive.research.exports import CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, Column
 from archive.research.stats_queries import GROUPINGS, stats_columns
+from archive.store.models import MAX_ID
 
-# Ids are INTEGER columns: 32 bits on PostgreSQL.
-MAX_ID = 2**31 - 1
 MAX_LIMIT = 500
 MAX_SEARCH_PAGE = 10_000
 CAPTURE_OUTCOMES = ("good", "unchanged", "failed", "suspect", "gone")
@@ -128,7 +127,9 @@ def _param(name: str, schema: dict[str, Any], description: str,
 # No control characters in text parameters (PostgreSQL refuses NUL in text).
 TEXT_PATTERN = "^[^\\u0000-\\u001F\\u007F]*$"
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-_DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+# Years 1900 to 9998: the dates archive.clock.parse_date accepts.
+DATE_PATTERN = r"^(19\d\d|[2-8]\d{3}|9[0-8]\d\d|99[0-8]\d|999[0-8])-\d{2}-\d{2}$"
+_DATE = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
 _SITE = _param("site", {"type": "string", "minLength": 1, "maxLength": 255,
                         "pattern": TEXT_PATTERN},
                "Only this site (host name, e.g. www.communitycare.co.uk).")

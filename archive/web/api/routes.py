@@ -7,10 +7,12 @@ one data dictionary serves both. A redacted comment keeps its counts but
 its text and author are left out (`redacted: true`, `redaction_reason`).
 
 Parameters are checked strictly (a wrong one is a 400 with a one-line
-`error`), because a public API gets every kind of input.
+`error`), because a public API gets every kind of input. Every other error
+under /api/v1/, a 404, 405 or 500, is the same JSON shape.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,18 +20,19 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as BaseResponse
 
-from archive.clock import iso
+from archive.clock import EARLIEST, LATEST, iso, parse_date
 from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENTS, ExportFilter, RowSource
 from archive.research.stats_queries import GROUPINGS, build_stats
 from archive.rules.stats import NOTES
 from archive.store.db import get_session
-from archive.store.models import Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
+from archive.store.models import MAX_ID, Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
 from archive.web.api.openapi import (
     CAPTURE_OUTCOMES,
     EVENT_KINDS,
-    MAX_ID,
     MAX_LIMIT,
     MAX_SEARCH_PAGE,
     SEARCH_SORTS,
@@ -49,9 +52,13 @@ class _AnyPath(BaseConverter):
 
 
 @bp.record_once
-def _register_converter(state: BlueprintSetupState) -> None:
+def _register_app_wide(state: BlueprintSetupState) -> None:
     # Runs before the routes below are added, so the catch-all can use it.
     state.app.url_map.converters["api_any"] = _AnyPath
+    # App-wide, not on the blueprint: a 405 is raised while routing, before
+    # the blueprint is known, and a bug's 500 must be JSON here too.
+    state.app.register_error_handler(HTTPException, _http_error)
+
 
 DEFAULT_LIMIT = 50
 _INT = re.compile(r"^-?\d{1,19}$")
@@ -69,6 +76,21 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify(error=exc.message), exc.status
+
+
+def _http_error(exc: HTTPException) -> BaseResponse | HTTPException:
+    """Every error under /api/v1/ as JSON `{"error": ...}`; elsewhere the page it was."""
+    if not request.path.startswith(f"{bp.url_prefix}/"):
+        return exc
+    response = exc.get_response()  # keeps headers such as a 405's Allow
+    if (exc.code or 500) >= 500:
+        # Never the exception's text: it may show internals to anyone.
+        message = "internal error: the archive could not answer this request"
+    else:
+        message = exc.description or exc.name
+    response.set_data(json.dumps({"error": message}))
+    response.content_type = "application/json"
+    return response
 
 
 @bp.before_request
@@ -119,9 +141,10 @@ def _date(name: str) -> datetime | None:
     try:
         if not _DATE.fullmatch(raw):
             raise ValueError
-        return datetime.strptime(raw, "%Y-%m-%d")
+        return parse_date(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD") from None
+        raise ApiError(400, f"{name} must be a date, YYYY-MM-DD, from {EARLIEST:%Y-%m-%d} "
+                            f"to {LATEST:%Y-%m-%d}") from None
 
 
 def _filter(status_choices: tuple[str, ...] | None) -> ExportFilter:
@@ -152,8 +175,7 @@ def _page(source: RowSource, status_choices: tuple[str, ...] | None) -> Response
 
 
 def _found(model: type, ident: int) -> Any:
-    # Ids past the column range cannot exist (and cannot even be bound as parameters).
-    found = get_session().get(model, ident) if ident <= MAX_ID else None
+    found = get_session().get(model, ident)
     if found is None:
         raise ApiError(404, f"no {model.__name__.lower()} with id {ident}")
     return found
@@ -342,4 +364,4 @@ def _comments_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
 @bp.get("/<api_any:unknown>")
 def not_found(unknown: str) -> Response:
     """Anything else under /api/v1/ is a JSON 404, not the HTML page."""
-    raise ApiError(404, f"no such endpoint: /api/v1/{unknown}")
+    raise ApiError(404, f"not found: /api/v1/{unknown}")

@@ -7,6 +7,7 @@ records.py (feeds, capture health, redaction, audit log).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from archive.operators import audit
 
 bp = Blueprint("operators", __name__, url_prefix="/ops")
 Reply = str | BaseResponse | tuple[str, int]
+_UNSAFE_IN_TARGET = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 @bp.before_request
@@ -68,10 +70,12 @@ def options_field() -> dict[str, Any] | None:
 
 
 def local_target(target: str | None) -> str | None:
-    """A `next` address only when it stays on the operator pages (no open redirect)."""
-    if not target:
+    """A `next` address only when it stays on the operator pages (no open
+    redirect) and can go in a Location header: no control characters, spaces
+    or backslashes, which browsers read in surprising ways."""
+    if not target or _UNSAFE_IN_TARGET.search(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/ops/") or "\\" in target:
+    if parts.scheme or parts.netloc or not parts.path.startswith("/ops/"):
         return None
     return target

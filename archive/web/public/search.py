@@ -18,6 +18,7 @@ from archive.errors import ArchiveError
 from archive.search import SearchQuery, SearchQueryError, SearchResults, query_index
 from archive.store.db import get_session
 from archive.store.models import Site, Thread
+from archive.web.inputs import parse_id
 from archive.web.paging import page_arg, page_count
 from archive.web.public import queries as q
 from archive.web.sanitize import clean_highlight, isolate
@@ -82,12 +83,9 @@ def _read_form() -> tuple[Form, list[str]]:
     if sort not in SORTS:
         problems.append(f"Unknown sort order “{isolate(sort)}”.")
         sort = "relevance"
-    thread_id = None
-    if args.get("thread"):
-        try:
-            thread_id = int(args["thread"])
-        except ValueError:
-            problems.append("The thread filter must be a thread number.")
+    thread_id = parse_id(args.get("thread", ""))
+    if args.get("thread") and thread_id is None:
+        problems.append("The thread filter must be a thread number.")
     form = Form(text, status, args.get("site", "").strip(), thread_id,
                 args.get("from", "").strip(), args.get("to", "").strip(), sort, page_arg(),
                 args.get("cursor", "").strip())
@@ -99,8 +97,8 @@ def _dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime |
     for label, raw in (("From", form.date_from), ("To", form.date_to)):
         try:
             found.append(parse_date(raw) if raw else None)
-        except ValueError:
-            problems.append(f"{label} date “{isolate(raw)}” is not a date (use YYYY-MM-DD).")
+        except ValueError as exc:
+            problems.append(f"{label} date: {isolate(str(exc))}.")
             found.append(None)
     date_from, date_to = found
     # The bounds are inclusive: a bare "to" date means up to the end of that day.
