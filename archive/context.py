@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from archive.search.engines import SearchIndex, open_search
 from archive.settings import Settings
+from archive.store.blobs import LocalBlobs
 from archive.store.db import Database
 from archive.store.evidence import EvidenceStore
 
@@ -31,7 +32,8 @@ class ArchiveContext:
     def open(cls, settings: Settings) -> ArchiveContext:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url)
-        return cls(settings, db, EvidenceStore(settings.data_dir / "blobs"), open_search(settings, db))
+        evidence = EvidenceStore(LocalBlobs(settings.data_dir / "blobs"))
+        return cls(settings, db, evidence, open_search(settings, db))
 
     def close(self) -> None:
         self.db.dispose()
