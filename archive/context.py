@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from archive.search.engines import SearchIndex, open_search
 from archive.settings import Settings
-from archive.store.blobs import LocalBlobs
+from archive.store.blobs import open_blobs
 from archive.store.db import Database
 from archive.store.evidence import EvidenceStore
 
@@ -32,7 +32,7 @@ class ArchiveContext:
     def open(cls, settings: Settings) -> ArchiveContext:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url)
-        evidence = EvidenceStore(LocalBlobs(settings.data_dir / "blobs"))
+        evidence = EvidenceStore(open_blobs(settings.blob_url, settings.data_dir))
         return cls(settings, db, evidence, open_search(settings, db))
 
     def close(self) -> None:

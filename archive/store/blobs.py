@@ -1,10 +1,26 @@
-"""Where the evidence store keeps its compressed bodies, by name `<ab>/<cd>/<sha256>.zst`."""
+"""Where the evidence store keeps its compressed bodies: a folder or an S3 bucket.
+
+`ARCHIVE_BLOB_URL` chooses: empty for `<data dir>/blobs/`, `s3://BUCKET[/PREFIX]`
+for a bucket that every capture worker and web server reaches, wherever it
+runs. Both keep a body under the same name, `<ab>/<cd>/<sha256>.zst`, so the
+files of a folder copied under the bucket's prefix are the same store.
+"""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from archive.errors import ArchiveError
+
+# Bucket names as S3 allows them: 3-63 lower-case letters, digits, dots and hyphens.
+S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
+
+
+class BlobStoreError(ArchiveError):
+    """The store itself cannot be used: unreachable, no such bucket, access denied."""
 
 
 class Blobs(Protocol):
@@ -61,3 +77,15 @@ class LocalBlobs:
             Path(temp_name).unlink(missing_ok=True)
             raise
 
+
+def open_blobs(blob_url: str, data_dir: Path) -> Blobs:
+    """The store `ARCHIVE_BLOB_URL` names (checked by archive/settings.py)."""
+    if not blob_url:
+        return LocalBlobs(data_dir / "blobs")
+    match = S3_URL.match(blob_url)
+    if match is None:
+        raise BlobStoreError(f"not a blob store URL (s3://BUCKET[/PREFIX]): {blob_url!r}")
+    # Imported here: an archive that keeps its blobs in a folder never loads boto3.
+    from archive.store.s3blobs import S3Blobs
+
+    return S3Blobs(match["bucket"], (match["prefix"] or "").strip("/"))

@@ -1,8 +1,8 @@
 """The evidence store: response bodies kept once each, under their SHA-256.
 
 A body is kept as `<ab>/<cd>/<sha256>.zst` (zstandard), named by the SHA-256
-of its uncompressed bytes, in a blob store (archive/store/blobs.py), with a
-`Blob` row in the database. An unchanged page captured a hundred times
+of its uncompressed bytes, in a folder or an S3 bucket (archive/store/blobs.py),
+with a `Blob` row in the database. An unchanged page captured a hundred times
 is stored once. Each store writes a body whole or not at all, so a reader never
 sees half of one.
 
@@ -79,7 +79,8 @@ class EvidenceStore:
         return sha256
 
     def get(self, sha256: str) -> bytes:
-        """The body, decompressed and checked against its name; EvidenceError otherwise."""
+        """The body, decompressed and checked against its name; EvidenceError otherwise
+        (BlobStoreError when the store itself fails)."""
         try:
             compressed = self.blobs.read(self.name(sha256))
         except OSError as exc:
