@@ -40,6 +40,8 @@ def _duration(value: str | timedelta) -> timedelta:
 SETTINGS: dict[str, tuple[str, str, Any, str]] = {
     "DATA_DIR": ("ARCHIVE_DATA_DIR", "./instance", _folder,
                  "Folder for the SQLite database, the search index and capture blobs."),
+    "BLOB_URL": ("ARCHIVE_BLOB_URL", "", str,
+                 "Where capture blobs are kept: empty for the data folder, or s3://BUCKET[/PREFIX]."),
     "DATABASE_URL": ("ARCHIVE_DATABASE_URL", "", str,
                      "SQLAlchemy URL; empty means SQLite in the data folder."),
     "MIN_HOST_DELAY": ("ARCHIVE_MIN_HOST_DELAY", "5", float,

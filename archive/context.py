@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from archive.search.engines import SearchIndex, open_search
 from archive.settings import Settings
+from archive.store.blobs import open_blobs
 from archive.store.db import Database
 from archive.store.evidence import EvidenceStore
 
@@ -36,7 +37,8 @@ class ArchiveContext:
         if not settings.secret_key:
             settings = replace(settings, secret_key=_kept_secret_key(settings.data_dir))
         db = Database(settings.database_url)
-        return cls(settings, db, EvidenceStore(settings.data_dir / "blobs"), open_search(settings, db))
+        evidence = EvidenceStore(open_blobs(settings.blob_url, settings.data_dir))
+        return cls(settings, db, evidence, open_search(settings, db))
 
     def close(self) -> None:
         self.db.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from archive.errors import ArchiveError
+from archive.store.blobs import S3_URL
 from config import SETTINGS, Config
 
 
@@ -48,6 +49,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "WORKERS": _at_least(1),
     "BEHIND_PROXY": _at_least(0),
     "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
+    "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
 }
 
 
@@ -56,6 +58,7 @@ class Settings:
     """One field per entry of `config.SETTINGS`, named in lower case."""
 
     data_dir: Path
+    blob_url: str
     database_url: str
     min_host_delay: float
     confirm_captures: int

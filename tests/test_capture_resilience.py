@@ -16,6 +16,7 @@ from archive.rules.verdicts import Verdict
 from archive.store.db import get_db
 from archive.store.models import Capture, Watch
 from scrapers.base import Adapter, Page, PageResult, ThreadView
+from tests.context_support import blob_file
 from tests.operator_support import logged_in
 from tests.test_capture import ALL_VISIBLE, SEED, site  # noqa: F401 (a fixture)
 from tests.wordpress_markup import wp_page
@@ -30,7 +31,7 @@ def _flip_one_byte(app, sha256: str) -> None:
     store = archive_context(app).evidence
     body = bytearray(store.get(sha256))
     body[len(body) // 2] ^= 0x01
-    store.path(sha256).write_bytes(zstandard.ZstdCompressor().compress(bytes(body)))
+    blob_file(app, sha256).write_bytes(zstandard.ZstdCompressor().compress(bytes(body)))
 
 
 def _first_body(app) -> str:

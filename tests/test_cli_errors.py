@@ -22,6 +22,7 @@ import config
 from archive import create_app
 from archive.cli import cli
 from archive.context import archive_context
+from archive.store.blobs import LocalBlobs
 from archive.store.models import Blob, Capture, User, Watch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +154,9 @@ def test_a_full_disk_during_a_capture_is_one_line_and_keeps_nothing(full_disk_ap
     # Random text does not compress to nothing: its blob needs about 250 kB.
     local_server.route("/article/", os.urandom(250_000).hex()[:330_000])
     assert invoke(app, "watch", "add", url).exit_code == 0
-    blob_dir = archive_context(app).evidence.blob_dir
+    blobs = archive_context(app).evidence.blobs
+    assert isinstance(blobs, LocalBlobs)
+    blob_dir = blobs.folder
     filler = fill(blob_dir.parent.parent, leave=64_000)
     result = invoke(app, "capture", url)
     assert result.exit_code == 1

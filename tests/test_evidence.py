@@ -14,15 +14,18 @@ from sqlalchemy import func, select
 import config
 from archive import create_app
 from archive.context import archive_context
+from archive.store.blobs import LocalBlobs
 from archive.store.db import get_db
 from archive.store.evidence import EvidenceError, EvidenceStore, capture_record_hash
 from archive.store.models import Blob, Capture, Exchange, Site, Thread
+from tests.context_support import blob_file
 
 PAGE = b"<html><body><ol class='commentlist'><li id='comment-1'>First</li></ol></body></html>" * 50
 
 
-def _files(store: EvidenceStore) -> list[Path]:
-    return sorted(p for p in store.blob_dir.rglob("*") if p.is_file())
+def _files(app: Flask) -> list[Path]:
+    folder = archive_context(app).settings.data_dir / "blobs"
+    return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def _put(app: Flask, body: bytes) -> str:
@@ -37,13 +40,12 @@ def _blob_rows(app: Flask) -> list[Blob]:
 
 def test_round_trip(app: Flask) -> None:
     store = archive_context(app).evidence
-    assert store.blob_dir == archive_context(app).settings.data_dir / "blobs"
     sha = _put(app, PAGE)
     assert store.get(sha) == PAGE and store.verify(sha)
-    assert store.path(sha) == store.blob_dir / sha[:2] / sha[2:4] / f"{sha}.zst"
+    assert blob_file(app, sha) == archive_context(app).settings.data_dir / "blobs" / sha[:2] / sha[2:4] / f"{sha}.zst"
     (row,) = _blob_rows(app)
     assert (row.sha256, row.size) == (sha, len(PAGE))
-    assert row.stored_size == store.path(sha).stat().st_size < len(PAGE)
+    assert row.stored_size == blob_file(app, sha).stat().st_size < len(PAGE)
 
 
 def test_empty_body(app: Flask) -> None:
@@ -52,16 +54,15 @@ def test_empty_body(app: Flask) -> None:
 
 
 def test_identical_bodies_stored_once(app: Flask) -> None:
-    store = archive_context(app).evidence
     first = _put(app, PAGE)
-    size_after_one = sum(p.stat().st_size for p in _files(store))
+    size_after_one = sum(p.stat().st_size for p in _files(app))
     for _ in range(99):
         assert _put(app, PAGE) == first
-    assert _files(store) == [store.path(first)]
-    assert sum(p.stat().st_size for p in _files(store)) == size_after_one
+    assert _files(app) == [blob_file(app, first)]
+    assert sum(p.stat().st_size for p in _files(app)) == size_after_one
     assert len(_blob_rows(app)) == 1
     other = _put(app, PAGE + b"<!-- changed -->")
-    assert other != first and len(_files(store)) == 2 and len(_blob_rows(app)) == 2
+    assert other != first and len(_files(app)) == 2 and len(_blob_rows(app)) == 2
 
 
 def test_same_body_twice_in_one_session(app: Flask) -> None:
@@ -91,7 +92,7 @@ def test_concurrent_puts_of_one_body(app: Flask) -> None:
         thread.join()
     assert errors == []
     assert len(set(results)) == 1 and len(results) == 6
-    assert _files(store) == [store.path(results[0])]  # no temporary files left behind
+    assert _files(app) == [blob_file(app, results[0])]  # no temporary files left behind
     assert len(_blob_rows(app)) == 1
     assert store.get(results[0]) == PAGE
 
@@ -111,14 +112,14 @@ def test_concurrent_puts_from_processes(app: Flask) -> None:
         results = pool.starmap(_put_in_another_process, [args] * 3)
     store = archive_context(app).evidence
     assert len(set(results)) == 1
-    assert _files(store) == [store.path(results[0])]
+    assert _files(app) == [blob_file(app, results[0])]
     assert len(_blob_rows(app)) == 1 and store.get(results[0]) == PAGE
 
 
 def test_corrupted_file_detected(app: Flask) -> None:
     store = archive_context(app).evidence
     sha = _put(app, PAGE)
-    path = store.path(sha)
+    path = blob_file(app, sha)
     path.write_bytes(b"not zstandard at all")
     assert not store.verify(sha)
     with pytest.raises(EvidenceError, match=f"blob {sha} is corrupt"):
@@ -133,11 +134,11 @@ def test_corrupted_file_detected(app: Flask) -> None:
         store.get(sha)
 
 
-def test_path_accepts_only_sha256_names(tmp_path: Path) -> None:
-    store = EvidenceStore(tmp_path)
+def test_names_are_only_sha256(tmp_path: Path) -> None:
+    store = EvidenceStore(LocalBlobs(tmp_path))
     for bad in ("../../etc/passwd", "ABC", "g" * 64, ""):
         with pytest.raises(EvidenceError, match="not a SHA-256"):
-            store.path(bad)
+            store.name(bad)
     assert not store.verify("../x")
 
 

@@ -10,6 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Exchange
+from tests.context_support import blob_file
 from tests.html_support import attr, find_first
 from tests.public_helpers import T0, capture, new_thread, rec
 
@@ -98,7 +99,7 @@ def test_unknown_or_malformed_blob_is_404(client, stored, path: str) -> None:
 
 
 def test_a_damaged_blob_is_reported_not_served(app, client, stored) -> None:
-    path = archive_context(app).evidence.path(stored["sha"])
+    path = blob_file(app, stored["sha"])
     path.write_bytes(b"not zstd at all")
     response = client.get(f"/blobs/{stored['sha']}")
     assert response.status_code == 404

@@ -39,6 +39,11 @@ def test_every_setting_has_a_typed_field(tmp_path: Path) -> None:
     ("ARCHIVE_FETCH_TIMEOUT", "-1", "ARCHIVE_FETCH_TIMEOUT must be a finite number of seconds above 0"),
     ("ARCHIVE_DATABASE_URL", "nonsense://", "ARCHIVE_DATABASE_URL names an unknown kind of database 'nonsense'"),
     ("ARCHIVE_DATABASE_URL", "not a url", "ARCHIVE_DATABASE_URL is not a SQLAlchemy URL such as"),
+    ("ARCHIVE_BLOB_URL", "/srv/blobs", "ARCHIVE_BLOB_URL must be empty (the data folder) or s3://BUCKET[/PREFIX], "
+                                       "not '/srv/blobs'"),
+    ("ARCHIVE_BLOB_URL", "s3://", "ARCHIVE_BLOB_URL must be empty (the data folder) or s3://BUCKET[/PREFIX]"),
+    ("ARCHIVE_BLOB_URL", "s3://Evidence_Bucket", "ARCHIVE_BLOB_URL must be empty"),
+    ("ARCHIVE_BLOB_URL", "gs://evidence", "ARCHIVE_BLOB_URL must be empty"),
 ])
 def test_a_bad_value_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
                                           message: str) -> None:
@@ -58,3 +63,9 @@ def test_the_command_line_prints_a_bad_setting_as_one_error_line(
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, not 'elastic'"]
+
+
+@pytest.mark.parametrize("value", ["", "s3://evidence", "s3://evidence.example-1/archive/blobs/"])
+def test_blob_url_is_empty_or_a_bucket(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ARCHIVE_BLOB_URL", value)
+    assert Settings.from_config(Config()).blob_url == value

@@ -21,6 +21,7 @@ from archive.research.warc import NOT_MODIFIED_PROFILE
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Exchange, Site, Thread
+from tests.context_support import blob_file
 
 T0 = datetime(2024, 6, 1, 8, 0, 0)
 PAGE1 = "<html><body><p id='comment-1'>Café ✓ first page</p></body></html>".encode()
@@ -183,7 +184,7 @@ def test_verify_clean_archive(app, runner):
 
 def test_verify_catches_flipped_byte_and_edited_capture(app, runner):
     ids = build(app)
-    blob = archive_context(app).evidence.path(hashlib.sha256(PAGE3).hexdigest())
+    blob = blob_file(app, hashlib.sha256(PAGE3).hexdigest())
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
@@ -218,7 +219,7 @@ def test_verify_catches_edited_exchange_and_broken_chain(app, runner):
 
 def test_warc_reports_unreadable_body(app, runner, tmp_path):
     build(app)
-    archive_context(app).evidence.path(hashlib.sha256(PAGE3).hexdigest()).unlink()
+    blob_file(app, hashlib.sha256(PAGE3).hexdigest()).unlink()
     result = runner.invoke("export", "warc", "--output", str(tmp_path / "x.warc.gz"))
     assert result.exit_code == 1
     assert "1 bodies could not be read" in result.output

@@ -129,8 +129,10 @@ def test_the_same_schedule_rules_and_words_on_every_front_end(app, ops, runner, 
 
 @pytest.mark.parametrize("option, value, words", [
     ("every", "9999999999w", "duration too long: '9999999999w' (at most 36500d)"),
-    ("until", "0001-01-01T00:00+01:00", "date out of range: '0001-01-01T00:00+01:00' (use a date from 1900-01-01 to 9998-12-31)"),
-    ("until", "9999-12-31T23:59-01:00", "date out of range: '9999-12-31T23:59-01:00' (use a date from 1900-01-01 to 9998-12-31)"),
+    ("until", "0001-01-01T00:00+01:00",
+     "date out of range: '0001-01-01T00:00+01:00' (use a date from 1900-01-01 to 9998-12-31)"),
+    ("until", "9999-12-31T23:59-01:00",
+     "date out of range: '9999-12-31T23:59-01:00' (use a date from 1900-01-01 to 9998-12-31)"),
 ])
 def test_values_beyond_what_a_date_can_hold_are_refused_alike(app, ops, runner, tmp_path, option, value, words):
     said = [_cli_add(runner, f"--{option}", value), _web_add(ops, option, value),

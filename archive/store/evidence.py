@@ -1,11 +1,10 @@
 """The evidence store: response bodies kept once each, under their SHA-256.
 
-A body lives in `<blob_dir>/<ab>/<cd>/<sha256>.zst` (zstandard), named by
-the SHA-256 of its uncompressed bytes, with a `Blob` row in the database.
-An unchanged page captured a hundred times is stored once. Files are
-written to a temporary name and renamed into place, so a reader never sees
-half a file and concurrent writers of the same body (threads or processes)
-all end with the same complete file.
+A body is kept as `<ab>/<cd>/<sha256>.zst` (zstandard), named by the SHA-256
+of its uncompressed bytes, in a folder or an S3 bucket (archive/store/blobs.py),
+with a `Blob` row in the database. An unchanged page captured a hundred times
+is stored once. Each store writes a body whole or not at all, so a reader never
+sees half of one.
 
 `capture_record_hash` chains captures: each capture's hash covers its
 identity, its outcome, its exchanges and the previous capture's hash, so
@@ -15,12 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import zstandard
@@ -30,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from archive.clock import to_naive_utc, utcnow
 from archive.errors import ArchiveError
+from archive.store.blobs import Blobs
 from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Exchange
-from archive.store.problems import naming
 
 ZSTD_LEVEL = 10
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -47,58 +43,50 @@ class EvidenceError(ArchiveError):
 
 
 class EvidenceStore:
-    """Content-addressed, compressed response bodies under one folder."""
+    """Content-addressed, compressed response bodies in one blob store."""
 
-    def __init__(self, blob_dir: Path) -> None:
-        self.blob_dir = Path(blob_dir)
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
 
-    def path(self, sha256: str) -> Path:
+    @staticmethod
+    def name(sha256: str) -> str:
+        """Where a body is kept in its store; EvidenceError unless `sha256` is one."""
         if not _SHA256.match(sha256 or ""):
             raise EvidenceError(f"not a SHA-256: {str(sha256)[:80]!r}")
-        return self.blob_dir / sha256[:2] / sha256[2:4] / f"{sha256}.zst"
+        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.zst"
 
     def put(self, session: Session, body: bytes, replace: bool = False) -> str:
         """Store `body` (once) and record its Blob row; returns its SHA-256.
-        `replace` writes the file even if one exists: bytes that hash to its name
-        repair a damaged copy."""
+        `replace` writes the body even if the store has it: bytes that hash to
+        its name repair a damaged copy. A store that cannot take the body
+        raises before the row is recorded."""
         sha256 = hashlib.sha256(body).hexdigest()
-        path = self.path(sha256)
-        if replace or not path.exists():
-            self._write(path, zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body))
+        name = self.name(sha256)
+        stored_size = None if replace else self.blobs.stored_size(name)
+        if stored_size is None:
+            compressed = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)
+            self.blobs.write(name, compressed)
+            stored_size = len(compressed)
         dialect = session.get_bind().dialect.name
         if dialect not in _INSERTS:
             raise EvidenceError(f"the evidence store does not support {dialect} databases")
         # Another writer may record the same body between our look and our
         # insert; "do nothing on conflict" makes that harmless on both databases.
         statement = _INSERTS[dialect](Blob).values(
-            sha256=sha256, size=len(body), stored_size=path.stat().st_size,
+            sha256=sha256, size=len(body), stored_size=stored_size,
             created_at=utcnow()).on_conflict_do_nothing(index_elements=["sha256"])
         session.execute(statement)
         return sha256
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".zst")
-        try:
-            with naming(path), os.fdopen(handle, "wb") as temp:
-                temp.write(data)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-
     def get(self, sha256: str) -> bytes:
-        """The body, decompressed and checked against its name; EvidenceError otherwise."""
-        path = self.path(sha256)
+        """The body, decompressed and checked against its name; EvidenceError otherwise
+        (BlobStoreError when the store itself fails)."""
         try:
-            compressed = path.read_bytes()
-        except FileNotFoundError:
-            raise EvidenceError(f"blob {sha256} is missing from {self.blob_dir}") from None
+            compressed = self.blobs.read(self.name(sha256))
         except OSError as exc:
             raise EvidenceError(f"blob {sha256} cannot be read: {exc.strerror}") from None
+        if compressed is None:
+            raise EvidenceError(f"blob {sha256} is missing from {self.blobs.where}")
         try:
             with zstandard.ZstdDecompressor().stream_reader(compressed) as reader:
                 body = reader.read()

@@ -12,12 +12,16 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from archive.errors import ArchiveError
-from archive.settings import Settings
+
+if TYPE_CHECKING:
+    # Settings import the blob stores, which import this module.
+    from archive.settings import Settings
 
 # SQLite reports a write that finds no room as SQLITE_FULL, but a full disk
 # met while sizing its shared-memory file as an I/O error: below this much

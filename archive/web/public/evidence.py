@@ -8,6 +8,7 @@ instead; logged-in operators still read it.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import Blueprint, Response, render_template, request
@@ -16,12 +17,14 @@ from sqlalchemy import func, select
 
 from archive.context import archive_context
 from archive.operators.redaction import public_author, withheld_bodies
+from archive.store.blobs import BlobStoreError
 from archive.store.db import get_session
 from archive.store.evidence import EvidenceError
 from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Comment, Event, Thread
 from archive.web.paging import clamp, page_arg, page_count
 
+log = logging.getLogger(__name__)
 bp = Blueprint("evidence", __name__)
 bp.add_app_template_filter(header_lines, "header_lines")
 
@@ -94,6 +97,11 @@ def blob(sha256: str) -> Response | tuple[str, int]:
         # Said plainly: a reader must know when evidence cannot be produced.
         return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
                                problem=str(exc)), 404
+    except BlobStoreError as exc:
+        # The store's address and the reason are for operators, not the public.
+        log.error("body %s: %s", sha256, exc)
+        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
+                               problem="The evidence store cannot be read just now; try again later."), 503
     download = request.args.get("download") == "1"
     response = Response(body, mimetype="application/octet-stream" if download else "text/plain")
     if not download:
