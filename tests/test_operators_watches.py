@@ -213,7 +213,7 @@ def test_action_returns_to_the_filtered_list_but_never_elsewhere(app, ops):
     assert away.headers["Location"] == "/ops/watches"
 
 
-def _dispatch_once(app: Flask) -> None:
+def dispatch_once(app: Flask) -> None:
     """One tick of the capturing process's dispatcher, waited for."""
     ctx = archive_context(app)
     with Fetcher.from_settings(ctx.settings) as fetcher:
@@ -237,12 +237,12 @@ def test_capture_now_queues_and_the_dispatcher_captures_it_once(app, ops, local_
     assert count(app, Capture) == 0
     listing = flashed(ops.get("/ops/watches"))
     assert f"Capture of watch {watch_id} queued" in listing and "queued" in listing
-    _dispatch_once(app)
+    dispatch_once(app)
     with get_db(app).read_session() as session:
         (capture,) = session.scalars(select(Capture)).all()
         assert (capture.outcome, capture.comments_found, capture.comments_claimed) == ("good", 3, 3)
     assert watch_row(app, watch_id).capture_requested_at is None, "the job took the request"
-    _dispatch_once(app)
+    dispatch_once(app)
     assert count(app, Capture) == 1, "two presses, one capture; not due otherwise"
     health = flashed(ops.get("/ops/health"))
     assert "Cafcass rated outstanding" in health and "3 of 3 claimed" in health
@@ -253,7 +253,7 @@ def test_capture_now_of_a_failing_page_is_reported_not_hidden(app, ops, local_se
     local_server.route("/article/", "down for maintenance", status=503)
     watch_id = new_watch(app, local_server.url("/article/"), adapter="generic-css", options=OPTIONS)
     post(ops, f"/ops/watches/{watch_id}/capture")
-    _dispatch_once(app)
+    dispatch_once(app)
     health = flashed(ops.get("/ops/health"))
     assert "HTTP 503" in health
     row = watch_row(app, watch_id)
