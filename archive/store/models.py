@@ -189,17 +189,16 @@ def _number_captures(session: Session, _context: object, _instances: object) -> 
     """Number each new capture after its thread's newest one, in the flushing
     transaction. A concurrent writer that read the same newest capture then
     fails on uq_captures_thread_seq instead of forking the chain."""
-    following: dict[int, int] = {}
+    following: dict[object, int] = {}
     for capture in [c for c in session.new if isinstance(c, Capture) and c.seq is None]:
         thread_id = capture.thread_id if capture.thread_id is not None else capture.thread.id
-        if thread_id is None:  # a thread flushed along with it has no captures yet
-            capture.seq = 1
-            continue
-        if thread_id not in following:
-            following[thread_id] = (session.scalar(select(func.max(Capture.seq))
-                                                   .where(Capture.thread_id == thread_id)) or 0) + 1
-        capture.seq = following[thread_id]
-        following[thread_id] += 1
+        # A thread flushed along with its captures has none stored yet.
+        key = thread_id if thread_id is not None else capture.thread
+        if key not in following:
+            following[key] = 1 if thread_id is None else (session.scalar(
+                select(func.max(Capture.seq)).where(Capture.thread_id == thread_id)) or 0) + 1
+        capture.seq = following[key]
+        following[key] += 1
 
 
 class Exchange(Base):
