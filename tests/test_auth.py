@@ -182,3 +182,40 @@ def test_password_change_ends_every_session(app, runner):
         (a, act, t) for a, act, t, _r in audit_actions(app)]
     unknown = runner.invoke("user", "password", "mallory", input=f"{new_password}\n{new_password}\n")
     assert unknown.exit_code == 1 and "no user 'mallory'" in unknown.output
+
+
+@pytest.mark.parametrize("addresses", [1, 40])
+def test_forty_parallel_wrong_passwords_get_five_checks(app, monkeypatch, addresses):
+    """The failure counters are counted one attempt after another, even on PostgreSQL:
+    from one address or from forty, the account locks after exactly MAX_FAILURES checks."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from archive.operators import auth
+
+    make_user(app)
+    checks: list[str] = []
+    real_check = auth.check_password_hash
+
+    def counted(pwhash: str, password: str) -> bool:
+        checks.append(pwhash)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counted)
+    start = threading.Barrier(40, timeout=30)
+
+    def attempt(n: int) -> str:
+        start.wait()
+        try:
+            auth.login(get_db(app), "alice", "wrong password!", f"10.0.0.{n % addresses}", utcnow())
+        except auth.LoginRefused as exc:
+            return str(exc)
+        return "logged in"
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(attempt, range(40)))
+    assert len(checks) == auth.MAX_FAILURES
+    assert answers.count("wrong user name or password") == auth.MAX_FAILURES
+    with get_db(app).read_session() as session:
+        user = session.scalars(select(User)).one()
+        assert user.locked_until is not None and user.locked_until > utcnow()

@@ -9,7 +9,7 @@ from typing import Any
 import zstandard
 from sqlalchemy import select
 
-from archive.capture import pipeline
+from archive.capture import jobs, pipeline
 from archive.context import archive_context
 from archive.research.verify import verify_archive
 from archive.rules.verdicts import Verdict
@@ -106,7 +106,7 @@ def test_a_capture_that_raises_is_a_failed_capture_with_back_off(app, site, monk
         assert watch.consecutive_failures == 1 and watch.last_outcome == "failed"
         assert watch.last_capture_at is not None
         assert watch.next_due_at - watch.last_capture_at >= timedelta(hours=1)
-    assert pipeline.due_watch_ids(archive_context(app)) == []
+    assert jobs.due_watches(archive_context(app), "schedule") == []
 
 
 def test_capture_all_goes_on_after_a_capture_that_raises(app, runner, site, monkeypatch):  # noqa: F811

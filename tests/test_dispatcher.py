@@ -1,6 +1,6 @@
 """The dispatcher (archive/capture/scheduler.py): real threads, real captures, loopback HTTP.
 
-Every capture goes through `Captures`, which wraps the real `capture_watch`
+Every capture goes through `Captures`, which wraps the real `run_capture_job`
 to count the captures in progress per host and can hold one or make several
 meet. The tests thus put the dispatcher in front of a busy host, or prove two
 hosts overlapped, by construction: no assertion rests on how long anything
@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from archive.capture import pipeline, scheduler
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.pipeline import CaptureSummary, capture_watch
+from archive.capture.jobs import run_capture_job
+from archive.capture.pipeline import CaptureSummary
 from archive.capture.scheduler import Dispatcher
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
@@ -37,7 +38,7 @@ PATIENCE = 30.0
 
 
 class Captures:
-    """The real `capture_watch`, counting captures in progress per host (the dispatcher's
+    """The real `run_capture_job`, counting captures in progress per host (the dispatcher's
     host: the URL's netloc); `hold` and `meet` make captures wait for the test or each other."""
 
     def __init__(self) -> None:
@@ -52,7 +53,7 @@ class Captures:
         self._releases: list[threading.Event] = []
         self._meeting: threading.Barrier | None = None
 
-    def __call__(self, ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> CaptureSummary:
+    def __call__(self, ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str) -> CaptureSummary:
         host = self.hosts[watch_id]
         with self._lock:
             self._running[host] += 1
@@ -68,7 +69,7 @@ class Captures:
                 started, release = hold
                 started.set()
                 release.wait(PATIENCE)
-            return capture_watch(ctx, watch_id, fetcher)
+            return run_capture_job(ctx, watch_id, fetcher, reason)
         finally:
             with self._lock:
                 self._running[host] -= 1
@@ -102,7 +103,7 @@ class Captures:
 @pytest.fixture
 def captures(monkeypatch: pytest.MonkeyPatch) -> Captures:
     recorder = Captures()
-    monkeypatch.setattr(scheduler, "capture_watch", recorder)
+    monkeypatch.setattr(scheduler, "run_capture_job", recorder)
     return recorder
 
 

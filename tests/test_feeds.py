@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from archive.capture.feeds import add_feed, parse_feed, poll_due_feeds, poll_feed
+from archive.capture.feeds import add_feed, parse_feed, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.jobs import poll_due_feeds
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
 from archive.context import archive_context
@@ -216,10 +217,10 @@ def test_poll_due_feeds_polls_due_unpaused_feeds_once(app, local_server, fetcher
         feed = session.get(Feed, two)
         assert feed is not None
         feed.paused = True
-    assert [r.feed_id for r in poll_due_feeds(archive_context(app), fetcher)] == [one]
-    assert poll_due_feeds(archive_context(app), fetcher) == [], "not due again before its interval"
+    assert [r.feed_id for r in poll_due_feeds(archive_context(app), fetcher, "schedule")] == [one]
+    assert poll_due_feeds(archive_context(app), fetcher, "schedule") == [], "not due again before its interval"
     assert local_server.count("/two") == 0
-    later = poll_due_feeds(archive_context(app), fetcher, now=utcnow() + timedelta(hours=2))
+    later = poll_due_feeds(archive_context(app), fetcher, "schedule", now=utcnow() + timedelta(hours=2))
     assert [r.feed_id for r in later] == [one]
 
 

@@ -61,3 +61,31 @@ def test_0004_gives_existing_operators_a_session_version(app):
         command.upgrade(cfg, "head")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT session_version FROM users")).scalar_one() == 0
+
+
+def test_0005_numbers_existing_captures_in_id_order_per_thread(app):
+    """Upgrading gives each thread's captures 1, 2, 3 ... by id, the order `verify` chained them in."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from archive.store.schema import _alembic_config
+
+    engine = get_db(app).writer
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "0004")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO sites (id, host, name) VALUES (1, 'example.org', '')"))
+            for thread_id in (1, 2):
+                conn.execute(text("INSERT INTO threads (id, site_id, url, title, state, gone_misses, created_at) "
+                                  "VALUES (:id, 1, :url, '', 'active', 0, CURRENT_TIMESTAMP)"),
+                             {"id": thread_id, "url": f"https://example.org/{thread_id}/"})
+            for capture_id, thread_id in ((1, 1), (2, 2), (3, 1), (4, 1), (5, 2)):
+                conn.execute(text("INSERT INTO captures (id, thread_id, started_at, outcome, reason, coverage, "
+                                  "comments_found, pages) VALUES (:id, :thread, CURRENT_TIMESTAMP, 'good', '', "
+                                  "'none', 0, 0)"), {"id": capture_id, "thread": thread_id})
+    finally:
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        numbered = conn.execute(text("SELECT id, seq FROM captures ORDER BY id")).all()
+    assert [tuple(row) for row in numbered] == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]

@@ -4,11 +4,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.capture.feeds import FeedPollResult
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.jobs import poll_due_feeds
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Capture, Feed, Watch
 from tests.context_support import with_settings
@@ -24,6 +29,13 @@ def ops(app):
     return logged_in(app)
 
 
+def _dispatch_feeds(app: Flask) -> list[FeedPollResult]:
+    """The feed step of the capturing process's next tick."""
+    ctx = archive_context(app)
+    with Fetcher.from_settings(ctx.settings) as fetcher:
+        return poll_due_feeds(ctx, fetcher, "schedule")
+
+
 def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):
     local_server.route("/feed", FEED.format(base=local_server.base_url), content_type="application/rss+xml")
     added = post(ops, "/ops/feeds", {"url": local_server.url("/feed"), "every": "2h", "watch_for": "7d",
@@ -32,9 +44,12 @@ def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):
     listing = ops.get("/ops/feeds").get_data(as_text=True)
     assert "Feed 1 added" in listing and local_server.url("/feed") in listing and "every 2h" in listing
 
-    polled = post(ops, "/ops/feeds/1/poll", form_path="/ops/feeds", follow_redirects=True)
-    page = polled.get_data(as_text=True)
-    assert "[feed ok]" in page and "2 new articles, 2 new watches" in page
+    queued = post(ops, "/ops/feeds/1/poll", form_path="/ops/feeds", follow_redirects=True)
+    assert "Poll of feed 1 queued" in queued.get_data(as_text=True)
+    assert local_server.count("/feed") == 0, "a web request never fetches"
+    assert [r.line() for r in _dispatch_feeds(app)] == [f"[feed ok] {local_server.url('/feed')}: "
+                                                        "2 new articles, 2 new watches"]
+    page = ops.get("/ops/feeds/1").get_data(as_text=True)
     assert "Cafcass rated outstanding" in page and local_server.url("/second/") in page
     assert page.count(">watch ") == 2
     with get_db(app).read_session() as session:
@@ -46,8 +61,8 @@ def test_add_a_feed_poll_it_and_see_what_it_found(app, ops, local_server):
 def test_a_broken_feed_shows_its_error_and_backoff(app, ops, local_server):
     local_server.route("/feed", "<rss><channel><item></channel>", content_type="application/rss+xml")
     post(ops, "/ops/feeds", {"url": local_server.url("/feed")}, form_path="/ops/feeds")
-    polled = post(ops, "/ops/feeds/1/poll", form_path="/ops/feeds", follow_redirects=True)
-    assert "[feed malformed]" in polled.get_data(as_text=True)
+    post(ops, "/ops/feeds/1/poll", form_path="/ops/feeds")
+    assert [r.outcome for r in _dispatch_feeds(app)] == ["malformed"]
     listing = ops.get("/ops/feeds").get_data(as_text=True)
     assert "malformed feed: " in listing and "1 failure in a row" in listing
     health = ops.get("/ops/health").get_data(as_text=True)

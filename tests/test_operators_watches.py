@@ -10,8 +10,11 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.scheduler import Dispatcher
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
+from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Capture, Thread, Watch
 from tests.context_support import with_settings
@@ -210,25 +213,49 @@ def test_action_returns_to_the_filtered_list_but_never_elsewhere(app, ops):
     assert away.headers["Location"] == "/ops/watches"
 
 
-def test_capture_now_records_a_capture_shown_on_the_health_page(app, ops, local_server):
+def dispatch_once(app: Flask) -> None:
+    """One tick of the capturing process's dispatcher, waited for."""
+    ctx = archive_context(app)
+    with Fetcher.from_settings(ctx.settings) as fetcher:
+        dispatcher = Dispatcher(ctx, fetcher, 1)
+        try:
+            for future in dispatcher.dispatch():
+                future.result(timeout=30)
+        finally:
+            dispatcher.shutdown()
+
+
+def test_capture_now_queues_and_the_dispatcher_captures_it_once(app, ops, local_server):
     local_server.route("/article/", ARTICLE)
     watch_id = new_watch(app, local_server.url("/article/"), adapter="generic-css", options=OPTIONS)
-    response = post(ops, f"/ops/watches/{watch_id}/capture")
-    assert response.status_code == 302 and response.headers["Location"] == "/ops/health"
+    with get_db(app).write() as session:
+        session.get_one(Watch, watch_id).next_due_at = utcnow() + timedelta(hours=1)
+    for _ in range(2):
+        response = post(ops, f"/ops/watches/{watch_id}/capture")
+        assert response.status_code == 302 and response.headers["Location"] == "/ops/watches"
+    assert local_server.requests == [], "a web request never fetches"
+    assert count(app, Capture) == 0
+    listing = flashed(ops.get("/ops/watches"))
+    assert f"Capture of watch {watch_id} queued" in listing and "queued" in listing
+    dispatch_once(app)
     with get_db(app).read_session() as session:
         (capture,) = session.scalars(select(Capture)).all()
         assert (capture.outcome, capture.comments_found, capture.comments_claimed) == ("good", 3, 3)
+    assert watch_row(app, watch_id).capture_requested_at is None, "the job took the request"
+    dispatch_once(app)
+    assert count(app, Capture) == 1, "two presses, one capture; not due otherwise"
     health = flashed(ops.get("/ops/health"))
-    assert "Captured: [good]" in health and "Cafcass rated outstanding" in health
-    assert "3 of 3 claimed" in health
-    assert actions(app) == ["capture-now"]
+    assert "Cafcass rated outstanding" in health and "3 of 3 claimed" in health
+    assert actions(app) == ["capture-now", "capture-now"]
 
 
 def test_capture_now_of_a_failing_page_is_reported_not_hidden(app, ops, local_server):
     local_server.route("/article/", "down for maintenance", status=503)
     watch_id = new_watch(app, local_server.url("/article/"), adapter="generic-css", options=OPTIONS)
-    health = flashed(post(ops, f"/ops/watches/{watch_id}/capture", follow_redirects=True))
-    assert "Captured: [failed]" in health and "HTTP 503" in health
+    post(ops, f"/ops/watches/{watch_id}/capture")
+    dispatch_once(app)
+    health = flashed(ops.get("/ops/health"))
+    assert "HTTP 503" in health
     row = watch_row(app, watch_id)
     assert row.consecutive_failures == 1 and row.next_due_at > utcnow()
     failing = health[health.index("<h2>Failing watches</h2>"):health.index("<h2>Recent captures</h2>")]

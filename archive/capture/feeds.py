@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
@@ -88,7 +88,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> ParsedFeed
 class FeedPollResult:
     feed_id: int
     feed_url: str
-    outcome: str                     # 'ok', 'not-modified', 'failed' or 'malformed'
+    outcome: str                     # 'ok', 'not-modified', 'failed', 'malformed' or 'skipped'
     error: str = ""
     new_entries: int = 0
     watch_ids: list[int] = field(default_factory=list)
@@ -96,7 +96,7 @@ class FeedPollResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def line(self) -> str:
-        if self.outcome in ("failed", "malformed"):
+        if self.outcome in ("failed", "malformed", "skipped"):
             return f"[feed {self.outcome}] {self.feed_url}: {self.error}"
         if self.outcome == "not-modified":
             return f"[feed not modified] {self.feed_url}"
@@ -140,20 +140,18 @@ def watch_schedule(feed: Feed) -> tuple[timedelta, timedelta, timedelta]:
             pick(feed.watch_early_seconds, DEFAULT_EARLY_FOR))
 
 
-def due_feed_ids(ctx: ArchiveContext, now: datetime) -> list[int]:
+def due_feed_ids(ctx: ArchiveContext, now: datetime) -> list[tuple[int, bool]]:
+    """(feed id, asked for by an operator) for each due, unpaused feed and each requested one."""
     with ctx.db.read_session() as session:
-        return list(session.scalars(select(Feed.id).where(
-            Feed.next_due_at <= now, Feed.paused.is_(False)).order_by(Feed.next_due_at)))
-
-
-def poll_due_feeds(ctx: ArchiveContext, fetcher: Fetcher, now: datetime | None = None) -> list[FeedPollResult]:
-    """Poll every due, unpaused feed once (called by `capture --due` and the scheduler)."""
-    now = now or utcnow()
-    return [poll_feed(ctx, feed_id, fetcher, now) for feed_id in due_feed_ids(ctx, now)]
+        return [(feed_id, requested is not None) for feed_id, requested in session.execute(
+            select(Feed.id, Feed.poll_requested_at).where(or_(
+                and_(Feed.next_due_at <= now, Feed.paused.is_(False)), Feed.poll_requested_at.is_not(None)))
+            .order_by(Feed.poll_requested_at.is_(None), Feed.next_due_at))]
 
 
 def poll_feed(ctx: ArchiveContext, feed_id: int, fetcher: Fetcher, now: datetime | None = None) -> FeedPollResult:
-    """Poll one feed now; no transaction is held while fetching."""
+    """Poll one feed now; no transaction is held while fetching.
+    Callers go through archive/capture/jobs.py, which makes sure only one poll of a feed runs."""
     now = now or utcnow()
     with ctx.db.read_session() as session:
         feed = session.get(Feed, feed_id)

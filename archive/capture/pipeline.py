@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
-from archive.capture.watches import current_interval, is_active, state_filter
+from archive.capture.watches import current_interval
 from archive.clock import utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
@@ -92,9 +92,7 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> Captu
     started = utcnow()
     try:
         adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
-        with ctx.db.write() as session:
-            summary, changed, first_misses = _record(ctx, session, plan, adapter, fetched,
-                                                     capped, started)
+        summary, changed, first_misses = _store(ctx, plan, adapter, fetched, capped, started)
     except (OSError, OperationalError):
         # The archive's own storage failed (a full disk, the database gone):
         # not the thread's fault, so no failed capture blames the site and
@@ -203,6 +201,19 @@ def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Val
     return _Fetched(result, sha, reused), body
 
 
+def _store(ctx: ArchiveContext, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
+           capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
+    """`_record` in one transaction, judged once more against what the winner wrote
+    if another writer stored this thread's next capture first (uq_captures_thread_seq)."""
+    try:
+        with ctx.db.write() as session:
+            return _record(ctx, session, plan, adapter, fetched, capped, started)
+    except IntegrityError:
+        log.warning("watch %s: another capture of its thread was stored first; judging again", plan.watch_id)
+    with ctx.db.write() as session:
+        return _record(ctx, session, plan, adapter, fetched, capped, started)
+
+
 def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
             capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
@@ -267,10 +278,10 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
 
 
 def _chain(session: Session, capture: Capture) -> None:
-    """Link a flushed capture to its thread's previous one (archive/store/evidence.py)."""
+    """Link a flushed capture to its thread's previous one (archive/store/evidence.py):
+    the row its seq was numbered after, read in the same transaction."""
     previous = session.scalar(select(Capture.record_hash).where(
-        Capture.thread_id == capture.thread_id, Capture.id < capture.id)
-        .order_by(Capture.id.desc()).limit(1))
+        Capture.thread_id == capture.thread_id, Capture.seq == capture.seq - 1))
     capture.prev_hash = previous
     session.flush()
     capture.record_hash = capture_record_hash(capture, previous)
@@ -326,40 +337,3 @@ def _reschedule(watch: Watch, outcome: str, reason: str, now: datetime) -> None:
         watch.consecutive_failures += 1
         backoff = interval * (2 ** min(watch.consecutive_failures - 1, 8))
         watch.next_due_at = now + min(backoff, max(interval, MAX_BACKOFF))
-
-
-def due_watch_ids(ctx: ArchiveContext, now: datetime | None = None) -> list[int]:
-    now = now or utcnow()
-    with ctx.db.read_session() as session:
-        watches = session.scalars(select(Watch).where(Watch.next_due_at <= now)
-                                  .order_by(Watch.next_due_at)).all()
-        return [w.id for w in watches if is_active(w, now)]
-
-
-def active_watch_ids(ctx: ArchiveContext, now: datetime | None = None) -> list[int]:
-    with ctx.db.read_session() as session:
-        return list(session.scalars(select(Watch.id).where(*state_filter("active", now or utcnow()))
-                                    .order_by(Watch.id)))
-
-
-def capture_round(ctx: ArchiveContext, fetcher: Fetcher, progress=None,  # type: ignore[no-untyped-def]
-                  now: datetime | None = None, *, every_active: bool = False) -> list[CaptureSummary]:
-    """Poll due feeds, then capture every due watch once, one after another;
-    with `every_active`, capture every active watch instead, due or not, and
-    leave the feeds alone. One fetcher serves the whole round, so each host
-    still gets its delay between requests. `progress(done, total, summary)`
-    is called after each capture."""
-    from archive.capture.feeds import poll_due_feeds
-
-    if every_active:
-        ids = active_watch_ids(ctx, now)
-    else:
-        poll_due_feeds(ctx, fetcher, now=now)
-        ids = due_watch_ids(ctx, now)
-    summaries = []
-    for done, watch_id in enumerate(ids, start=1):
-        summary = capture_watch(ctx, watch_id, fetcher)
-        summaries.append(summary)
-        if progress:
-            progress(done, len(ids), summary)
-    return summaries

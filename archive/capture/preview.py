@@ -1,15 +1,22 @@
-"""Preview a watch before adding it: fetch the thread once, show what the adapter reads.
+"""Preview a watch before adding it: fetch the thread's first page once, show what the adapter reads.
 
 Nothing is stored. The operator sees the title, the comments found against
 the count the page claims, the first comments, the coverage, and every reason
 the capture would fail or be suspect, so a wrong adapter or wrong selectors
-are caught before the first real capture. When the first page holds no
-comments but points onwards (the Guardian's article page points to its
-discussion API), one more page is read.
+are caught before the first real capture. When comments live on further
+pages (the Guardian's article page points to its discussion API), the
+preview says how many a capture will read, and reads none of them.
+
+This is the web side's one exception to "never fetch" (archive/web/__init__.py),
+so it is bounded: one page, no retries, and at most `PREVIEW_SECONDS` in all
+(robots.txt, redirects and politeness waits included) before the operator
+gets an answer.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as PreviewTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +24,13 @@ from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.capture.follow import may_follow
 from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches
+from archive.settings import Settings
 from scrapers import ADAPTERS, choose_adapter, get_adapter
 from scrapers.base import Adapter, CommentRecord, Page, PageResult
 
 SHOWN_COMMENTS = 10
-MAX_PAGES = 2
+# The longest an operator's add-a-watch request waits for the site.
+PREVIEW_SECONDS = 20.0
 
 
 @dataclass
@@ -63,34 +72,50 @@ def build_adapter(name: str | None, options: Mapping[str, Any] | None) -> Adapte
     return get_adapter(name, options)
 
 
+def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = None,
+                    options: Mapping[str, Any] | None = None) -> Preview:
+    """`preview_url` for a web request: a fetcher of its own without retries, cut off at
+    PREVIEW_SECONDS (the fetch goes on in the background until its own time-out)."""
+    fetcher = Fetcher(user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
+                      timeout=min(settings.fetch_timeout, PREVIEW_SECONDS),
+                      max_bytes=settings.max_response_bytes, retries=0,
+                      allow_private=settings.allow_private_addresses)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
+    future = pool.submit(preview_url, url, fetcher, allow_private=settings.allow_private_addresses,
+                         adapter_name=adapter_name, options=options)
+    try:
+        return future.result(timeout=PREVIEW_SECONDS)
+    except PreviewTimeout:
+        preview = Preview(url=url)
+        preview.problems.append(f"the site did not answer within {PREVIEW_SECONDS:.0f} s; "
+                                "try the preview again later")
+        return preview
+    finally:
+        pool.shutdown(wait=False)
+        future.add_done_callback(lambda _done: fetcher.close())
+
+
 def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name: str | None = None,
                 options: Mapping[str, Any] | None = None) -> Preview:
-    """Fetch and parse; raises ArchiveError only for input errors (bad URL, adapter, options)."""
+    """Fetch and parse the first page; raises ArchiveError only for input errors (bad URL, adapter, options)."""
     url = check_url(url, allow_private=allow_private)
     adapter = build_adapter(adapter_name, options)
     preview = Preview(url=url)
     target = adapter.first_url(url) if adapter else url
-    results: list[PageResult] = []
-    follow: list[str] = []
-    while target and len(results) < MAX_PAGES:
-        fetched = fetcher.fetch(target)
-        preview.pages_read += 1
-        if not _answered(fetched, preview):
-            return preview
-        page = Page(url=target, final_url=fetched.final_url or target, status=fetched.status or 0,
-                    headers=fetched.headers, body=fetched.body)
+    fetched = fetcher.fetch(target)
+    preview.pages_read = 1
+    if not _answered(fetched, preview):
+        return preview
+    page = Page(url=target, final_url=fetched.final_url or target, status=fetched.status or 0,
+                headers=fetched.headers, body=fetched.body)
+    if adapter is None:
+        adapter = choose_adapter(page)
         if adapter is None:
-            adapter = choose_adapter(page)
-            if adapter is None:
-                preview.problems.append("no adapter recognises this page: choose one "
-                                        "(generic-css reads any site given CSS selectors)")
-                return preview
-        result = adapter.parse(page)
-        results.append(result)
-        follow = [link for link in result.follow if may_follow(link, url, adapter)]
-        target = follow[0] if (result.recognised and not result.comments and follow) else ""
-    if adapter is not None:  # None only when no page was read at all
-        _describe(preview, adapter, results, follow)
+            preview.problems.append("no adapter recognises this page: choose one "
+                                    "(generic-css reads any site given CSS selectors)")
+            return preview
+    result = adapter.parse(page)
+    _describe(preview, adapter, result, [link for link in result.follow if may_follow(link, url, adapter)])
     return preview
 
 
@@ -98,7 +123,7 @@ def _answered(fetched: FetchResult, preview: Preview) -> bool:
     preview.status = fetched.status
     preview.final_url = fetched.final_url
     decided = classify_fetches([FetchOutcome(fetched.url, fetched.status, fetched.error,
-                                             fetched.robots_disallowed)], False, MAX_PAGES)
+                                             fetched.robots_disallowed)], False, 1)
     if decided is not None:
         outcome, reason = decided
         preview.problems.append(f"a capture would be {outcome}: {reason}")
@@ -106,29 +131,27 @@ def _answered(fetched: FetchResult, preview: Preview) -> bool:
     return True
 
 
-def _describe(preview: Preview, adapter: Adapter, results: list[PageResult], follow: list[str]) -> None:
+def _describe(preview: Preview, adapter: Adapter, result: PageResult, follow: list[str]) -> None:
     preview.adapter, preview.adapter_label = adapter.name, adapter.label
-    comments = [c for r in results for c in r.comments]
-    preview.found = len(comments)
-    preview.comments = comments[:SHOWN_COMMENTS]
-    preview.title = next((r.title for r in results if r.title), "")
-    preview.claimed = next((r.claimed_count for r in results if r.claimed_count is not None), None)
-    for result in results:
-        if not result.recognised:
-            preview.problems.append(f"a capture would be suspect: {result.reason or 'comment area not recognised'}")
-        elif result.blocked:
-            preview.problems.append(f"a capture would be suspect: the page is a block "
-                                    f"({result.reason or 'captcha, consent wall or maintenance'})")
+    preview.found = len(result.comments)
+    preview.comments = result.comments[:SHOWN_COMMENTS]
+    preview.title = result.title
+    preview.claimed = result.claimed_count
+    if not result.recognised:
+        preview.problems.append(f"a capture would be suspect: {result.reason or 'comment area not recognised'}")
+    elif result.blocked:
+        preview.problems.append(f"a capture would be suspect: the page is a block "
+                                f"({result.reason or 'captcha, consent wall or maintenance'})")
     if preview.problems:
         return
     preview.unread_pages = len(follow)
     if follow:
         preview.coverage = "complete once every page is read"
         preview.warnings.append(f"{len(follow)} more page(s) of comments will be read at each capture")
-    else:
-        preview.coverage = adapter.combine(results).coverage
-    if preview.claimed is not None and not follow and preview.found != preview.claimed:
+        return
+    preview.coverage = adapter.combine([result]).coverage
+    if preview.claimed is not None and preview.found != preview.claimed:
         preview.warnings.append(f"the page claims {preview.claimed} comments but {preview.found} were found")
-    if not comments:
+    if not result.comments:
         preview.warnings.append("no comments found: fine for a new article, "
                                 "but check the adapter and selectors if the page shows some")

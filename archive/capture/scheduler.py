@@ -4,7 +4,10 @@ The database holds each watch's next due time, so a restart resumes where it
 left off. APScheduler 3 cannot share a job store between processes, and the
 Flask reloader or several server workers would each start their own, so only
 the process holding the data folder's lock schedules anything: a second
-`serve` on the same folder serves pages but never double-captures.
+`serve` on the same folder serves pages, and its "Capture now" buttons
+only queue requests, which this dispatcher takes as due at its next tick.
+Each capture runs as a job (archive/capture/jobs.py), so even captures
+started elsewhere (the command line, another machine) never overlap on a thread.
 One host's due watches run one after another in one task (politeness);
 different hosts run in parallel on a small pool.
 """
@@ -23,7 +26,7 @@ from urllib.parse import urlsplit
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.pipeline import capture_watch, due_watch_ids
+from archive.capture.jobs import due_watches, poll_due_feeds, run_capture_job
 from archive.context import ArchiveContext
 from archive.store.models import Watch
 from archive.store.problems import naming
@@ -72,17 +75,15 @@ class Dispatcher:
         self._lock = threading.Lock()
 
     def dispatch(self) -> list[Future]:
-        from archive.capture.feeds import poll_due_feeds
-
         try:
-            poll_due_feeds(self.ctx, self.fetcher)
+            poll_due_feeds(self.ctx, self.fetcher, "schedule")
         except Exception:  # a broken feed must not stop the captures
             log.exception("feed polling failed")
-        by_host: dict[str, list[int]] = {}
+        by_host: dict[str, list[tuple[int, str]]] = {}
         with self.ctx.db.read_session() as session:
-            for watch_id in due_watch_ids(self.ctx):
+            for watch_id, reason in due_watches(self.ctx, "schedule"):
                 url = session.get_one(Watch, watch_id).url
-                by_host.setdefault(urlsplit(url).netloc, []).append(watch_id)
+                by_host.setdefault(urlsplit(url).netloc, []).append((watch_id, reason))
         futures = []
         with self._lock:
             for host, ids in by_host.items():
@@ -92,14 +93,14 @@ class Dispatcher:
                 futures.append(self.pool.submit(self._run_host, host, ids))
         return futures
 
-    def _run_host(self, host: str, watch_ids: list[int]) -> None:
+    def _run_host(self, host: str, jobs: list[tuple[int, str]]) -> None:
         try:
-            for watch_id in watch_ids:
+            for watch_id, reason in jobs:
                 try:
-                    summary = capture_watch(self.ctx, watch_id, self.fetcher)
+                    summary = run_capture_job(self.ctx, watch_id, self.fetcher, reason)
                     log.info("%s", summary.line())
                 except Exception:
-                    # capture_watch records its own failures; this is what it could
+                    # A capture records its own failures; this is what it could
                     # not record (the database down, the watch gone meanwhile).
                     log.exception("capture of watch %s could not be recorded", watch_id)
         finally:

@@ -40,7 +40,8 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
     a summary.
     """
     from archive.capture.fetch.fetcher import Fetcher
-    from archive.capture.pipeline import CaptureSummary, capture_round, capture_watch
+    from archive.capture.jobs import capture_round, run_capture_job
+    from archive.capture.pipeline import CaptureSummary
     from archive.capture.scheduler import DataDirLock
 
     if [bool(url), due, every_active].count(True) != 1:
@@ -63,7 +64,7 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
                     Thread.url == canonical_url(url)))
             if watch_id is None:
                 raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
-            summary = capture_watch(ctx, watch_id, fetcher)
+            summary = run_capture_job(ctx, watch_id, fetcher, "command line")
             click.echo(summary.line())
             _print_summaries([summary], "")
     finally:

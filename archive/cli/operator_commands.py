@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from archive.capture.feeds import add_feed, poll_feed, watch_schedule
+from archive.capture.feeds import add_feed, watch_schedule
 from archive.cli import current_context
 from archive.cli.watch_commands import duration_option, watch
 from archive.clock import format_duration, iso, parse_duration, utcnow
@@ -124,10 +124,11 @@ def feed_list(as_json: bool) -> None:
 def feed_poll(feed_id: int) -> None:
     """Poll feed FEED_ID now, whatever its schedule, and watch its new articles."""
     from archive.capture.fetch.fetcher import Fetcher
+    from archive.capture.jobs import run_feed_job
 
     ctx = current_context()
     with Fetcher.from_settings(ctx.settings) as fetcher:
-        result = poll_feed(ctx, feed_id, fetcher)
+        result = run_feed_job(ctx, feed_id, fetcher, "command line")
     with ctx.db.write() as session:
         audit.record(session, ACTOR, "feed-poll", f"feed {feed_id}",
                      details={"outcome": result.outcome, "error": result.error, "watch_ids": result.watch_ids})

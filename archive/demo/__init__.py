@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.pipeline import capture_watch
+from archive.capture.jobs import run_capture_job
 from archive.capture.watches import add_watch
 from archive.context import ArchiveContext
 from archive.demo.content import ARTICLES, Article
@@ -94,7 +94,7 @@ def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], No
             site.set_stage(stage)
             say(f"  site: {stage.note}")
             for _ in range(confirm if stage.confirm else 1):
-                say(f"    {capture_watch(ctx, watch_id, fetcher).line()}")
+                say(f"    {run_capture_job(ctx, watch_id, fetcher, 'command line').line()}")
     with db.write() as session:
         thread = session.get_one(Thread, thread_id)
         thread.site.name = article.site_name

@@ -8,7 +8,9 @@ processes agree and a restart forgives nothing:
 - per client address: `MAX_FAILURES` failed attempts within `LOCK_DURATION`
   (counted from the `login-failed` audit entries, whose actor is the address)
   refuse every login from it, so guessing across many names is slowed too.
-A refused attempt is logged as well: an attack leaves a trail.
+A refused attempt is logged as well: an attack leaves a trail. Parallel
+attempts are counted one after another (`_one_at_a_time`), or forty at once
+would each read "no failures yet" and each get a password check.
 
 A session cookie is signed, not stored, so it cannot be revoked by itself:
 each session carries its operator's `User.session_version`, and logout or a
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -136,6 +138,14 @@ def _minutes(delta: timedelta) -> int:
     return max(1, -(-int(delta.total_seconds()) // 60))
 
 
+def _one_at_a_time(session: Session, address: str) -> None:
+    """Make attempts from one address wait for each other until commit, so each
+    counts the failures logged before it. SQLite's writers already run one at a
+    time (BEGIN IMMEDIATE); PostgreSQL needs a lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login {address}"})
+
+
 def authenticate(session: Session, name: str, password: str, address: str,
                  now: datetime) -> User:
     """The user for a correct name and password, else LoginRefused.
@@ -144,7 +154,10 @@ def authenticate(session: Session, name: str, password: str, address: str,
     must commit it even when this raises, which `login()` below does.
     """
     address = f"address {address or 'unknown'}"
-    user = session.scalar(select(User).where(User.name == name)) if _NAME.match(name) else None
+    _one_at_a_time(session, address)
+    # Locked until commit: the next attempt at this account reads this one's count.
+    user = (session.scalar(select(User).where(User.name == name).with_for_update())
+            if _NAME.match(name) else None)
     if _address_failures(session, address, now) >= MAX_FAILURES:
         audit.record(session, address, "login-failed", f"user {name[:64]}", "address rate-limited")
         raise LoginRefused(f"too many failed logins from your address; try again in "

@@ -6,7 +6,7 @@ Two checks, each mismatch reported on its own line:
   is listed as a note: it is sound now, but operators should know it happened);
 - every thread's captures form an unbroken hash chain: each capture's
   `record_hash` is the hash of its record and its `prev_hash`, and its
-  `prev_hash` is the `record_hash` of the thread's previous capture (by id).
+  `prev_hash` is the `record_hash` of the thread's previous capture (by `seq`).
   Editing a capture row (its outcome, an exchange's status or headers, the
   blob it points to) breaks its own hash; deleting or reordering captures
   breaks the link to the next one.
@@ -70,7 +70,7 @@ def verify_chains(session: Session, report: VerifyReport, problem: Callable[[str
                   progress: Progress | None = None) -> None:
     total = session.scalar(select(func.count()).select_from(Capture)) or 0
     stmt = (select(Capture).options(selectinload(Capture.exchanges), selectinload(Capture.thread))
-            .order_by(Capture.thread_id, Capture.id).execution_options(yield_per=BATCH))
+            .order_by(Capture.thread_id, Capture.seq).execution_options(yield_per=BATCH))
     thread_id: int | None = None
     previous: Capture | None = None
     for capture in session.scalars(stmt):

@@ -21,8 +21,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    func,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from archive.clock import utcnow
 
@@ -58,6 +61,9 @@ class Thread(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     gone_misses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The capture job in flight, if any (archive/capture/jobs.py): at most one per thread.
+    job_token: Mapped[str | None] = mapped_column(String(32))
+    job_started_at: Mapped[datetime | None]
     site: Mapped[Site] = relationship(back_populates="threads")
     comments: Mapped[list[Comment]] = relationship(back_populates="thread")
     captures: Mapped[list[Capture]] = relationship(back_populates="thread")
@@ -84,6 +90,10 @@ class Feed(Base):
     watch_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     watch_early_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     watch_early_seconds: Mapped[int | None] = mapped_column(Integer)
+    # An operator's "Poll now", waiting for the dispatcher; the poll job in flight, if any.
+    poll_requested_at: Mapped[datetime | None]
+    job_token: Mapped[str | None] = mapped_column(String(32))
+    job_started_at: Mapped[datetime | None]
 
 
 class FeedEntry(Base):
@@ -122,6 +132,8 @@ class Watch(Base):
     # Selector settings for the generic adapter, or other adapter options.
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An operator's "Capture now", waiting for the dispatcher (cleared when the job starts).
+    capture_requested_at: Mapped[datetime | None]
     thread: Mapped[Thread] = relationship()
 
 
@@ -143,9 +155,14 @@ class Capture(Base):
     the thread itself). Only good and unchanged captures are diffed.
     """
     __tablename__ = "captures"
-    __table_args__ = (Index("ix_captures_thread_started", "thread_id", "started_at"),)
+    __table_args__ = (Index("ix_captures_thread_started", "thread_id", "started_at"),
+                      # One capture per place in a thread's chain: two writers that both
+                      # read the same previous capture cannot both be stored (a fork).
+                      UniqueConstraint("thread_id", "seq", name="uq_captures_thread_seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    # 1, 2, 3, ... per thread, given at insert by `_number_captures`; the hash chain's order.
+    seq: Mapped[int] = mapped_column(Integer)
     watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
     adapter: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -170,6 +187,23 @@ class Capture(Base):
     @property
     def is_good(self) -> bool:
         return self.outcome in ("good", "unchanged")
+
+
+@event.listens_for(Session, "before_flush")
+def _number_captures(session: Session, _context: object, _instances: object) -> None:
+    """Number each new capture after its thread's newest one, in the flushing
+    transaction. A concurrent writer that read the same newest capture then
+    fails on uq_captures_thread_seq instead of forking the chain."""
+    following: dict[object, int] = {}
+    for capture in [c for c in session.new if isinstance(c, Capture) and c.seq is None]:
+        thread_id = capture.thread_id if capture.thread_id is not None else capture.thread.id
+        # A thread flushed along with its captures has none stored yet.
+        key = thread_id if thread_id is not None else capture.thread
+        if key not in following:
+            following[key] = 1 if thread_id is None else (session.scalar(
+                select(func.max(Capture.seq)).where(Capture.thread_id == thread_id)) or 0) + 1
+        capture.seq = following[key]
+        following[key] += 1
 
 
 class Exchange(Base):

@@ -1,7 +1,11 @@
 """The web side: one blueprint per audience, plus headers every response gets.
 
-The web side reads; only operator actions write (through `get_db().write()`),
-and it never fetches from the network.
+The web side reads; only operator actions write (through `get_db().write()`).
+It never fetches or captures, except a bounded preview: "Capture now" and
+"Poll now" only mark the watch or feed as requested, and the one capturing
+process (archive/capture/scheduler.py) runs the job, so a web request never
+waits on a site and a second `serve` captures nothing. The preview of a new
+watch reads one page within `PREVIEW_SECONDS` (archive/capture/preview.py).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An operator in a real headless Chromium: log in, preview and add a watch, capture now, check health.
+"""An operator in a real headless Chromium: log in, preview and add a watch, queue a capture, check health.
 
 Uses the `browser` and `screenshots` fixtures of tests/browser/conftest.py and
 its own fresh archive (no demo), served on loopback next to a local article.
@@ -19,13 +19,13 @@ from archive import create_app
 from archive.store.db import get_db
 from config import TestConfig as ArchiveTestConfig
 from tests.operator_support import PASSWORD, make_user
-from tests.test_operators_watches import ARTICLE, OPTIONS
+from tests.test_operators_watches import ARTICLE, OPTIONS, dispatch_once
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def ops_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def ops_app(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, Flask]]:
     data_dir = tmp_path / "instance"
     data_dir.mkdir()
     shutil.copy(sqlite_template, data_dir / "archive.db")
@@ -34,13 +34,14 @@ def ops_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     thread.join(timeout=5)
     get_db(app).dispose()
 
 
-def test_login_preview_add_capture_and_see_health(browser, screenshots, ops_url, local_server):
+def test_login_preview_add_capture_and_see_health(browser, screenshots, ops_app, local_server):
+    ops_url, app = ops_app
     local_server.route("/cafcass/", ARTICLE)
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
@@ -73,9 +74,10 @@ def test_login_preview_add_capture_and_see_health(browser, screenshots, ops_url,
     page.screenshot(path=str(screenshots / "operator-2-watches.png"), full_page=True)
 
     page.click("button:has-text('Capture now')")
-    page.wait_for_url(f"{ops_url}/ops/health")
-    main = page.inner_text("main")
-    assert "Captured: [good]" in main
+    page.wait_for_url(f"{ops_url}/ops/watches")
+    assert "Capture of watch 1 queued" in page.inner_text("main")
+    dispatch_once(app)
+    page.goto(f"{ops_url}/ops/health")
     row = page.locator("tr.capture").first
     assert "good" in row.inner_text() and "3 of 3 claimed" in row.inner_text()
     page.screenshot(path=str(screenshots / "operator-3-health.png"), full_page=True)

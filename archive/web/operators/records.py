@@ -13,9 +13,7 @@ from archive.capture.feeds import (
     DEFAULT_EARLY_FOR,
     DEFAULT_WATCH_EVERY,
     add_feed,
-    poll_feed,
 )
-from archive.capture.fetch.fetcher import Fetcher
 from archive.clock import utcnow
 from archive.context import archive_context
 from archive.errors import ArchiveError
@@ -65,17 +63,16 @@ def feed_detail(feed_id: int) -> str:
 
 @bp.post("/feeds/<int:feed_id>/poll")
 def feed_poll(feed_id: int) -> BaseResponse:
-    ctx = archive_context()
-    try:
-        with Fetcher.from_settings(ctx.settings) as fetcher:
-            result = poll_feed(ctx, feed_id, fetcher)
-    except ArchiveError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".feeds"))
+    """Queue a poll: the capturing process takes the feed as due at its next tick."""
     with get_db().write() as db_session:
-        record(db_session, "feed-poll", f"feed {feed_id}",
-                details={"outcome": result.outcome, "error": result.error, "watch_ids": result.watch_ids})
-    flash(result.line(), "info" if result.outcome in ("ok", "not-modified") else "error")
+        feed = db_session.get(Feed, feed_id)
+        if feed is None:
+            flash(f"no feed with id {feed_id}", "error")
+            return redirect(url_for(".feeds"))
+        feed.poll_requested_at = feed.poll_requested_at or utcnow()
+        record(db_session, "feed-poll", f"feed {feed_id}", details={"url": feed.url})
+    flash(f"Poll of feed {feed_id} queued: the capturing process (serve or scheduler) polls it "
+          "at its next round, within a minute.", "info")
     return redirect(url_for(".feed_detail", feed_id=feed_id))
 
 

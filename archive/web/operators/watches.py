@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.preview import build_adapter, preview_url
+from archive.capture.preview import bounded_preview, build_adapter
 from archive.capture.watches import (
     WATCH_STATES,
     add_watch,
@@ -80,9 +79,7 @@ def watch_new() -> Reply:
             adapter = form["adapter"] or None
             if request.form.get("action") == "add":
                 return _add_watch(form["url"], adapter, every, until, options)
-            with Fetcher.from_settings(settings) as fetcher:
-                preview = preview_url(form["url"], fetcher, adapter_name=adapter, options=options,
-                                      allow_private=settings.allow_private_addresses)
+            preview = bounded_preview(form["url"], settings, adapter_name=adapter, options=options)
         except ArchiveError as exc:
             flash(str(exc), "error")
             return render_template("operators/watch_new.html", form=form, adapters=_adapter_choices(),
@@ -201,20 +198,19 @@ def watch_remove(watch_id: int) -> BaseResponse:
 
 @bp.post("/watches/<int:watch_id>/capture")
 def watch_capture(watch_id: int) -> BaseResponse:
-    from archive.capture.pipeline import capture_watch
-
-    ctx = archive_context()
+    """Queue a capture: the capturing process takes it as due at its next tick."""
     try:
-        with Fetcher.from_settings(ctx.settings) as fetcher:
-            summary = capture_watch(ctx, watch_id, fetcher)
+        with get_db().write() as db_session:
+            watch = get_watch(db_session, watch_id)
+            # A second press while queued keeps the first time: one request, one capture.
+            watch.capture_requested_at = watch.capture_requested_at or utcnow()
+            record(db_session, "capture-now", f"watch {watch_id}", details={"url": watch.thread.url})
     except ArchiveError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".watches"))
-    with get_db().write() as db_session:
-        record(db_session, "capture-now", f"watch {watch_id}", details={
-            "capture_id": summary.capture_id, "outcome": summary.outcome, "reason": summary.reason})
-    flash(f"Captured: {summary.line()}", "info" if summary.outcome in ("good", "unchanged") else "error")
-    return redirect(url_for(".health"))
+    flash(f"Capture of watch {watch_id} queued: the capturing process (serve or scheduler) runs it "
+          "at its next round, within a minute; its result then shows on this page.", "info")
+    return redirect(local_target(request.form.get("next")) or url_for(".watches"))
 
 
 @bp.get("/watches/export.csv")
