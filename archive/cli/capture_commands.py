@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import func, select
 
 from archive.capture.watches import canonical_url
-from archive.cli import current_app_obj, current_context
+from archive.cli import cli, current_app_obj, current_context
 from archive.errors import ArchiveError
 from archive.store.models import Thread, Watch
+
+if TYPE_CHECKING:
+    from archive.capture.pipeline import CaptureSummary
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
 
 
-def _print_summaries(summaries, nothing: str) -> None:  # type: ignore[no-untyped-def]
+def _print_summaries(summaries: Sequence[CaptureSummary], nothing: str) -> None:
     by_outcome: dict[str, int] = {}
     for s in summaries:
         by_outcome[s.outcome] = by_outcome.get(s.outcome, 0) + 1
@@ -41,7 +46,6 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
     """
     from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.jobs import capture_round, run_capture_job
-    from archive.capture.pipeline import CaptureSummary
     from archive.capture.scheduler import DataDirLock
 
     if [bool(url), due, every_active].count(True) != 1:
@@ -92,9 +96,10 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     with ctx.db.read_session() as session:
         empty = not session.scalar(select(func.count()).select_from(Watch))
     root = click.get_current_context().find_root()
-    if empty and ctx.settings.demo_on_empty and "demo" in root.command.commands:  # type: ignore[attr-defined]
+    demo = cli.commands.get("demo")
+    if empty and ctx.settings.demo_on_empty and demo is not None:
         click.echo("nothing is watched yet: loading the offline Community Care demo first")
-        root.invoke(root.command.commands["demo"])  # type: ignore[attr-defined]
+        root.invoke(demo)
     running = None if no_scheduler else start_scheduler(ctx)
     if not no_scheduler and running is None:
         click.echo("another process captures for this data folder; serving pages only")

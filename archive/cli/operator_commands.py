@@ -6,7 +6,9 @@ Actions here are written to the audit log like the web's, with the actor
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from sqlalchemy import select
@@ -73,7 +75,8 @@ def feed() -> None:
 @click.option("--watch-every", callback=duration_option, help="Capture interval of those watches (default 6h).")
 @click.option("--early-every", callback=duration_option, help="Their interval in the first days (default 1h).")
 @click.option("--early-for", callback=duration_option, help="How long the first days last (default 2d).")
-def feed_add(feed_url: str, every, watch_for, watch_every, early_every, early_for) -> None:  # type: ignore[no-untyped-def]
+def feed_add(feed_url: str, every: timedelta | None, watch_for: timedelta | None, watch_every: timedelta | None,
+             early_every: timedelta | None, early_for: timedelta | None) -> None:
     """Discover new articles from a site's RSS or Atom feed and watch each."""
     ctx = current_context()
     settings = ctx.settings
@@ -137,7 +140,7 @@ def feed_poll(feed_id: int) -> None:
 
 @watch.command("import")
 @click.argument("csv_file", type=click.File("rb"))
-def watch_import(csv_file) -> None:  # type: ignore[no-untyped-def]
+def watch_import(csv_file: BinaryIO) -> None:
     """Add the watches listed in a CSV file ('-' for stdin); all or nothing.
 
     Columns: url (required), adapter, every, until, paused, early_every,

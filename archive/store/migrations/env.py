@@ -1,6 +1,6 @@
 """Alembic environment: the URL comes from archive.schema, never from an ini file."""
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from archive.store.models import Base
 from archive.store.schema import include_name
@@ -21,7 +21,7 @@ def run_migrations() -> None:
         _run(conn)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # SQLite cannot ALTER most things in place: batch mode copies the table.
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=connection.dialect.name == "sqlite",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask.sansio.blueprints import BlueprintSetupState
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +31,7 @@ TIMELINE_ON_THREAD_PAGE = 20
 
 
 @bp.record_once
-def _template_helpers(state) -> None:  # type: ignore[no-untyped-def]
+def _template_helpers(state: BlueprintSetupState) -> None:
     env = state.app.jinja_env
     env.filters.update(utc=presenters.utc, safe_url=presenters.safe_url)
     env.globals.update(window=presenters.window, comment_badges=presenters.comment_badges,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.clock import parse_date
 from archive.context import archive_context
@@ -150,7 +151,7 @@ class ShownHit:
     highlight: str
 
 
-def _hits(session, results: SearchResults) -> list[ShownHit]:  # type: ignore[no-untyped-def]
+def _hits(session: Session, results: SearchResults) -> list[ShownHit]:
     views = q.comment_views(session, [h.comment_id for h in results.hits])
     q.fill_bodies(session, list(views.values()))
     threads = {t.id: t for t in session.scalars(
