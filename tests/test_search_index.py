@@ -151,7 +151,7 @@ def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:
 
 
 def test_unknown_backend_is_a_one_line_error(app: Flask) -> None:
-    with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database"):
+    with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, tantivy"):
         with_settings(app, search_backend="elastic")
 
 
