@@ -137,6 +137,16 @@ def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: d
     assert found(app, archive, "cafcass", status="removed") == ["c8"]
 
 
+def test_reindex_in_several_batches(app: Flask, archive: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open-ended first and last id ranges, and ranges bounded on both sides."""
+    import archive.search as search
+
+    monkeypatch.setattr(search, "REINDEX_BATCH", 7)
+    assert reindex(archive_context(app)) == len(SPECS)
+    assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
+    assert query_index(archive_context(app), SearchQuery(text="filler")).total == len(SPECS) - 9
+
+
 def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
     remove_from_index(archive_context(app), [archive["c7"]])
     assert found(app, archive, "cafe") == []

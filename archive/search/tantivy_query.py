@@ -75,8 +75,9 @@ def to_query(node: Node) -> Query:
 
 def _range(field: str, kind: FieldType, low: int | None, high: int | None,
            include_low: bool = True, include_high: bool = True) -> Query:
-    return Query.range_query(SCHEMA, field, kind, low, high, include_lower=include_low,
-                             include_upper=include_high)
+    # Tantivy refuses an exclusive flag on a missing bound.
+    return Query.range_query(SCHEMA, field, kind, low, high, include_lower=include_low or low is None,
+                             include_upper=include_high or high is None)
 
 
 def ids_in(comment_ids: Sequence[int]) -> Query:
