@@ -55,7 +55,8 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
     "SECRET_KEY": ("ARCHIVE_SECRET_KEY", "", str,
                    "Signs sessions and search cursors; empty means a random key kept in the data folder."),
     "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
-                       "Search engine: whoosh, or database (SQLite FTS5 / PostgreSQL tsvector)."),
+                       "Search engine: whoosh, database (SQLite FTS5 / PostgreSQL tsvector) "
+                       "or tantivy (a Tantivy index in <data dir>/index/tantivy/)."),
     "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,
                       "Seconds one response may take, connection to last byte."),
     "MAX_RESPONSE_BYTES": ("ARCHIVE_MAX_RESPONSE_BYTES", "10000000", int,

@@ -108,7 +108,7 @@ FORGED = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["whoosh", "database"])
+@pytest.mark.parametrize("backend", ["whoosh", "database", "tantivy"])
 def test_forged_cursors_are_400(app, client, backend):
     build_moderated_thread(app)
     reindex(with_settings(app, search_backend=backend))

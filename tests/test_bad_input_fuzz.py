@@ -60,7 +60,7 @@ _queries = st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=2, uniq
                                          for name in names}))
 
 
-@pytest.mark.parametrize("backend", ["whoosh", "database"])
+@pytest.mark.parametrize("backend", ["whoosh", "database", "tantivy"])
 def test_no_query_string_makes_a_server_error(app, backend):
     build_moderated_thread(app)
     reindex(with_settings(app, search_backend=backend))

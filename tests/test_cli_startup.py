@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("flask", "flask_login", "flask_wtf", "werkzeug", "whoosh", "archive.web",
-         "archive.search.whoosh_backend")
+HEAVY = ("flask", "flask_login", "flask_wtf", "werkzeug", "whoosh", "tantivy", "archive.web",
+         "archive.search.whoosh_backend", "archive.search.tantivy_backend")
 PROBE = f"""
 import runpy, sys
 sys.argv = ["archive", *sys.argv[1:]]

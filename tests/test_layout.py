@@ -15,7 +15,7 @@ RULES = ROOT / "archive" / "rules"
 ALLOWED_PREFIXES = ("archive.rules", "archive.clock", "scrapers.base")
 FORBIDDEN_STDLIB = {"socket", "http", "urllib", "sqlite3", "subprocess", "ssl", "shutil", "io"}
 FORBIDDEN_PACKAGES = ("flask", "werkzeug", "sqlalchemy", "psycopg", "requests", "urllib3",
-                      "whoosh", "apscheduler", "alembic")
+                      "whoosh", "tantivy", "apscheduler", "alembic")
 
 
 def _imports(path: Path) -> list[str]:

@@ -23,6 +23,7 @@ from archive.search import (
     query_index,
     reindex,
     remove_from_index,
+    tantivy_backend,
     whoosh_backend,
 )
 from archive.store.db import get_db
@@ -136,6 +137,16 @@ def test_reindex_repairs_an_index_the_database_moved_past(app: Flask, archive: d
     assert found(app, archive, "cafcass", status="removed") == ["c8"]
 
 
+def test_reindex_in_several_batches(app: Flask, archive: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open-ended first and last id ranges, and ranges bounded on both sides."""
+    import archive.search as search
+
+    monkeypatch.setattr(search, "REINDEX_BATCH", 7)
+    assert reindex(archive_context(app)) == len(SPECS)
+    assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
+    assert query_index(archive_context(app), SearchQuery(text="filler")).total == len(SPECS) - 9
+
+
 def test_remove_from_index(app: Flask, archive: dict[str, int]) -> None:
     remove_from_index(archive_context(app), [archive["c7"]])
     assert found(app, archive, "cafe") == []
@@ -151,7 +162,7 @@ def test_reindex_command(app: Flask, archive: dict[str, int], runner) -> None:
 
 
 def test_unknown_backend_is_a_one_line_error(app: Flask) -> None:
-    with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database"):
+    with pytest.raises(ArchiveError, match="ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, tantivy"):
         with_settings(app, search_backend="elastic")
 
 
@@ -232,5 +243,69 @@ def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, in
         reindex_now(app, [whoosh_archive["c9"]])
         assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
             whoosh_archive["c9"]]
+    finally:
+        reader.close()
+
+
+# Tantivy: one writer per index across processes, like Whoosh.
+
+def _tantivy_stale_flag(app: Flask) -> Path:
+    return archive_context(app).settings.data_dir / "index" / "tantivy.stale"
+
+
+@pytest.fixture
+def tantivy_archive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    with_settings(app, search_backend="tantivy")
+    monkeypatch.setattr(tantivy_backend, "WRITE_WAIT_SECONDS", 0.3)
+    ids = build_archive(app)
+    reindex(archive_context(app))
+    return ids
+
+
+def test_locked_tantivy_index_is_marked_stale_and_reindex_repairs_it(
+        app: Flask, tantivy_archive: dict[str, int]) -> None:
+    import tantivy
+
+    ids = tantivy_archive
+    with get_db(app).write() as session:
+        session.get_one(Comment, ids["c7"]).status = "removed"
+    # Another writer holds the index's lock for longer than we wait.
+    other = tantivy.Index.open(str(archive_context(app).settings.data_dir / "index" / "tantivy")).writer()
+    try:
+        reindex_now(app, [ids["c7"]])  # does not raise: the capture is already stored
+    finally:
+        other.rollback()
+        other.wait_merging_threads()
+    assert "indexing 1 comment(s) failed" in _tantivy_stale_flag(app).read_text()
+    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
+    assert results.stale and results.total == 0
+    reindex(archive_context(app))
+    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
+    assert not results.stale and keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
+
+
+def test_a_lost_tantivy_index_is_recreated_and_flagged(app: Flask, tantivy_archive: dict[str, int]) -> None:
+    import shutil
+
+    shutil.rmtree(archive_context(app).settings.data_dir / "index" / "tantivy")
+    with_settings(app)  # a new process: a new engine, with no index open
+    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
+    assert results.total == 0 and results.stale
+    reindex(archive_context(app))
+    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
+    assert results.total == 6 and not results.stale
+
+
+def test_tantivy_readers_see_each_commit(app: Flask, tantivy_archive: dict[str, int]) -> None:
+    """A second context (another process's view) sees what this one indexes, at once."""
+    reader = ArchiveContext.open(archive_context(app).settings)
+    try:
+        assert query_index(reader, SearchQuery(text="ofqual")).total == 0
+        with get_db(app).write() as session:
+            comment = session.get_one(Comment, tantivy_archive["c9"])
+            comment.versions.append(CommentVersion(seq=2, text="ofqual now", html="", text_sha256="x"))
+        reindex_now(app, [tantivy_archive["c9"]])
+        assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
+            tantivy_archive["c9"]]
     finally:
         reader.close()

@@ -62,7 +62,7 @@ def test_the_command_line_prints_a_bad_setting_as_one_error_line(
     result = CliRunner().invoke(cli, ["watch", "list"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, not 'elastic'"]
+        "error: ARCHIVE_SEARCH_BACKEND must be one of whoosh, database, tantivy, not 'elastic'"]
 
 
 @pytest.mark.parametrize("value", ["", "s3://evidence", "s3://evidence.example-1/archive/blobs/"])

@@ -1,7 +1,7 @@
 """Full-text search over every version of every comment and the thread titles.
 
-The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `whoosh`
-or `database`) or imports Whoosh. Callers use:
+The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `whoosh`,
+`database` or `tantivy`) or imports Whoosh or Tantivy. Callers use:
 
     index_comments(ctx, session, ids)   after a commit that changed comments
     remove_from_index(ctx, ids)         after deleting comments

@@ -1,7 +1,7 @@
 """Which engine serves this archive (ARCHIVE_SEARCH_BACKEND), and the stale flag.
 
-`whoosh` (default) or `database` (SQLite FTS5 on SQLite, tsvector + GIN on
-PostgreSQL). When an index update fails, a flag file
+`whoosh` (default), `database` (SQLite FTS5 on SQLite, tsvector + GIN on
+PostgreSQL) or `tantivy` (a Tantivy index in <DATA_DIR>/index/tantivy/). When an index update fails, a flag file
 `<DATA_DIR>/index/<backend>.stale` records why; searches still run (and say
 they may be out of date) until `reindex` repairs the index and removes it.
 """
@@ -21,11 +21,17 @@ from archive.store.models import Comment
 
 
 # Each engine module is imported only when its engine is first used: the
-# command line and capture workers start without loading Whoosh.
+# command line and capture workers start without loading Whoosh or Tantivy.
 def _whoosh(settings: Settings, db: Database) -> Engine:
     from archive.search.whoosh_backend import WhooshEngine
 
     return WhooshEngine(db, settings.data_dir / "index")
+
+
+def _tantivy(settings: Settings, db: Database) -> Engine:
+    from archive.search.tantivy_backend import TantivyEngine
+
+    return TantivyEngine(db, settings.data_dir / "index" / "tantivy")
 
 
 def _database(_settings: Settings, db: Database) -> Engine:
@@ -39,7 +45,8 @@ def _database(_settings: Settings, db: Database) -> Engine:
 
 
 # ARCHIVE_SEARCH_BACKEND -> the engine it names.
-BACKENDS: dict[str, Callable[[Settings, Database], Engine]] = {"whoosh": _whoosh, "database": _database}
+BACKENDS: dict[str, Callable[[Settings, Database], Engine]] = {
+    "whoosh": _whoosh, "database": _database, "tantivy": _tantivy}
 # What any engine raises when its index cannot be read or written (as
 # opposed to a bug, which must not be hidden); engines add their own.
 BASE_FAILURES: tuple[type[BaseException], ...] = (OSError, EOFError, SQLAlchemyError)
