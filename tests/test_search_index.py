@@ -6,13 +6,15 @@ engine that database offers.
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Unpack
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from archive.context import ArchiveContext, archive_context
 from archive.errors import ArchiveError
@@ -166,49 +168,79 @@ def test_unknown_backend_is_a_one_line_error(app: Flask) -> None:
         with_settings(app, search_backend="elastic")
 
 
-# Whoosh: one writer per index, and a stale flag when an update cannot be made.
+# Engines with their own index files (Whoosh, tantivy): one writer per index
+# across processes, and a stale flag when an update cannot be made.
+FILE_ENGINES = {"whoosh": whoosh_backend, "tantivy": tantivy_backend}
 
-def _stale_flag(app: Flask) -> Path:
-    return archive_context(app).settings.data_dir / "index" / "whoosh.stale"
+
+def _stale_flag(app: Flask, backend: str = "whoosh") -> Path:
+    return archive_context(app).settings.data_dir / "index" / f"{backend}.stale"
 
 
-@pytest.fixture
-def whoosh_archive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    with_settings(app, search_backend="whoosh")
-    monkeypatch.setattr(whoosh_backend, "WRITE_WAIT_SECONDS", 0.3)
+def _index_dir(app: Flask, backend: str) -> Path:
+    index = archive_context(app).settings.data_dir / "index"
+    return index if backend == "whoosh" else index / backend
+
+
+@contextmanager
+def _writer_held_elsewhere(app: Flask, backend: str) -> Iterator[None]:
+    """Another process holds the index's writer for longer than we wait."""
+    if backend == "whoosh":
+        from whoosh import index as whoosh_index
+
+        whoosh_writer = whoosh_index.open_dir(str(_index_dir(app, backend))).writer()
+        try:
+            yield
+        finally:
+            whoosh_writer.cancel()
+    else:
+        import tantivy
+
+        tantivy_writer = tantivy.Index.open(str(_index_dir(app, backend))).writer()
+        try:
+            yield
+        finally:
+            tantivy_writer.rollback()
+            tantivy_writer.wait_merging_threads()
+
+
+@pytest.fixture(params=sorted(FILE_ENGINES))
+def file_index(request: pytest.FixtureRequest, app: Flask,
+               monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, int]]:
+    backend: str = request.param
+    with_settings(app, search_backend=backend)
+    monkeypatch.setattr(FILE_ENGINES[backend], "WRITE_WAIT_SECONDS", 0.3)
     ids = build_archive(app)
     reindex(archive_context(app))
-    return ids
+    return backend, ids
 
 
-def test_locked_whoosh_index_is_marked_stale_and_reindex_repairs_it(
-        app: Flask, whoosh_archive: dict[str, int]) -> None:
-    from whoosh import index as whoosh_index
-
-    ids = whoosh_archive
+def test_a_locked_index_is_marked_stale_and_reindex_repairs_it(
+        app: Flask, file_index: tuple[str, dict[str, int]]) -> None:
+    backend, ids = file_index
     with get_db(app).write() as session:
         session.get_one(Comment, ids["c7"]).status = "removed"
-    # Another process holds the index's writer for longer than we wait.
-    other = whoosh_index.open_dir(str(archive_context(app).settings.data_dir / "index")).writer()
-    try:
+    with _writer_held_elsewhere(app, backend):
         reindex_now(app, [ids["c7"]])  # does not raise: the capture is already stored
-    finally:
-        other.cancel()
-    assert _stale_flag(app).exists()
-    assert "indexing 1 comment(s) failed" in _stale_flag(app).read_text()
+    assert _stale_flag(app, backend).exists()
+    assert "indexing 1 comment(s) failed" in _stale_flag(app, backend).read_text()
     results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
     assert results.stale and results.total == 0  # the index missed the change, and says so
     reindex(archive_context(app))
-    assert not _stale_flag(app).exists()
+    assert not _stale_flag(app, backend).exists()
     results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
     assert not results.stale
     assert keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
 
 
-def test_a_lost_whoosh_index_is_recreated_and_flagged(app: Flask, whoosh_archive: dict[str, int]) -> None:
-    index_dir = archive_context(app).settings.data_dir / "index"
-    for path in index_dir.iterdir():
-        path.unlink()
+def test_a_lost_index_is_recreated_and_flagged(app: Flask, file_index: tuple[str, dict[str, int]]) -> None:
+    backend, _ids = file_index
+    index_dir = _index_dir(app, backend)
+    if backend == "whoosh":
+        for path in index_dir.iterdir():
+            path.unlink()
+    else:
+        shutil.rmtree(index_dir)
     with_settings(app)  # a new process: a new engine, with no index open
     results = query_index(archive_context(app), SearchQuery(text="cafcass"))
     assert results.total == 0 and results.stale
@@ -232,80 +264,16 @@ def test_a_first_index_is_stale_only_if_it_misses_comments(app: Flask) -> None:
     assert _stale_flag(app).exists()
 
 
-def test_whoosh_readers_see_each_commit(app: Flask, whoosh_archive: dict[str, int]) -> None:
+def test_readers_see_each_commit(app: Flask, file_index: tuple[str, dict[str, int]]) -> None:
     """A second context (another process's view) sees what this one indexes, at once."""
+    _backend, ids = file_index
     reader = ArchiveContext.open(archive_context(app).settings)
     try:
         assert query_index(reader, SearchQuery(text="ofqual")).total == 0
         with get_db(app).write() as session:
-            comment = session.scalars(select(Comment).where(Comment.id == whoosh_archive["c9"])).one()
+            comment = session.get_one(Comment, ids["c9"])
             comment.versions.append(CommentVersion(seq=2, text="ofqual now", html="", text_sha256="x"))
-        reindex_now(app, [whoosh_archive["c9"]])
-        assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
-            whoosh_archive["c9"]]
-    finally:
-        reader.close()
-
-
-# Tantivy: one writer per index across processes, like Whoosh.
-
-def _tantivy_stale_flag(app: Flask) -> Path:
-    return archive_context(app).settings.data_dir / "index" / "tantivy.stale"
-
-
-@pytest.fixture
-def tantivy_archive(app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    with_settings(app, search_backend="tantivy")
-    monkeypatch.setattr(tantivy_backend, "WRITE_WAIT_SECONDS", 0.3)
-    ids = build_archive(app)
-    reindex(archive_context(app))
-    return ids
-
-
-def test_locked_tantivy_index_is_marked_stale_and_reindex_repairs_it(
-        app: Flask, tantivy_archive: dict[str, int]) -> None:
-    import tantivy
-
-    ids = tantivy_archive
-    with get_db(app).write() as session:
-        session.get_one(Comment, ids["c7"]).status = "removed"
-    # Another writer holds the index's lock for longer than we wait.
-    other = tantivy.Index.open(str(archive_context(app).settings.data_dir / "index" / "tantivy")).writer()
-    try:
-        reindex_now(app, [ids["c7"]])  # does not raise: the capture is already stored
-    finally:
-        other.rollback()
-        other.wait_merging_threads()
-    assert "indexing 1 comment(s) failed" in _tantivy_stale_flag(app).read_text()
-    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
-    assert results.stale and results.total == 0
-    reindex(archive_context(app))
-    results = query_index(archive_context(app), SearchQuery(text="cafe", status="removed"))
-    assert not results.stale and keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
-
-
-def test_a_lost_tantivy_index_is_recreated_and_flagged(app: Flask, tantivy_archive: dict[str, int]) -> None:
-    import shutil
-
-    shutil.rmtree(archive_context(app).settings.data_dir / "index" / "tantivy")
-    with_settings(app)  # a new process: a new engine, with no index open
-    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
-    assert results.total == 0 and results.stale
-    reindex(archive_context(app))
-    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
-    assert results.total == 6 and not results.stale
-
-
-def test_tantivy_readers_see_each_commit(app: Flask, tantivy_archive: dict[str, int]) -> None:
-    """A second context (another process's view) sees what this one indexes, at once."""
-    reader = ArchiveContext.open(archive_context(app).settings)
-    try:
-        assert query_index(reader, SearchQuery(text="ofqual")).total == 0
-        with get_db(app).write() as session:
-            comment = session.get_one(Comment, tantivy_archive["c9"])
-            comment.versions.append(CommentVersion(seq=2, text="ofqual now", html="", text_sha256="x"))
-        reindex_now(app, [tantivy_archive["c9"]])
-        assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [
-            tantivy_archive["c9"]]
+        reindex_now(app, [ids["c9"]])
+        assert [hit.comment_id for hit in query_index(reader, SearchQuery(text="ofqual")).hits] == [ids["c9"]]
     finally:
         reader.close()
