@@ -51,8 +51,13 @@ def _settings(ctx: click.Context) -> Settings:
     from archive.settings import Settings
     from config import Config
 
-    app = ctx.find_root().obj
-    return archive_context(app).settings if app is not None else Settings.from_config(Config())
+    root = ctx.find_root()
+    if root.obj is not None:
+        return archive_context(root.obj).settings
+    if _CONTEXT in root.meta:
+        context: ArchiveContext = root.meta[_CONTEXT]
+        return context.settings
+    return Settings.from_config(Config())
 
 
 @click.group(cls=ArchiveGroup)
