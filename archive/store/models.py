@@ -177,6 +177,9 @@ class Capture(Base):
     # What the page itself claimed ("6 Responses"), when it says.
     comments_claimed: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer, default=0)
+    # The job that made it (archive/capture/jobs.py): a job run again after its
+    # worker died finds its capture here instead of making a second one.
+    job_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     # Hash chain over captures (archive.evidence): tampering is detectable.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
@@ -324,3 +327,51 @@ class AuditEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CaptureJob(Base):
+    """One request to capture a watch's thread or poll a feed, from queueing to its end.
+
+    kind: 'capture' (target_id is a watch id) or 'poll' (a feed id).
+    state: 'queued', 'running', 'done', 'skipped' (the target was already
+    being worked on) or 'failed' (the job itself broke; a failed capture is
+    still a 'done' job with outcome 'failed'). A running job whose worker has
+    not been heard from lately belongs to a dead worker.
+    """
+    __tablename__ = "capture_jobs"
+    __table_args__ = (Index("ix_capture_jobs_state_target", "state", "kind", "target_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # The worker (Worker.name) running it, or that ran it last.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id", ondelete="SET NULL"))
+
+
+class Worker(Base):
+    """A process that runs capture jobs, as it last reported itself (heartbeats)."""
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # 'embedded' (the scheduler's pool) or 'celery'.
+    executor: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_heard_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_job_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class HostSlot(Base):
+    """Fleet-wide politeness without a broker: the earliest time the next
+    request to a host may start, reserved atomically by whichever worker asks."""
+    __tablename__ = "host_slots"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column()
