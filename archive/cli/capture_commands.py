@@ -94,7 +94,8 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     app, ctx = current_app_obj(), current_context()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with ctx.db.read_session() as session:
-        empty = not session.scalar(select(func.count()).select_from(Watch))
+        # Threads, not watches: the demo's finished threads keep no watch.
+        empty = not session.scalar(select(func.count()).select_from(Thread))
     root = click.get_current_context().find_root()
     demo = cli.commands.get("demo")
     if empty and ctx.settings.demo_on_empty and demo is not None:

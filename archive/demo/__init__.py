@@ -27,12 +27,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from archive.capture.jobs import run_capture_job
+from archive.capture.jobs import SKIPPED, run_capture_job
+from archive.capture.pipeline import CaptureSummary
 from archive.capture.watches import add_watch
 from archive.context import ArchiveContext
 from archive.demo.content import ARTICLES, Article
 from archive.demo.simulation import DemoFetcher, SimulatedClock
 from archive.demo.site import DemoSite
+from archive.errors import ArchiveError
 from archive.store.models import Capture, Comment, Site, Thread, Watch
 
 # What `_state` finds for an article.
@@ -86,8 +88,8 @@ def load_demo(ctx: ArchiveContext, say: Callable[[str], None] = print) -> list[L
         if state == LOADED and thread_id is not None:
             loaded.append(_describe(ctx, thread_id, article, already=True))
             continue
-        say(f"capturing “{article.title}” from a local copy of {article.host}, "
-            f"every {_hours(article)} hours on a simulated clock")
+        say(f"capturing “{article.title}”\n  {article.url}\n"
+            f"  from a local copy of {article.host}, every {_hours(article)} hours on a simulated clock")
         loaded.append(_describe(ctx, _load_article(ctx, article, say), article, already=False))
     return loaded
 
@@ -127,12 +129,25 @@ def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], No
             site.set_stage(article.stage_at(moment))
             clock.set(moment)
             summary = run_capture_job(ctx, watch_id, fetcher, "command line", clock)
+            if summary.outcome == SKIPPED:
+                # A demo stopped mid-capture holds its claim for up to CLAIM_LEASE;
+                # carrying on would finish the load with captures missing.
+                raise ArchiveError(f"the demo's thread for {article.host} is claimed by another capture "
+                                   "(an interrupted demo keeps its claim for up to an hour); "
+                                   "run the demo again later")
             if summary.events or summary.outcome not in ("good", "unchanged"):
-                say(f"  {moment:%Y-%m-%d %H:%M} capture: {summary.line()}")
+                say(f"  {moment:%Y-%m-%d %H:%M} capture: {_told(summary)}")
     with db.write() as session:
         # Finished: the thread's address is a real site's, so nothing may capture it again.
         session.delete(session.get_one(Watch, watch_id))
     return thread_id
+
+
+def _told(summary: CaptureSummary) -> str:
+    """A capture's line without its URL, which the demo names once per article."""
+    changes = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.events.items()))
+    reason = f" ({summary.reason})" if summary.reason else ""
+    return f"[{summary.outcome}] {summary.comments_found} comments{'; ' + changes if changes else ''}{reason}"
 
 
 def _demo_watch(ctx: ArchiveContext, article: Article, start: datetime) -> tuple[int, int, datetime | None]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from archive.capture.watches import SIMULATED_SITE_MARK
+
 
 @dataclass(frozen=True)
 class DemoComment:
@@ -149,7 +151,7 @@ COMMUNITY_CARE = Article(
     title="Cafcass rated \u2018outstanding\u2019 for effective leaders and practice that "
           "\u2018acts on the child\u2019s views\u2019",
     published=datetime(2018, 3, 29, 11, 0),
-    site_name="Community Care (offline demo)",
+    site_name=f"Community Care {SIMULATED_SITE_MARK}",
     paragraphs=(
         "Ofsted inspectors find \u2018child-focussed\u2019 practice, \u2018aspirational\u2019 leadership and "
         "\u2018innovations\u2019 in technology within the family court advisory service",
@@ -208,7 +210,7 @@ TRANSPARENCY_BLOG = Article(
     post_id=412,
     title="Cafcass Complaints \u2013 data between 2011 and 2014",
     published=datetime(2017, 10, 20, 9, 30),
-    site_name="Family court transparency blog (offline demo)",
+    site_name=f"Family court transparency blog {SIMULATED_SITE_MARK}",
     paragraphs=(
         "In September 2014 Ricard Benyon the MP for Newbury posed the following question in "
         "Parliament: how many complaints have been made against the Children and Family Court "
