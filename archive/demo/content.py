@@ -206,7 +206,7 @@ COMMUNITY_CARE = Article(
 
 # The blog's address is not in the seed documents: a reserved .example name stands in for it.
 TRANSPARENCY_BLOG = Article(
-    url="https://familycourt-transparency.example/cafcass-complaints-data-between-2011-and-2014/",
+    url="https://familycourtblog.example/cafcass-complaints-data-between-2011-and-2014/",
     post_id=412,
     title="Cafcass Complaints \u2013 data between 2011 and 2014",
     published=datetime(2017, 10, 20, 9, 30),

@@ -26,17 +26,22 @@ FETCH_TIMEOUT = 10.0
 
 
 class SimulatedClock:
-    """Callable like `archive.clock.utcnow`; `set(moment)` moves it."""
+    """Callable like `archive.clock.utcnow`. After `set(moment)` its first reading is
+    `moment` exactly (a capture's start, so windows between captures are whole
+    hours), and later readings run on from there at the wall clock's pace."""
 
     def __init__(self, moment: datetime) -> None:
         self._offset = timedelta(0)
-        self.set(moment)
+        self._next: datetime | None = moment
 
     def set(self, moment: datetime) -> None:
-        self._offset = moment - utcnow()
+        self._next = moment
 
     def __call__(self) -> datetime:
-        return utcnow() + self._offset
+        now = utcnow()
+        if self._next is not None:
+            self._offset, self._next = self._next - now, None
+        return now + self._offset
 
 
 def _origin(url: str) -> str:
