@@ -205,3 +205,17 @@ def test_the_demo_leaves_real_sites_and_real_captures_alone(app, runner, local_s
         started = session.scalar(select(Capture.started_at).join(Thread)
                                  .where(Thread.url == local_server.url("/article")))
     assert started is not None and abs(utcnow() - started) < timedelta(minutes=5)
+
+
+def test_an_archive_with_the_earlier_demo_on_loopback_counts_as_loaded(app, runner) -> None:
+    """Earlier versions captured the demo as 127.0.0.1:<port>; running the demo again
+    on such an archive changes nothing, as it did then."""
+    with get_db(app).write() as session:
+        for port, article in ((36357, COMMUNITY_CARE), (36358, TRANSPARENCY_BLOG)):
+            site = Site(host=f"127.0.0.1:{port}", name=article.site_name)
+            session.add(Thread(url=f"http://127.0.0.1:{port}{article.path}", site=site, title=article.title))
+    before = _counts(app)
+    result = runner.invoke("demo")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("already loaded, nothing changed") == 2
+    assert _counts(app) == before
