@@ -15,6 +15,7 @@ from archive.clock import utcnow
 from archive.context import archive_context
 from archive.demo import load_demo
 from archive.demo.content import COMMUNITY_CARE, TRANSPARENCY_BLOG
+from archive.demo.simulation import DemoFetcher, SimulatedClock
 from archive.demo.site import DEMO_HEADER
 from archive.errors import ArchiveError
 from archive.research.stats_queries import build_stats
@@ -219,3 +220,25 @@ def test_an_archive_with_the_earlier_demo_on_loopback_counts_as_loaded(app, runn
     assert result.exit_code == 0, result.output
     assert result.output.count("already loaded, nothing changed") == 2
     assert _counts(app) == before
+
+
+def test_the_demo_fetcher_reaches_its_own_sites_only(local_server) -> None:
+    """Loopback is allowed to the demo's fetcher because it maps each real address to
+    a local site it was given, and refuses every other URL before any request."""
+    local_server.route("/post/", "<p>the local copy</p>")
+    clock = SimulatedClock(datetime(2018, 3, 29, 12))
+    routes = {"https://www.communitycare.co.uk": local_server.base_url}
+    with DemoFetcher(routes, clock, user_agent="DemoTest/1", max_bytes=100_000) as fetcher:
+        mapped = fetcher.fetch("https://www.communitycare.co.uk/post/")
+        assert mapped.ok and mapped.body == b"<p>the local copy</p>"
+        assert (mapped.url, mapped.final_url) == ("https://www.communitycare.co.uk/post/",) * 2
+        assert datetime(2018, 3, 29, 12) < mapped.fetched_at < datetime(2018, 3, 29, 12, 1)  # after robots.txt
+        assert local_server.count("/post/") == 1
+        for elsewhere in ("https://example.org/post/", local_server.url("/post/"),
+                          "http://www.communitycare.co.uk/post/"):
+            refused = fetcher.fetch(elsewhere)
+            assert refused.status is None and "only its own simulated sites" in (refused.error or "")
+        assert local_server.count("/post/") == 1
+    clock.set(datetime(2018, 4, 1))
+    assert clock() == datetime(2018, 4, 1)     # the first reading after set(): the moment itself
+    assert datetime(2018, 4, 1) <= clock() < datetime(2018, 4, 1, 0, 1)
