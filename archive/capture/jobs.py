@@ -24,7 +24,7 @@ from archive.capture.feeds import FeedPollResult, due_feed_ids, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.pipeline import CaptureSummary, capture_watch
 from archive.capture.watches import is_active, state_filter
-from archive.clock import utcnow
+from archive.clock import Clock, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.store.models import Feed, Thread, Watch
@@ -37,8 +37,10 @@ CLAIM_LEASE = timedelta(hours=1)
 SKIPPED = "skipped"
 
 
-def run_capture_job(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str) -> CaptureSummary:
-    """Capture a watch's thread now, or skip (no capture row) if it is already being captured."""
+def run_capture_job(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str,
+                    clock: Clock = utcnow) -> CaptureSummary:
+    """Capture a watch's thread now, or skip (no capture row) if it is already being captured.
+    `clock` dates the capture (see capture_watch); the claim's lease is always wall-clock time."""
     _check_reason(reason)
     with ctx.db.read_session() as session:
         watch = session.get(Watch, watch_id)
@@ -51,7 +53,7 @@ def run_capture_job(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason
         log.info("%s capture of watch %s skipped: already being captured", reason, watch_id)
         return CaptureSummary(watch_id, url, SKIPPED, "already being captured")
     try:
-        return capture_watch(ctx, watch_id, fetcher)
+        return capture_watch(ctx, watch_id, fetcher, clock)
     finally:
         _release(ctx, Thread, thread_id, token)
 

@@ -84,8 +84,9 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     """Serve the web archive and run the capture scheduler.
 
     Only one process per data folder schedules captures; a second `serve`
-    serves pages only. When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY
-    is on (the default), the offline Community Care demo is loaded first.
+    serves pages only. When the archive holds no thread yet and
+    ARCHIVE_DEMO_ON_EMPTY is on (the default), the offline Community Care demo
+    is loaded first.
     """
     from waitress import serve as waitress_serve
 
@@ -94,11 +95,12 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     app, ctx = current_app_obj(), current_context()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with ctx.db.read_session() as session:
-        empty = not session.scalar(select(func.count()).select_from(Watch))
+        # Threads, not watches: the demo's finished threads keep no watch.
+        empty = not session.scalar(select(func.count()).select_from(Thread))
     root = click.get_current_context().find_root()
     demo = cli.commands.get("demo")
     if empty and ctx.settings.demo_on_empty and demo is not None:
-        click.echo("nothing is watched yet: loading the offline Community Care demo first")
+        click.echo("the archive is empty: loading the offline Community Care demo first")
         root.invoke(demo)
     running = None if no_scheduler else start_scheduler(ctx)
     if not no_scheduler and running is None:
