@@ -1,14 +1,18 @@
 """Find my comment: the /find page and /api/v1/find over the real search index."""
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+import config
+from archive import create_app
 from archive.context import archive_context
 from archive.search import reindex
 from archive.store.db import get_db
+from archive.store.models import Comment
 from archive.web.public.finder import MAX_TEXT_CHARS
 from tests.html_support import attr, find_first
 from tests.public_helpers import T0, capture, comment_id, new_thread, rec
@@ -32,6 +36,12 @@ URL = "https://news.example/2018/cafcass-outstanding/"
 
 @pytest.fixture
 def ids(app):
+    return _build(app)
+
+
+def _build(app) -> dict[str, int]:
+    """Sarah's removed comment among others sharing its words, a copy of its first
+    words on another site, and Jo's redacted comment; indexed."""
     records = [rec("1", "Sarah T", REMOVED, position=1),
                *[rec(str(n), author, text, position=n) for n, (author, text) in enumerate(OTHERS, 2)],
                rec("9", "Jo", SECRET, position=9)]
@@ -47,8 +57,7 @@ def ids(app):
     found = {"thread": thread_id, "other": other_id, "sarah": comment_id(app, thread_id, "1"),
              "paul": comment_id(app, thread_id, "2"), "jo": comment_id(app, thread_id, "9")}
     with get_db(app).write() as session:
-        from archive.store.models import Comment
-        jo = session.get(Comment, found["jo"])
+        jo = session.get_one(Comment, found["jo"])
         jo.redacted, jo.redaction_reason = True, "personal data of a child"
     reindex(archive_context(app))
     return found
@@ -148,3 +157,20 @@ def test_the_api_answers_the_same(client, ids) -> None:
         response = client.get("/api/v1/find", query_string=args)
         assert response.status_code == 400, args
         assert message in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "database", "tantivy"])
+def test_every_search_engine_gives_the_candidates(tmp_path, sqlite_template, engine) -> None:
+    """The finder only uses the search layer's query language, so each engine must do."""
+    data_dir = tmp_path / "instance"
+    data_dir.mkdir()
+    shutil.copy(sqlite_template, data_dir / "archive.db")
+    app = create_app(config.TestConfig(DATA_DIR=str(data_dir), SEARCH_BACKEND=engine))
+    try:
+        found = _build(app)
+        client = app.test_client()
+        for variant in VARIANTS.values():
+            assert _matches(_find(client, text=variant))[0] == found["sarah"], variant
+        assert _matches(_find(client, text=UNRELATED)) == []
+    finally:
+        archive_context(app).close()

@@ -75,7 +75,7 @@ def test_entry_ids_are_stable_and_a_new_removal_comes_first(client, app, ids) ->
     assert [e.id for e in again.entries] == [e.id for e in first.entries]
     assert again.feed.id == first.feed.id
     with get_db(app).write() as session:
-        thread = session.get(Thread, ids["thread"])
+        thread = session.get_one(Thread, ids["thread"])
         kept = [rec("1", "WL", "This is bonkers. I know officers who rarely see their children.",
                     position=1),
                 rec("5", "Mike", "Absolutely right Paul, my comment was removed.", parent="4",
@@ -104,7 +104,7 @@ def test_conditional_get_answers_304_until_something_changes(client, app, ids) -
         "If-Modified-Since": "Sun, 01 Apr 2018 16:59:59 GMT"}).status_code == 200
     # A redaction changes what the feed says, so its ETag too.
     with get_db(app).write() as session:
-        sarah = session.get(Comment, ids["sarah"])
+        sarah = session.get_one(Comment, ids["sarah"])
         sarah.redacted, sarah.redaction_reason = True, "asked by the commenter"
     changed = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
@@ -112,7 +112,7 @@ def test_conditional_get_answers_304_until_something_changes(client, app, ids) -
 
 def test_redacted_comments_stay_redacted_in_feeds(client, app, ids) -> None:
     with get_db(app).write() as session:
-        sarah = session.get(Comment, ids["sarah"])
+        sarah = session.get_one(Comment, ids["sarah"])
         sarah.redacted, sarah.redaction_reason = True, "asked by the commenter"
     response = client.get(f"/feeds/threads/{ids['thread']}.atom")
     assert b"twenty minutes" not in response.data and b"Sarah" not in response.data
@@ -152,7 +152,7 @@ def test_site_thread_and_search_feeds_hold_only_their_own(client, app, ids) -> N
         capture(session, other, T0, [rec("1", "Zed", "Elsewhere entirely, about twenty things.")])
         capture(session, other, T0 + timedelta(hours=1), [])
         other_id, other_site = other.id, other.site_id
-        site_id = session.get(Thread, ids["thread"]).site_id
+        site_id = session.get_one(Thread, ids["thread"]).site_id
     reindex(archive_context(app))
     thread_feed = _feed(client, f"/feeds/threads/{ids['thread']}.atom")
     assert len(thread_feed.entries) == len(_events(app, ids["thread"]))
@@ -175,7 +175,7 @@ def test_site_thread_and_search_feeds_hold_only_their_own(client, app, ids) -> N
 
 def test_pages_advertise_their_feeds(client, app, ids) -> None:
     with get_db(app).read_session() as session:
-        site_id = session.get(Thread, ids["thread"]).site_id
+        site_id = session.get_one(Thread, ids["thread"]).site_id
     expected = {
         "/": {"/feeds/all.atom", f"/feeds/sites/{site_id}.atom"},
         f"/threads/{ids['thread']}": {f"/feeds/threads/{ids['thread']}.atom",

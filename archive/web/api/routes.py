@@ -32,8 +32,8 @@ from archive.store.db import get_session
 from archive.store.models import MAX_ID, Capture, Comment, CommentVersion, Event, Exchange, Site, Thread
 from archive.web.api.openapi import (
     CAPTURE_OUTCOMES,
-    FIND_THRESHOLD,
     EVENT_KINDS,
+    FIND_THRESHOLD,
     MAX_LIMIT,
     MAX_SEARCH_PAGE,
     MULTILINE_TEXT_PATTERN,

@@ -18,6 +18,7 @@ from datetime import datetime
 from flask import Blueprint, Response, request, url_for
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from archive.context import archive_context
 from archive.errors import ArchiveError
@@ -70,7 +71,7 @@ def _items(session: Session, events: Sequence[Event]) -> list[FeedItem]:
     return items
 
 
-def _answer(meta: FeedMeta, events: Sequence[Event]) -> Response:
+def _answer(meta: FeedMeta, events: Sequence[Event]) -> BaseResponse:
     body = build_feed(meta, _items(get_session(), events))
     response = Response(body, mimetype="application/atom+xml")
     response.set_etag(hashlib.sha256(body).hexdigest())
@@ -81,27 +82,27 @@ def _answer(meta: FeedMeta, events: Sequence[Event]) -> Response:
 
 
 def _meta(title: str, subtitle: str, page_url: str, empty_updated: datetime = NEVER,
-          **self_args: object) -> FeedMeta:
+          self_args: dict[str, object] | None = None) -> FeedMeta:
     """The feed's description; its own URL (and so its id) never depends on stray parameters."""
     self_url = url_for(request.endpoint or "", _external=True, **(request.view_args or {}),
-                       **self_args)
+                       **(self_args or {}))  # type: ignore[arg-type]
     return FeedMeta(title=title, subtitle=subtitle, self_url=self_url, page_url=page_url,
                     empty_updated=empty_updated)
 
 
-def _not_found(what: str) -> Response:
+def _not_found(what: str) -> BaseResponse:
     return Response(f"There is no {what}.\n", status=404, mimetype="text/plain")
 
 
 @bp.get("/all.atom")
-def everything() -> Response:
+def everything() -> BaseResponse:
     meta = _meta("Comment archive: what disappeared", "Comments missing or removed from every "
                  "watched thread, newest first.", url_for("public.home", _external=True))
     return _answer(meta, _events(get_session()))
 
 
 @bp.get("/sites/<int:site_id>.atom")
-def site(site_id: int) -> Response:
+def site(site_id: int) -> BaseResponse:
     session = get_session()
     found = session.get(Site, site_id)
     if found is None:
@@ -115,7 +116,7 @@ def site(site_id: int) -> Response:
 
 
 @bp.get("/threads/<int:thread_id>.atom")
-def thread(thread_id: int) -> Response:
+def thread(thread_id: int) -> BaseResponse:
     session = get_session()
     found = session.get(Thread, thread_id)
     if found is None:
@@ -128,7 +129,7 @@ def thread(thread_id: int) -> Response:
 
 
 @bp.get("/search.atom")
-def search() -> Response:
+def search() -> BaseResponse:
     """The disappearances of the comments a search finds: the search page's own
     query string, so any search can be subscribed to."""
     form, problems = read_form()
@@ -155,7 +156,8 @@ def search() -> Response:
     meta = _meta(f"Comment archive: disappearances matching {form.text or 'a search'}",
                  "Disappearances of the comments this search finds (its newest "
                  f"{SEARCH_COMMENTS} per status), newest first.",
-                 url_for("search.search", _external=True, **page_args), **page_args)
+                 url_for("search.search", _external=True, **page_args),  # type: ignore[arg-type]
+                 self_args=page_args)
     events = _events(get_session(), Event.comment_id.in_(ids)) if ids else []
     return _answer(meta, events)
 

@@ -11,8 +11,14 @@ from archive.context import archive_context
 from archive.errors import ArchiveError
 from archive.rules.similarity import THRESHOLD, VERY_CLOSE
 from archive.store.db import get_session
-from archive.web.public.finder import MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_URL_CHARS, FindError, \
-    checked_request, find_comments
+from archive.web.public.finder import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_URL_CHARS,
+    FindError,
+    checked_request,
+    find_comments,
+)
 
 bp = Blueprint("find", __name__)
 
