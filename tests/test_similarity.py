@@ -4,9 +4,11 @@ from __future__ import annotations
 import random
 
 from archive.rules.similarity import (
+    COMMON_WORDS,
     THRESHOLD,
     VERY_CLOSE,
     best_similarity,
+    search_pairs,
     search_words,
     similarity,
     trigrams,
@@ -69,3 +71,17 @@ def test_search_words_prefer_rare_words_and_can_never_be_operators() -> None:
     assert search_words("it was the one that is", 5) == ["that", "was", "the", "one", "it"]
     assert search_words("a " + "x" * 65 + " b", 5) == []
     assert len(search_words(ORIGINAL, 4)) == 4
+
+
+def test_search_pairs_are_neighbours_spread_over_the_text_rare_ones_first() -> None:
+    # Only common words: their pairs still count (7 distinct here), spread out.
+    assert search_pairs("to be or not to be, that is it", 3) == [("to", "be"), ("or", "not"),
+                                                                 ("be", "that")]
+    pairs = search_pairs(ORIGINAL, 4)
+    assert len(pairs) == 4 and pairs[0] == ("outstanding", "for")
+    text = words(ORIGINAL)
+    assert all((a, b) in zip(text, text[1:]) for a, b in pairs)
+    assert not any(a in COMMON_WORDS and b in COMMON_WORDS for a, b in pairs)
+    # Spread: from the start of the text to near its end, not the first four.
+    assert text.index(pairs[-1][0]) > len(text) // 2
+    assert search_pairs("a b c", 3) == [] and search_pairs("one two three", 0) == []

@@ -7,9 +7,11 @@ survive all of these: a typo spoils only the few trigrams around it, and
 the order of sentences barely matters to a set of trigrams. The score is the
 Dice coefficient of the two trigram sets, 0 (nothing shared) to 1 (same words).
 
-`search_words` picks the words to look candidates up by in the full-text
-index: the likely rarest (no common English words, longest first), since a
-rare word the reader got right narrows the search most.
+`search_words` and `search_pairs` pick what to look candidates up by in the
+full-text index: the likely rarest words (no common English words, longest
+first), since a rare word the reader got right narrows the search most, and
+pairs of neighbouring words spread over the text, since a pair the reader
+kept is rarer still than its words (short comments of common words need it).
 """
 from __future__ import annotations
 
@@ -75,3 +77,28 @@ def search_words(text: str, limit: int, max_chars: int = 64) -> list[str]:
     found = list(dict.fromkeys(w for w in words(text) if 2 <= len(w) <= max_chars))
     rare = [w for w in found if w not in COMMON_WORDS] or found
     return sorted(rare, key=lambda w: (-len(w), found.index(w)))[:limit]
+
+
+def search_pairs(text: str, limit: int, max_chars: int = 64) -> list[tuple[str, str]]:
+    """Up to `limit` distinct pairs of neighbouring words, spread evenly over the text.
+
+    Pairs with a rare word come first; pairs of two common words ("to be")
+    only fill what is left, for texts made mostly of them. A one-letter word
+    or one longer than `max_chars` makes no pair.
+    """
+    found = words(text)
+    pairs = list(dict.fromkeys(
+        (a, b) for a, b in zip(found, found[1:])
+        if 2 <= len(a) <= max_chars and 2 <= len(b) <= max_chars))
+    rare = [p for p in pairs if not (p[0] in COMMON_WORDS and p[1] in COMMON_WORDS)]
+    chosen = _spread(rare, limit)
+    return chosen + _spread([p for p in pairs if p not in rare], limit - len(chosen))
+
+
+def _spread(items: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    if len(items) <= limit:
+        return items
+    if limit <= 0:
+        return []
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]

@@ -2,7 +2,8 @@
 
 Shared by the `/find` page and `/api/v1/find`. The work per request is
 bounded: one search of at most `CANDIDATES` comments by the text's likely
-rarest words (any of them may match, so a misspelt word costs nothing), a
+rarest words and some of its word pairs (any of them may match, so a
+misspelt word costs nothing), a
 second only when a name narrowed the first to nothing close, then every
 version of each candidate scored by `archive.rules.similarity`.
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive.capture.watches import canonical_url
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
-from archive.rules.similarity import THRESHOLD, best_similarity, search_words, trigrams, words
+from archive.rules.similarity import THRESHOLD, best_similarity, search_pairs, search_words, trigrams, words
 from archive.search import SearchQuery, SearchQueryError, query_index
 from archive.store.models import CommentVersion, Thread
 from archive.web.public import queries as q
@@ -31,7 +32,8 @@ MAX_NAME_CHARS = 200
 MAX_URL_CHARS = 2000
 # Comments compared per search; the search layer's page size caps it too.
 CANDIDATES = 100
-SEARCH_WORDS = 12
+SEARCH_WORDS = 10
+SEARCH_PAIRS = 6
 NAME_WORDS = 6
 MAX_WORD_CHARS = 30
 SHOWN = 10
@@ -88,17 +90,19 @@ def _thread(session: Session, url: str) -> Thread | None:
 
 
 def _query_text(text: str, author: str) -> str:
-    """`w1 OR w2 ...`, and `author:"..."` for a name; words are letters and digits
-    only, so nothing the reader typed can become an operator of the query language."""
+    """`w1 OR w2 ... OR "w3 w4" ...`, and `author:"..."` for a name. Words are
+    letters and digits only, so nothing the reader typed can become an operator
+    of the query language; any of them may match, so a misspelt one costs nothing."""
     name = " ".join(w for w in words(author)[:NAME_WORDS] if len(w) <= MAX_WORD_CHARS)
-    found = search_words(text, SEARCH_WORDS, MAX_WORD_CHARS)
-    while found:
-        query = " OR ".join(found)
+    leaves = search_words(text, SEARCH_WORDS, MAX_WORD_CHARS)
+    leaves += [f'"{a} {b}"' for a, b in search_pairs(text, SEARCH_PAIRS, MAX_WORD_CHARS)]
+    while leaves:
+        query = " OR ".join(leaves)
         if name:
             query = f'({query}) author:"{name}"'
-        if len(query) <= MAX_QUERY_CHARS or len(found) == 1:
+        if len(query) <= MAX_QUERY_CHARS or len(leaves) == 1:
             return query
-        found.pop()
+        leaves.pop()
     return ""
 
 
