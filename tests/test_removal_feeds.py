@@ -189,3 +189,20 @@ def test_pages_advertise_their_feeds(client, app, ids) -> None:
         assert advertised == feeds, page
         for href in advertised:
             assert _feed(client, href).entries, href
+
+
+def test_an_article_gone_is_one_entry_not_a_removal_of_each_comment(client, app) -> None:
+    with get_db(app).write() as session:
+        thread = new_thread(session, "https://news.example/2018/withdrawn/", "Withdrawn story")
+        capture(session, thread, T0, [rec("1", "Amy", "First!"), rec("2", "Bob", "Second.")])
+        for hours in (1, 2):
+            capture(session, thread, T0 + timedelta(hours=hours), [], outcome="gone",
+                    reason="the article answered HTTP 410")
+        thread_id = thread.id
+    feed = _feed(client, f"/feeds/threads/{thread_id}.atom")
+    [entry] = feed.entries
+    assert entry.title == "Article gone: Withdrawn story"
+    assert entry.tags[0].term == "thread-gone"
+    assert entry.id.startswith(f"http://localhost/threads/{thread_id}#event-")
+    assert entry.link == f"http://localhost/threads/{thread_id}"
+    assert "not counted as removed one by one" in entry.summary

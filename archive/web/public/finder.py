@@ -3,9 +3,9 @@
 Shared by the `/find` page and `/api/v1/find`. The work per request is
 bounded: one search of at most `CANDIDATES` comments by the text's likely
 rarest words and some of its word pairs (any of them may match, so a
-misspelt word costs nothing), a
-second only when a name narrowed the first to nothing close, then every
-version of each candidate scored by `archive.rules.similarity`.
+misspelt word costs nothing), a second only when a name narrowed the first
+to nothing close, then every version of each candidate scored by
+`archive.rules.similarity`.
 
 Redacted comments are never answered for: "your text is close to a comment
 whose text is withheld" would tell what the redaction hides.
