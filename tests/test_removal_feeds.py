@@ -8,6 +8,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from archive.context import archive_context
+from archive.operators.redaction import set_redacted
 from archive.search import reindex
 from archive.store.db import get_db
 from archive.store.models import Comment, Event, Thread
@@ -102,12 +103,15 @@ def test_conditional_get_answers_304_until_something_changes(client, app, ids) -
     assert client.get("/feeds/all.atom", headers={"If-Modified-Since": modified}).status_code == 304
     assert client.get("/feeds/all.atom", headers={
         "If-Modified-Since": "Sun, 01 Apr 2018 16:59:59 GMT"}).status_code == 200
-    # A redaction changes what the feed says, so its ETag too.
+    # A redaction changes what the feed says, so its ETag and its Last-Modified too.
     with get_db(app).write() as session:
-        sarah = session.get_one(Comment, ids["sarah"])
-        sarah.redacted, sarah.redaction_reason = True, "asked by the commenter"
+        set_redacted(session, ids["sarah"], True, reason="asked by the commenter", actor="op",
+                     user_id=None)
     changed = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert b"twenty minutes" not in changed.data
+    since = client.get("/feeds/all.atom", headers={"If-Modified-Since": modified})
+    assert since.status_code == 200 and b"twenty minutes" not in since.data
 
 
 def test_redacted_comments_stay_redacted_in_feeds(client, app, ids) -> None:

@@ -6,7 +6,8 @@ saved search (the search page's query string). Each holds the newest
 The document is built by archive/web/public/atom.py; this module reads the
 events and answers conditional GETs: the ETag is the SHA-256 of the document
 (a redaction or a status change makes a new one), Last-Modified its newest
-event, and a matching If-None-Match or If-Modified-Since gets a 304.
+event or the last redaction, whichever is later, and a matching
+If-None-Match or If-Modified-Since gets a 304.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from flask import Blueprint, Response, request, url_for
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -24,7 +25,7 @@ from archive.context import archive_context
 from archive.errors import ArchiveError
 from archive.search import SearchQuery, SearchQueryError, query_index
 from archive.store.db import get_session
-from archive.store.models import Event, Site, Thread
+from archive.store.models import AuditEntry, Event, Site, Thread
 from archive.web.public import queries as q
 from archive.web.public.atom import FeedItem, FeedMeta, build_feed
 from archive.web.public.search import form_dates, read_form
@@ -71,11 +72,21 @@ def _items(session: Session, events: Sequence[Event]) -> list[FeedItem]:
     return items
 
 
+def _last_redaction(session: Session) -> datetime | None:
+    """When an operator last redacted or unredacted a comment: what a feed says may
+    have changed then, with no new event, and a copy from before must not be reused."""
+    return session.scalar(select(func.max(AuditEntry.at))
+                          .where(AuditEntry.action.in_(("redact", "unredact"))))
+
+
 def _answer(meta: FeedMeta, events: Sequence[Event]) -> BaseResponse:
-    body = build_feed(meta, _items(get_session(), events))
+    session = get_session()
+    body = build_feed(meta, _items(session, events))
     response = Response(body, mimetype="application/atom+xml")
     response.set_etag(hashlib.sha256(body).hexdigest())
-    response.last_modified = max((e.at for e in events), default=meta.empty_updated)
+    changes = [e.at for e in events] + [meta.empty_updated]
+    redacted = _last_redaction(session)
+    response.last_modified = max(changes + ([redacted] if redacted else []))
     # Readers may keep it, but must ask again (cheaply, with the validators) before reusing it.
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
