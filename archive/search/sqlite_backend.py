@@ -87,6 +87,9 @@ class SqliteEngine:
         with self.db.write() as session:
             session.execute(_delete_statement(Selection(ids=tuple(comment_ids))))
 
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        pass  # SQLite plans an FTS5 MATCH without statistics
+
     def search(self, plan: Plan, session: Session) -> Found:
         if plan.expr is None:
             return browse(session, plan)
