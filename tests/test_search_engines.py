@@ -193,7 +193,7 @@ def _run(app: Flask, ids: dict[str, int], kwargs: dict) -> list[str]:
         kwargs = {**kwargs, "thread_id": ids[kwargs["thread_id"]]}
     results = query_index(archive_context(app), SearchQuery(per_page=100, **kwargs))
     # Far below ARCHIVE_SEARCH_EXACT_COUNT: every engine counts exactly and ranks every match.
-    assert results.total == len(results.hits) and results.total_exact and results.ranked_newest is None
+    assert results.total == len(results.hits) and results.total_exact and results.ranked_among is None
     return keys_of(ids, [hit.comment_id for hit in results.hits])
 
 

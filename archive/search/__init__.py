@@ -127,7 +127,7 @@ def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
         next_cursor = plan.cursor_after(plan.offset + len(page), (page[-1][2], page[-1][0]))
     return SearchResults(total=found.total, hits=hits, facets=found.facets,
                          next_cursor=next_cursor, stale=ctx.search.is_stale(),
-                         total_exact=found.total_exact, ranked_newest=found.ranked_newest)
+                         total_exact=found.total_exact, ranked_among=found.ranked_among)
 
 
 def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = None) -> int:

@@ -25,8 +25,8 @@ class Found:
     # False: `total` and `facets` are estimates (PostgreSQL above its exact
     # count); every other engine counts exactly.
     total_exact: bool = True
-    # Set when "relevance" ranked only the newest this many matches.
-    ranked_newest: int | None = None
+    # Set when "relevance" ranked only this many of the matches.
+    ranked_among: int | None = None
 
 
 class Engine(Protocol):

@@ -2,17 +2,17 @@
 
 The table holds what searches filter, sort and count by beside the vectors
 (migration 0007), so a search never joins the comments. One statement reads
-the matches once, in the order of the page (newest or oldest first; newest
-for "relevance"), at most `exact + 1` of them: the planner walks the
-(sort_at, comment_id) btree when that is cheaper than the GIN index and a
-sort. That set gives the counts by status and site and the page.
+the matches once, at most `exact + 1` of them (ranking each for a relevance
+sort), and gives both the counts by status and site and the page: when no
+more match, that is the whole search.
 
-When the set is full, more than `exact` comments match: the total is the
-planner's estimate of the match (rounded to two significant figures, never
-below `exact`), the counts by status and site are the set's shares of it,
-and the result says so (`total_exact` false). "Relevance" then ranks the
-newest `exact` matches only (`ranked_newest`); a date-sorted page beyond the
-set is read by a second statement that stops at the page's end.
+When more match, the total is the planner's estimate of the match (rounded
+to two significant figures, never below `exact`), the counts by status and
+site are the read set's shares of it, and the result says so (`total_exact`
+false). "Relevance" then ranks only the `exact` matches read
+(`ranked_among`); a date-sorted page is read by a second statement that
+walks the (sort_at, comment_id) btree and stops at the page's end, so
+newest first never sorts every match.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from archive.search.base import FacetRow, Found, facet_counts
 from archive.search.plan import Plan
+from archive.search.types import STATUSES
 
 FACETS = "status, reinstated, edited, site_host"
 
@@ -32,9 +33,11 @@ def filter_conditions(plan: Plan, params: dict[str, Any]) -> list[str]:
     where: list[str] = []
     if plan.status in ("reinstated", "edited"):
         where.append(f"d.{plan.status}")
-    elif plan.status:
-        where.append("d.status = :f_status")
-        params["f_status"] = plan.status
+    elif plan.status in STATUSES:
+        # A literal, not a parameter (the plan admits only STATUSES): the
+        # planner must see it to use the partial index of missing and
+        # removed comments.
+        where.append(f"d.status = '{plan.status}'")
     if plan.site:
         where.append("d.site_host = :f_site")
         params["f_site"] = plan.site
@@ -70,17 +73,26 @@ def search(session: Session, plan: Plan, condition: str, params: dict[str, Any],
     """Page and counts of the comments `condition` (SQL over `d`, with `params`)
     selects. `rank_query`: the tsquery to rank by for a relevance sort (None: by id)."""
     direction = "ASC" if plan.sort == "oldest" else "DESC"
-    order = f"sort_at {direction}, comment_id {direction}"
-    order_d = f"d.sort_at {direction}, d.comment_id {direction}"
-    params = {**params, "m_limit": exact + 1, "p_limit": plan.limit + 1, "p_offset": plan.offset}
+    params = {**params, "m_limit": exact + 1, "r_limit": exact, "p_limit": plan.limit + 1,
+              "p_offset": plan.offset}
+    score = "0.0::float8"
+    if rank_query is not None:
+        params["rank_query"] = rank_query
+        score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))::float8"
     if plan.sort == "relevance":
-        page = _ranked_page(rank_query, params, exact)
+        # The first `exact` read: all of them unless there are more.
+        page = (f"SELECT 1, {_NO_FACET}, n.comment_id, n.score, n.sort_at "
+                "FROM (SELECT * FROM m LIMIT :r_limit) AS n "
+                "ORDER BY n.score DESC, n.comment_id LIMIT :p_limit OFFSET :p_offset")
     else:
-        page = (f"SELECT 1, {_NO_FACET}, m.comment_id, 0.0::float8, m.sort_at FROM m "
-                f"WHERE {_keyset(plan, 'm', params)} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset")
+        page = (f"SELECT 1, {_NO_FACET}, m.comment_id, m.score, m.sort_at FROM m "
+                f"WHERE {_keyset(plan, 'm', params)} ORDER BY m.sort_at {direction}, "
+                f"m.comment_id {direction} LIMIT :p_limit OFFSET :p_offset")
+    # No order in `m`: the rows come as the GIN index finds them, and the
+    # LIMIT stops the scan (and the ranking) after exact + 1.
     rows = session.execute(text(
-        f"WITH m AS MATERIALIZED (SELECT d.comment_id, d.sort_at, {FACETS} FROM search_documents d "
-        f"WHERE {condition} ORDER BY {order_d} LIMIT :m_limit) "
+        f"WITH m AS MATERIALIZED (SELECT d.comment_id, d.sort_at, {score} AS score, {FACETS} "
+        f"FROM search_documents d WHERE {condition} LIMIT :m_limit) "
         f"SELECT 0, {FACETS}, COUNT(*), NULL::integer, NULL::float8, NULL::timestamp FROM m "
         f"GROUP BY {FACETS} UNION ALL ({page})"), params).all()
     facet_rows: list[FacetRow] = [(r[1], r[2], r[3], r[4], r[5]) for r in rows if r[0] == 0]
@@ -92,34 +104,18 @@ def search(session: Session, plan: Plan, condition: str, params: dict[str, Any],
     scaled = [(*row[:4], round(row[4] * total / matched)) for row in facet_rows]
     _sum, facets = facet_counts(scaled)
     if plan.sort == "relevance":
-        return Found(total, hits, facets, total_exact=False, ranked_newest=exact)
-    if len(hits) <= plan.limit:
-        # The page ran past the matches read: read it from the index itself.
-        hits = [(r[0], 0.0, r[1]) for r in session.execute(text(
-            f"SELECT d.comment_id, d.sort_at FROM search_documents d "
-            f"WHERE ({condition}) AND {_keyset(plan, 'd', params)} "
-            f"ORDER BY {order_d} LIMIT :p_limit OFFSET :p_offset"), params)]
+        return Found(total, hits, facets, total_exact=False, ranked_among=exact)
+    # More matches than were read: the page comes from the date index itself.
+    hits = [(r[0], 0.0, r[1]) for r in session.execute(text(
+        f"SELECT d.comment_id, d.sort_at FROM search_documents d "
+        f"WHERE ({condition}) AND {_keyset(plan, 'd', params)} "
+        f"ORDER BY d.sort_at {direction}, d.comment_id {direction} LIMIT :p_limit OFFSET :p_offset"),
+        params)]
     return Found(total, hits, facets, total_exact=False)
 
 
 # The facet columns of a page row.
 _NO_FACET = "NULL, NULL::boolean, NULL::boolean, NULL, NULL::bigint"
-
-
-def _ranked_page(rank_query: str | None, params: dict[str, Any], exact: int) -> str:
-    """The relevance page, ranked over the newest `exact` matches read."""
-    params["r_limit"] = exact
-    newest = "(SELECT * FROM m ORDER BY sort_at DESC, comment_id DESC LIMIT :r_limit) AS n"
-    if rank_query is None:
-        return (f"SELECT 1, {_NO_FACET}, n.comment_id, 0.0::float8, n.sort_at FROM {newest} "
-                "ORDER BY n.comment_id LIMIT :p_limit OFFSET :p_offset")
-    params["rank_query"] = rank_query
-    # The vectors are read again by key for these rows only: carrying them
-    # through the match's sort would cost far more than work_mem.
-    return (f"SELECT 1, {_NO_FACET}, n.comment_id, "
-            "ts_rank(d.body_vec, CAST(:rank_query AS tsquery)) AS score, n.sort_at "
-            f"FROM {newest} JOIN search_documents d ON d.comment_id = n.comment_id "
-            "ORDER BY score DESC, n.comment_id LIMIT :p_limit OFFSET :p_offset")
 
 
 def _estimate(session: Session, condition: str, params: dict[str, Any]) -> float:

@@ -60,5 +60,5 @@ class SearchResults:
     stale: bool = field(default=False)
     # False: `total` and `facets` are estimates, not counts.
     total_exact: bool = True
-    # Set when the "relevance" order ranked only the newest this many matches.
-    ranked_newest: int | None = None
+    # Set when the "relevance" order ranked only this many of the matches.
+    ranked_among: int | None = None

@@ -186,15 +186,15 @@ def openapi_document() -> dict[str, Any]:
         "total_exact": {"type": "boolean", "description": "False when total and facets are estimates: "
                         "the PostgreSQL engine counts exactly up to ARCHIVE_SEARCH_EXACT_COUNT "
                         "(10,000 by default) results. Other engines always count exactly."},
-        "ranked_newest": _nullable("integer", description="Set when sort=relevance ranked only the "
-                                   "newest this many matches (too many to rank them all)."),
+        "ranked_among": _nullable("integer", description="Set when sort=relevance ranked only this "
+                                  "many of the matches (too many to rank them all)."),
         "hits": {"type": "array", "items": _ref("Hit")},
         "facets": {"type": "object", "description": "Results by status and by site host, over every "
                    "result (estimates when total_exact is false).", "additionalProperties": {
                        "type": "object", "additionalProperties": {"type": "integer"}}},
         "next_cursor": _nullable("string"), "next": _nullable("string"),
         "stale": {"type": "boolean"}},
-        "required": ["total", "total_exact", "ranked_newest", "hits", "facets", "next_cursor", "next",
+        "required": ["total", "total_exact", "ranked_among", "hits", "facets", "next_cursor", "next",
                      "stale"]}
     stats = {"type": "object", "properties": {
         "by": {"type": "string", "enum": list(GROUPINGS)},
