@@ -54,16 +54,19 @@ def tsvector_literal(segments: Sequence[Sequence[str]]) -> str:
     return " ".join(found.values())
 
 
-def tsquery_literal(node: Node) -> str:
-    """A tsquery for a tree whose leaves all search one field."""
+def tsquery_literal(node: Node, loose: bool = False) -> str:
+    """A tsquery for a tree whose leaves all search one field. `loose`: a
+    phrase needs its words anywhere in the document, not in order (what GIN
+    answers without reading each document), except under NOT, where the
+    phrase stays exact so that the loose query never finds fewer."""
     if isinstance(node, Leaf):
         if node.prefix:
             return f"'{node.words[0]}':*"
-        return " <-> ".join(f"'{word}'" for word in node.words)
+        return (" & " if loose else " <-> ").join(f"'{word}'" for word in node.words)
     if isinstance(node, Not):
         return f"!({tsquery_literal(node.item)})"
     joiner = " & " if isinstance(node, And) else " | "
-    return joiner.join(f"({tsquery_literal(item)})" for item in node.items)
+    return joiner.join(f"({tsquery_literal(item, loose)})" for item in node.items)
 
 
 _MIXED = "mixed"
@@ -77,21 +80,21 @@ def _field(node: Node) -> str | None:
     return fields.pop() if len(fields) == 1 else _MIXED
 
 
-def match_condition(node: Node, params: dict[str, Any]) -> str:
+def match_condition(node: Node, params: dict[str, Any], loose: bool = False) -> str:
     """SQL over the field vectors of `d` for a query tree; tsqueries go in params.
 
     A subtree on one field becomes one tsquery (one GIN scan); fields mix
-    through SQL's AND/OR.
+    through SQL's AND/OR. `loose`: see tsquery_literal.
     """
     field = _field(node)
     if isinstance(node, Leaf) or field != _MIXED:  # a leaf is always on one field
         name = f"q{len(params)}"
-        params[name] = tsquery_literal(node)
+        params[name] = tsquery_literal(node, loose)
         return f"{VECTORS[field]} @@ CAST(:{name} AS tsquery)"
     if isinstance(node, Not):
         return f"NOT ({match_condition(node.item, params)})"
     joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(f"({match_condition(item, params)})" for item in node.items)
+    return joiner.join(f"({match_condition(item, params, loose)})" for item in node.items)
 
 
 COPY_COLUMNS = ("comment_id, body_vec, title_vec, author_vec, site_vec, "
@@ -166,12 +169,20 @@ class PostgresEngine:
 
     def search(self, plan: Plan, session: Session) -> Found:
         params: dict[str, Any] = {}
-        where = postgres_search.filter_conditions(plan, params)
+        filters = postgres_search.filter_conditions(plan, params)
+        match = loose = None
         if plan.expr is not None:
-            where.insert(0, match_condition(plan.expr, params))
+            match = loose = match_condition(plan.expr, params)
+            if any(len(leaf.words) > 1 for leaf in plan.leaves):
+                loose = match_condition(plan.expr, params, loose=True)
         rank_query = None
         body_leaves = [leaf for leaf in plan.leaves if leaf.field is None]
         if plan.sort == "relevance" and body_leaves:
             rank_query = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
-        condition = " AND ".join(f"({clause})" for clause in where) or "TRUE"
-        return postgres_search.search(session, plan, condition, params, rank_query, self.exact_count)
+        exact, candidates = _conjunction([match, *filters]), _conjunction([loose, *filters])
+        return postgres_search.search(session, plan, exact, candidates, params, rank_query,
+                                      self.exact_count)
+
+
+def _conjunction(clauses: Sequence[str | None]) -> str:
+    return " AND ".join(f"({clause})" for clause in clauses if clause is not None) or "TRUE"

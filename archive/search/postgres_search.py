@@ -26,6 +26,9 @@ from archive.search.plan import Plan
 from archive.search.types import STATUSES
 
 FACETS = "status, reinstated, edited, site_host"
+# A phrase's words are found by GIN, its order only by reading each comment:
+# at most this many times ARCHIVE_SEARCH_EXACT_COUNT comments are read.
+PHRASE_CANDIDATES = 3
 
 
 def filter_conditions(plan: Plan, params: dict[str, Any]) -> list[str]:
@@ -68,43 +71,55 @@ def two_significant(n: float) -> int:
     return int(round(n, -digits))
 
 
-def search(session: Session, plan: Plan, condition: str, params: dict[str, Any],
+def search(session: Session, plan: Plan, condition: str, candidates: str, params: dict[str, Any],
            rank_query: str | None, exact: int) -> Found:
     """Page and counts of the comments `condition` (SQL over `d`, with `params`)
-    selects. `rank_query`: the tsquery to rank by for a relevance sort (None: by id)."""
+    selects. `candidates`: a condition selecting at least those, that the
+    indexes answer alone (the same unless there is a phrase). `rank_query`:
+    the tsquery to rank by for a relevance sort (None: by id)."""
     direction = "ASC" if plan.sort == "oldest" else "DESC"
-    params = {**params, "m_limit": exact + 1, "r_limit": exact, "p_limit": plan.limit + 1,
+    # A phrase is checked in at most this many comments holding its words.
+    scan = exact + 1 if candidates == condition else PHRASE_CANDIDATES * exact
+    hit = "TRUE" if candidates == condition else f"({condition})"
+    params = {**params, "m_limit": scan, "r_limit": exact, "p_limit": plan.limit + 1,
               "p_offset": plan.offset}
     score = "0.0::float8"
     if rank_query is not None:
         params["rank_query"] = rank_query
-        score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))::float8"
+        score = f"CASE WHEN {hit} THEN ts_rank(d.body_vec, CAST(:rank_query AS tsquery)) ELSE 0 END::float8"
     if plan.sort == "relevance":
-        # The first `exact` read: all of them unless there are more.
+        # The first `exact` found: all of them unless there are more.
         page = (f"SELECT 1, {_NO_FACET}, n.comment_id, n.score, n.sort_at "
-                "FROM (SELECT * FROM m LIMIT :r_limit) AS n "
+                "FROM (SELECT * FROM m WHERE hit LIMIT :r_limit) AS n "
                 "ORDER BY n.score DESC, n.comment_id LIMIT :p_limit OFFSET :p_offset")
     else:
         page = (f"SELECT 1, {_NO_FACET}, m.comment_id, m.score, m.sort_at FROM m "
-                f"WHERE {_keyset(plan, 'm', params)} ORDER BY m.sort_at {direction}, "
+                f"WHERE hit AND {_keyset(plan, 'm', params)} ORDER BY m.sort_at {direction}, "
                 f"m.comment_id {direction} LIMIT :p_limit OFFSET :p_offset")
     # No order in `m`: the rows come as the GIN index finds them, and the
-    # LIMIT stops the scan (and the ranking) after exact + 1.
+    # LIMIT stops the scan (and the ranking) early. Part 2 counts the
+    # candidates read.
     rows = session.execute(text(
-        f"WITH m AS MATERIALIZED (SELECT d.comment_id, d.sort_at, {score} AS score, {FACETS} "
-        f"FROM search_documents d WHERE {condition} LIMIT :m_limit) "
+        f"WITH m AS MATERIALIZED (SELECT d.comment_id, d.sort_at, {score} AS score, {FACETS}, "
+        f"{hit} AS hit FROM search_documents d WHERE {candidates} LIMIT :m_limit) "
         f"SELECT 0, {FACETS}, COUNT(*), NULL::integer, NULL::float8, NULL::timestamp FROM m "
-        f"GROUP BY {FACETS} UNION ALL ({page})"), params).all()
+        f"WHERE hit GROUP BY {FACETS} "
+        f"UNION ALL ({page}) "
+        f"UNION ALL SELECT 2, NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL FROM m"),
+        params).all()
     facet_rows: list[FacetRow] = [(r[1], r[2], r[3], r[4], r[5]) for r in rows if r[0] == 0]
     hits = [(r[6], float(r[7]), r[8]) for r in rows if r[0] == 1]
+    [read] = [r[5] for r in rows if r[0] == 2]
     matched, facets = facet_counts(facet_rows)
-    if matched <= exact:
+    if read < scan and matched <= exact:
         return Found(matched, hits, facets)
-    total = max(two_significant(_estimate(session, condition, params)), exact)
+    # The share of the candidates read that match, of all the candidates.
+    estimate = _estimate(session, candidates, params) * matched / read
+    total = max(two_significant(estimate), min(matched, exact))
     scaled = [(*row[:4], round(row[4] * total / matched)) for row in facet_rows]
     _sum, facets = facet_counts(scaled)
     if plan.sort == "relevance":
-        return Found(total, hits, facets, total_exact=False, ranked_among=exact)
+        return Found(total, hits, facets, total_exact=False, ranked_among=min(matched, exact))
     # More matches than were read: the page comes from the date index itself.
     hits = [(r[0], 0.0, r[1]) for r in session.execute(text(
         f"SELECT d.comment_id, d.sort_at FROM search_documents d "
