@@ -4,15 +4,18 @@ The table holds what searches filter, sort and count by beside the vectors
 (migration 0007), so a search never joins the comments. One statement reads
 the matches once, at most `exact + 1` of them (ranking each for a relevance
 sort), and gives both the counts by status and site and the page: when no
-more match, that is the whole search.
+more match, that is the whole search. A phrase is different only in that GIN
+finds the comments holding its words, and the order of the words is checked
+in each; at most `PHRASE_CANDIDATES * exact` of them are read.
 
-When more match, the total is the planner's estimate of the match (rounded
-to two significant figures, never below `exact`), the counts by status and
-site are the read set's shares of it, and the result says so (`total_exact`
-false). "Relevance" then ranks only the `exact` matches read
-(`ranked_among`); a date-sorted page is read by a second statement that
-walks the (sort_at, comment_id) btree and stops at the page's end, so
-newest first never sorts every match.
+When more match (or more phrase candidates are left), the total is the
+planner's estimate of the candidates times the share of those read that
+matched, rounded to two significant figures; the counts by status and site
+are the matches' shares of it, and the result says so (`total_exact` false).
+"Relevance" then ranks only the first `exact` matches read (`ranked_among`);
+a date-sorted page is read by a second statement that walks the (sort_at,
+comment_id) btree and stops at the page's end, so newest first never sorts
+every match.
 """
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def search(session: Session, plan: Plan, condition: str, candidates: str, params
     indexes answer alone (the same unless there is a phrase). `rank_query`:
     the tsquery to rank by for a relevance sort (None: by id)."""
     direction = "ASC" if plan.sort == "oldest" else "DESC"
-    # A phrase is checked in at most this many comments holding its words.
+    # Candidates read at most: one more than are counted exactly.
     scan = exact + 1 if candidates == condition else PHRASE_CANDIDATES * exact
     hit = "TRUE" if candidates == condition else f"({condition})"
     params = {**params, "m_limit": scan, "r_limit": exact, "p_limit": plan.limit + 1,
