@@ -185,3 +185,10 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
         yield from _nodes(child)
+
+
+def test_estimates_keep_two_significant_figures() -> None:
+    from archive.search.postgres_search import two_significant
+
+    assert [two_significant(n) for n in (0, 45, 10_001, 12_499.7, 412_345, 9_951)] == \
+        [0, 45, 10_000, 12_000, 410_000, 10_000]
