@@ -59,7 +59,7 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                        "or tantivy (a Tantivy index in <data dir>/index/tantivy/)."),
     "SEARCH_EXACT_COUNT": ("ARCHIVE_SEARCH_EXACT_COUNT", "10000", int,
                            "PostgreSQL search counts results exactly up to this many (a phrase: when "
-                           "at most three times this many comments hold its words); above it, "
+                           "at most this many comments hold all its words); above it, "
                            "totals and facets are estimates (\"about N\") and relevance ranks only "
                            "this many of the matches."),
     "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,

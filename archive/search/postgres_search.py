@@ -6,7 +6,7 @@ the matches once, at most `exact + 1` of them (ranking each for a relevance
 sort), and gives both the counts by status and site and the page: when no
 more match, that is the whole search. A phrase is different only in that GIN
 finds the comments holding its words, and the order of the words is checked
-in each; at most `PHRASE_CANDIDATES * exact` of them are read.
+in each; at most `exact + 1` of them are read.
 
 When more match (or more phrase candidates are left), the total is the
 planner's estimate of the candidates times the share of those read that
@@ -29,9 +29,6 @@ from archive.search.plan import Plan
 from archive.search.types import STATUSES
 
 FACETS = "status, reinstated, edited, site_host"
-# A phrase's words are found by GIN, its order only by reading each comment:
-# at most this many times ARCHIVE_SEARCH_EXACT_COUNT comments are read.
-PHRASE_CANDIDATES = 3
 
 
 def filter_conditions(plan: Plan, params: dict[str, Any]) -> list[str]:
@@ -82,7 +79,7 @@ def search(session: Session, plan: Plan, condition: str, candidates: str, params
     the tsquery to rank by for a relevance sort (None: by id)."""
     direction = "ASC" if plan.sort == "oldest" else "DESC"
     # Candidates read at most: one more than are counted exactly.
-    scan = exact + 1 if candidates == condition else PHRASE_CANDIDATES * exact
+    scan = exact + 1
     hit = "TRUE" if candidates == condition else f"({condition})"
     params = {**params, "m_limit": scan, "r_limit": exact, "p_limit": plan.limit + 1,
               "p_offset": plan.offset}
