@@ -3,11 +3,12 @@
 `search_documents` (created by the 0003 migration) has one row per comment
 with a tsvector per field, and (0007) what searches filter, sort and count
 by: status, reinstated, edited, site host, thread and sort time. The
-searches themselves are in archive/search/postgres_search.py. The vectors and queries are written as tsvector
-and tsquery literals from this package's tokens, so PostgreSQL's parser,
-stemmer and stop words never touch them: it matches exactly what the other
-engines match. A one-position gap between segments keeps a phrase inside one
-version. Index writers take a transaction-level advisory lock and read the
+searches themselves are in archive/search/postgres_search.py.
+
+The vectors and queries are written as tsvector and tsquery literals from
+this package's tokens, so PostgreSQL's parser, stemmer and stop words never
+touch them: it matches exactly what the other engines match. A one-position
+gap between segments keeps a phrase inside one version. Index writers take a transaction-level advisory lock and read the
 comments after taking it, so the last writer indexes the latest committed
 state (a redaction can never be overwritten by an older read).
 """
@@ -159,8 +160,9 @@ class PostgresEngine:
 
     def refresh_statistics(self, rebuilt: bool) -> None:
         # Autovacuum may be off: without fresh statistics the planner guesses
-        # how many comments a word matches, and walks the date index for a
-        # rare word or sorts every match of a common one. A rebuild also
+        # how many comments a word matches (and the "about N" estimates with
+        # it), and may walk the date index for a rare word or match every
+        # comment holding a common one. A rebuild also
         # leaves a dead row for each live one, which VACUUM (outside any
         # transaction) makes reusable.
         statement = "VACUUM (ANALYZE) search_documents" if rebuilt else "ANALYZE search_documents"
@@ -179,8 +181,8 @@ class PostgresEngine:
         body_leaves = [leaf for leaf in plan.leaves if leaf.field is None]
         if plan.sort == "relevance" and body_leaves:
             rank_query = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
-        exact, candidates = _conjunction([match, *filters]), _conjunction([loose, *filters])
-        return postgres_search.search(session, plan, exact, candidates, params, rank_query,
+        condition, candidates = _conjunction([match, *filters]), _conjunction([loose, *filters])
+        return postgres_search.search(session, plan, condition, candidates, params, rank_query,
                                       self.exact_count)
 
 
