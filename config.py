@@ -57,6 +57,11 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
     "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
                        "Search engine: whoosh, database (SQLite FTS5 / PostgreSQL tsvector) "
                        "or tantivy (a Tantivy index in <data dir>/index/tantivy/)."),
+    "SEARCH_EXACT_COUNT": ("ARCHIVE_SEARCH_EXACT_COUNT", "10000", int,
+                           "PostgreSQL search counts results exactly up to this many (a phrase: when "
+                           "at most this many comments hold all its words); above it, "
+                           "totals and facets are estimates (\"about N\") and relevance ranks only "
+                           "this many of the matches."),
     "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,
                       "Seconds one response may take, connection to last byte."),
     "MAX_RESPONSE_BYTES": ("ARCHIVE_MAX_RESPONSE_BYTES", "10000000", int,

@@ -47,6 +47,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "MAX_COMMENT_PAGES": _at_least(1),
     "FETCH_RETRIES": _at_least(0),
     "WORKERS": _at_least(1),
+    "SEARCH_EXACT_COUNT": _at_least(1),
     "BEHIND_PROXY": _at_least(0),
     "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
@@ -66,6 +67,7 @@ class Settings:
     allow_private_addresses: bool
     secret_key: str
     search_backend: str
+    search_exact_count: int
     fetch_timeout: float
     max_response_bytes: int
     max_comment_pages: int

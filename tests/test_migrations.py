@@ -89,3 +89,50 @@ def test_0005_numbers_existing_captures_in_id_order_per_thread(app):
     with engine.connect() as conn:
         numbered = conn.execute(text("SELECT id, seq FROM captures ORDER BY id")).all()
     assert [tuple(row) for row in numbered] == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
+
+
+def test_0007_fills_the_search_columns_of_an_existing_index(app):
+    """PostgreSQL's search rows get their filter and sort columns from the comments
+    (SQLite's FTS5 table is untouched); downgrading drops only those columns."""
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from archive.search import SearchQuery, query_index
+    from archive.store.schema import _alembic_config
+    from tests.context_support import with_settings
+
+    engine = get_db(app).writer
+    postgres = engine.dialect.name == "postgresql"
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "0006")
+    try:
+        if postgres:
+            assert "sort_at" not in {c["name"] for c in inspect(engine).get_columns("search_documents")}
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO sites (id, host, name) VALUES (1, 'example.org', '')"))
+            conn.execute(text("INSERT INTO threads (id, site_id, url, title, state, gone_misses, created_at) "
+                              "VALUES (1, 1, 'https://example.org/1/', '', 'active', 0, CURRENT_TIMESTAMP)"))
+            conn.execute(text(
+                "INSERT INTO comments (id, thread_id, key, author, status, posted_at, first_seen_at, "
+                "last_seen_at, position, misses, edit_count, times_removed, times_reinstated, redacted) "
+                "VALUES (7, 1, 'k', 'Paul', 'removed', NULL, :seen, :seen, 0, 0, 1, 2, 1, false)"),
+                {"seen": datetime(2018, 4, 1, 12)})
+            if postgres:
+                conn.execute(text("INSERT INTO search_documents (comment_id, body_vec, title_vec, author_vec, "
+                                  "site_vec) VALUES (7, 'moderated:1', '', 'paul:1', 'example:1 org:2')"))
+            else:
+                conn.execute(text("INSERT INTO search_fts (rowid, body, title, author, site) "
+                                  "VALUES (7, 'moderated', '', 'paul', 'example org')"))
+    finally:
+        command.upgrade(cfg, "head")
+    if postgres:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT status, reinstated, edited, site_host, thread_id, sort_at "
+                                    "FROM search_documents")).one()
+        assert tuple(row) == ("removed", True, True, "example.org", 1, datetime(2018, 4, 1, 12))
+    # The upgraded index answers without a reindex, filters included.
+    with_settings(app, search_backend="database")
+    found = query_index(archive_context(app), SearchQuery(text="moderated", status="reinstated"))
+    assert [hit.comment_id for hit in found.hits] == [7] and found.total_exact

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError
+from archive.search.base import Engine
 from archive.search.documents import Selection, batch_bounds, comment_texts
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 UPDATE_CHUNK = 500
 REINDEX_BATCH = 2000
+# An update of at least this many comments is a bulk change: the engine's
+# planner statistics are refreshed after it.
+BULK_CHANGE = 1000
 
 
 def _chunks(ids: list[int], size: int) -> Iterable[tuple[int, ...]]:
@@ -71,6 +75,9 @@ def index_comments(ctx: ArchiveContext, session: Session, comment_ids: Iterable[
     except ctx.search.failures as exc:
         log.warning("search index update failed (%s): %s", engine.name, exc)
         ctx.search.mark_stale(f"{engine.name}: indexing {len(ids)} comment(s) failed: {exc}")
+        return
+    if len(ids) >= BULK_CHANGE:
+        _refresh_statistics(ctx, engine)
 
 
 def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
@@ -85,6 +92,18 @@ def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
     except ctx.search.failures as exc:
         log.warning("search index removal failed (%s): %s", engine.name, exc)
         ctx.search.mark_stale(f"{engine.name}: removing {len(ids)} comment(s) failed: {exc}")
+        return
+    if len(ids) >= BULK_CHANGE:
+        _refresh_statistics(ctx, engine)
+
+
+def _refresh_statistics(ctx: ArchiveContext, engine: Engine) -> None:
+    # The index itself is up to date: a failure here only leaves the
+    # planner's statistics old, which the next bulk change or reindex renews.
+    try:
+        engine.refresh_statistics(rebuilt=False)
+    except ctx.search.failures as exc:
+        log.warning("search statistics refresh failed (%s): %s", engine.name, exc)
 
 
 def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
@@ -107,7 +126,8 @@ def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     if len(found.hits) > plan.limit and page:
         next_cursor = plan.cursor_after(plan.offset + len(page), (page[-1][2], page[-1][0]))
     return SearchResults(total=found.total, hits=hits, facets=found.facets,
-                         next_cursor=next_cursor, stale=ctx.search.is_stale())
+                         next_cursor=next_cursor, stale=ctx.search.is_stale(),
+                         total_exact=found.total_exact, ranked_among=found.ranked_among)
 
 
 def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = None) -> int:
@@ -116,7 +136,8 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
     The rebuild goes through the comments in id order, a batch per
     transaction, replacing each id range as a whole (which also drops
     entries of comments that no longer exist); the index stays searchable
-    and other writers can interleave.
+    and other writers can interleave. The engine's planner statistics are
+    refreshed at the end.
     """
     engine = ctx.search.engine()
     ctx.search.clear_stale()
@@ -132,6 +153,7 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
             if progress:
                 progress(done, max(total, done))
             if high is None:
+                engine.refresh_statistics(rebuilt=True)
                 return done
             low = high
     except ctx.search.failures as exc:

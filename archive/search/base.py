@@ -22,6 +22,11 @@ class Found:
     # another page follows.
     hits: list[tuple[int, float, datetime]]
     facets: dict[str, dict[str, int]]
+    # False: `total` and `facets` are estimates (PostgreSQL above its exact
+    # count); every other engine counts exactly.
+    total_exact: bool = True
+    # Set when "relevance" ranked only this many of the matches.
+    ranked_among: int | None = None
 
 
 class Engine(Protocol):
@@ -46,6 +51,10 @@ class Engine(Protocol):
 
     def delete(self, comment_ids: Sequence[int]) -> None:
         """Drop these comments from the index."""
+
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        """After a rebuild (`rebuilt`) or a bulk change: let the engine's query
+        planner see the new data. Nothing to do for engines without one."""
 
     def search(self, plan: Plan, session: Session) -> Found:
         """Run a checked search. `session` is the read session the hits will be

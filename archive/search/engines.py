@@ -34,14 +34,14 @@ def _tantivy(settings: Settings, db: Database) -> Engine:
     return TantivyEngine(db, settings.data_dir / "index" / "tantivy")
 
 
-def _database(_settings: Settings, db: Database) -> Engine:
+def _database(settings: Settings, db: Database) -> Engine:
     if db.is_sqlite:
         from archive.search.sqlite_backend import SqliteEngine
 
         return SqliteEngine(db)
     from archive.search.postgres_backend import PostgresEngine
 
-    return PostgresEngine(db)
+    return PostgresEngine(db, settings.search_exact_count)
 
 
 # ARCHIVE_SEARCH_BACKEND -> the engine it names.

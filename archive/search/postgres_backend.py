@@ -1,11 +1,14 @@
 """The `database` engine on PostgreSQL: tsvector columns with GIN indexes.
 
-`search_documents` (created by the 0002 migration) has one row per comment
-with a tsvector per field. The vectors and queries are written as tsvector
-and tsquery literals from this package's tokens, so PostgreSQL's parser,
-stemmer and stop words never touch them: it matches exactly what the other
-engines match. A one-position gap between segments keeps a phrase inside one
-version. Index writers take a transaction-level advisory lock and read the
+`search_documents` (created by the 0003 migration) has one row per comment
+with a tsvector per field, and (0007) what searches filter, sort and count
+by: status, reinstated, edited, site host, thread and sort time. The
+searches themselves are in archive/search/postgres_search.py.
+
+The vectors and queries are written as tsvector and tsquery literals from
+this package's tokens, so PostgreSQL's parser, stemmer and stop words never
+touch them: it matches exactly what the other engines match. A one-position
+gap between segments keeps a phrase inside one version. Index writers take a transaction-level advisory lock and read the
 comments after taking it, so the last writer indexes the latest committed
 state (a redaction can never be overwritten by an older read).
 """
@@ -17,11 +20,11 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from archive.search import postgres_search
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents
 from archive.search.plan import Plan
 from archive.search.query import And, Leaf, Node, Not
-from archive.search.sql_search import browse, run_search
 from archive.store.db import Database
 
 if TYPE_CHECKING:
@@ -52,16 +55,19 @@ def tsvector_literal(segments: Sequence[Sequence[str]]) -> str:
     return " ".join(found.values())
 
 
-def tsquery_literal(node: Node) -> str:
-    """A tsquery for a tree whose leaves all search one field."""
+def tsquery_literal(node: Node, loose: bool = False) -> str:
+    """A tsquery for a tree whose leaves all search one field. `loose`: a
+    phrase needs its words anywhere in the document, not in order (what GIN
+    answers without reading each document), except under NOT, where the
+    phrase stays exact so that the loose query never finds fewer."""
     if isinstance(node, Leaf):
         if node.prefix:
             return f"'{node.words[0]}':*"
-        return " <-> ".join(f"'{word}'" for word in node.words)
+        return (" & " if loose else " <-> ").join(f"'{word}'" for word in node.words)
     if isinstance(node, Not):
         return f"!({tsquery_literal(node.item)})"
     joiner = " & " if isinstance(node, And) else " | "
-    return joiner.join(f"({tsquery_literal(item)})" for item in node.items)
+    return joiner.join(f"({tsquery_literal(item, loose)})" for item in node.items)
 
 
 _MIXED = "mixed"
@@ -75,26 +81,31 @@ def _field(node: Node) -> str | None:
     return fields.pop() if len(fields) == 1 else _MIXED
 
 
-def match_condition(node: Node, params: dict[str, Any]) -> str:
+def match_condition(node: Node, params: dict[str, Any], loose: bool = False) -> str:
     """SQL over the field vectors of `d` for a query tree; tsqueries go in params.
 
     A subtree on one field becomes one tsquery (one GIN scan); fields mix
-    through SQL's AND/OR.
+    through SQL's AND/OR. `loose`: see tsquery_literal.
     """
     field = _field(node)
     if isinstance(node, Leaf) or field != _MIXED:  # a leaf is always on one field
         name = f"q{len(params)}"
-        params[name] = tsquery_literal(node)
+        params[name] = tsquery_literal(node, loose)
         return f"{VECTORS[field]} @@ CAST(:{name} AS tsquery)"
     if isinstance(node, Not):
         return f"NOT ({match_condition(node.item, params)})"
     joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(f"({match_condition(item, params)})" for item in node.items)
+    return joiner.join(f"({match_condition(item, params, loose)})" for item in node.items)
+
+
+COPY_COLUMNS = ("comment_id, body_vec, title_vec, author_vec, site_vec, "
+                "status, reinstated, edited, site_host, thread_id, sort_at")
 
 
 def _row(doc: SearchDocument) -> tuple[object, ...]:
     return (doc.comment_id, tsvector_literal(doc.body), tsvector_literal([doc.title]),
-            tsvector_literal([doc.author]), tsvector_literal(doc.site))
+            tsvector_literal([doc.author]), tsvector_literal(doc.site),
+            doc.status, doc.reinstated, doc.edited, doc.site_host, doc.thread_id, doc.sort_at)
 
 
 def _delete_clause(selection: Selection) -> tuple[str, dict[str, Any]]:
@@ -114,8 +125,10 @@ class PostgresEngine:
     name = "postgres"
     failures: tuple[type[BaseException], ...] = ()  # SQLAlchemy's errors are everyone's
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, exact_count: int) -> None:
         self.db = db
+        # Results are counted exactly up to this many (ARCHIVE_SEARCH_EXACT_COUNT).
+        self.exact_count = exact_count
 
     def create_missing_index(self) -> bool:
         return False  # the index is a table, made by the migrations
@@ -134,8 +147,7 @@ class PostgresEngine:
                 # INSERT when a rebuild writes thousands of rows.
                 driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
                 with driver.cursor() as cursor, cursor.copy(
-                        "COPY search_documents (comment_id, body_vec, title_vec, author_vec, site_vec) "
-                        "FROM STDIN") as copy:
+                        f"COPY search_documents ({COPY_COLUMNS}) FROM STDIN") as copy:
                     for doc in documents:
                         copy.write_row(_row(doc))
         return len(documents)
@@ -146,15 +158,33 @@ class PostgresEngine:
     def delete(self, comment_ids: Sequence[int]) -> None:
         self._write(Selection(ids=tuple(comment_ids)), index=False)
 
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        # Autovacuum may be off: without fresh statistics the planner guesses
+        # how many comments a word matches (and the "about N" estimates with
+        # it), and may walk the date index for a rare word or match every
+        # comment holding a common one. A rebuild also
+        # leaves a dead row for each live one, which VACUUM (outside any
+        # transaction) makes reusable.
+        statement = "VACUUM (ANALYZE) search_documents" if rebuilt else "ANALYZE search_documents"
+        with self.db.writer.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(statement))
+
     def search(self, plan: Plan, session: Session) -> Found:
-        if plan.expr is None:
-            return browse(session, plan)
         params: dict[str, Any] = {}
-        condition = match_condition(plan.expr, params)
-        score = "0.0"
+        filters = postgres_search.filter_conditions(plan, params)
+        match = loose = None
+        if plan.expr is not None:
+            match = loose = match_condition(plan.expr, params)
+            if any(len(leaf.words) > 1 for leaf in plan.leaves):
+                loose = match_condition(plan.expr, params, loose=True)
+        rank_query = None
         body_leaves = [leaf for leaf in plan.leaves if leaf.field is None]
         if plan.sort == "relevance" and body_leaves:
-            params["rank_query"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
-            score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))"
-        match = f"SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d WHERE {condition}"
-        return run_search(session, match, params, plan, score=score, materialize=False)
+            rank_query = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
+        condition, candidates = _conjunction([match, *filters]), _conjunction([loose, *filters])
+        return postgres_search.search(session, plan, condition, candidates, params, rank_query,
+                                      self.exact_count)
+
+
+def _conjunction(clauses: Sequence[str | None]) -> str:
+    return " AND ".join(f"({clause})" for clause in clauses if clause is not None) or "TRUE"

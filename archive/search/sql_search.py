@@ -1,10 +1,10 @@
-"""The SQL around a database engine's full-text match: filters, sorts, pages, facets.
+"""The SQL around SQLite FTS5's full-text match: filters, sorts, pages, facets.
 
-SQLite FTS5 and PostgreSQL differ only in how they match text; each gives a
-statement yielding (id, score) and the rest is shared, joined to the live
-comments table, so a comment's status filter is never out of date. A plan
-without words (filters alone) is answered from the comments table by
-`browse`, the same way on both.
+The engine gives a statement yielding (id, score); the rest joins it to the
+live comments table, so a comment's status filter is never out of date. A
+plan without words (filters alone) is answered from the comments table by
+`browse`. PostgreSQL keeps its filter columns in its search table instead
+and bounds its counts (archive/search/postgres_search.py).
 """
 from __future__ import annotations
 
@@ -67,18 +67,18 @@ def _typed(sql: str, params: dict[str, Any]) -> TextClause:
 
 
 def run_search(session: Session, match: str, match_params: dict[str, Any], plan: Plan,
-               score: str, materialize: bool) -> Found:
+               score: str) -> Found:
     """Page and facets of the comments `match` finds.
 
     `match` is a SELECT of `id` and `{score}`; the score expression (higher
     is better) is computed only for the page of a relevance sort, not for
-    the facet counts.
+    the facet counts. Materialized: SQLite must run the full-text match
+    once, first, rather than probe it once per comment.
     """
-    materialized = "MATERIALIZED " if materialize else ""
     return _page_and_facets(
         session, plan, match_params, source="m JOIN comments c ON c.id = m.id", score="m.score",
-        facet_head=f"WITH m AS {materialized}({match.format(score='0.0')}) ",
-        page_head=f"WITH m AS {materialized}({match.format(score=score)}) ")
+        facet_head=f"WITH m AS MATERIALIZED ({match.format(score='0.0')}) ",
+        page_head=f"WITH m AS MATERIALIZED ({match.format(score=score)}) ")
 
 
 def browse(session: Session, plan: Plan) -> Found:

@@ -87,13 +87,13 @@ class SqliteEngine:
         with self.db.write() as session:
             session.execute(_delete_statement(Selection(ids=tuple(comment_ids))))
 
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        pass  # SQLite plans an FTS5 MATCH without statistics
+
     def search(self, plan: Plan, session: Session) -> Found:
         if plan.expr is None:
             return browse(session, plan)
         match = "SELECT rowid AS id, {score} AS score FROM search_fts WHERE search_fts MATCH :m_query"
         # bm25 is "lower is better"; the shared SQL sorts higher first.
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
-        # Materialized: SQLite must run the full-text match once, first,
-        # rather than probe it once per comment.
-        return run_search(session, match, {"m_query": match_expression(plan.expr)}, plan,
-                          score=score, materialize=True)
+        return run_search(session, match, {"m_query": match_expression(plan.expr)}, plan, score=score)

@@ -182,6 +182,9 @@ class TantivyEngine:
         with self._writer() as writer, _unavailable():
             writer.delete_documents_by_query(gone)
 
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        pass  # Tantivy keeps no statistics for a planner
+
     def search(self, plan: Plan, session: Session) -> Found:
         del session  # the index is not in the database
         index = self._open()

@@ -47,6 +47,8 @@ class Hit:
 
 @dataclass
 class SearchResults:
+    # An estimate when total_exact is False (PostgreSQL, above
+    # ARCHIVE_SEARCH_EXACT_COUNT): rounded to two significant figures.
     total: int
     hits: list[Hit]
     # {"status": {"visible": n, "missing": n, "removed": n, "reinstated": n,
@@ -56,3 +58,7 @@ class SearchResults:
     # True when an index update failed since the last `reindex`: results may
     # be out of date until an operator runs it.
     stale: bool = field(default=False)
+    # False: `total` and `facets` are estimates, not counts.
+    total_exact: bool = True
+    # Set when the "relevance" order ranked only this many of the matches.
+    ranked_among: int | None = None

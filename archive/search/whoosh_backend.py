@@ -242,6 +242,9 @@ class WhooshEngine:
                 writer.cancel()
                 raise
 
+    def refresh_statistics(self, rebuilt: bool) -> None:
+        pass  # Whoosh keeps no statistics for a planner
+
     def search(self, plan: Plan, session: Session) -> Found:
         del session  # the index is not in the database
         index = self._open()

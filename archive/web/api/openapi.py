@@ -192,12 +192,21 @@ def openapi_document() -> dict[str, Any]:
                           "pattern": TEXT_PATTERN},
                "next_cursor of the previous page.")]
     search = {"type": "object", "properties": {
-        "total": {"type": "integer"}, "hits": {"type": "array", "items": _ref("Hit")},
-        "facets": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": {"type": "integer"}}},
+        "total": {"type": "integer", "description": "Comments found; an estimate (rounded to two "
+                  "significant figures) when total_exact is false."},
+        "total_exact": {"type": "boolean", "description": "False when total and facets are estimates: "
+                        "the PostgreSQL engine counts exactly up to ARCHIVE_SEARCH_EXACT_COUNT "
+                        "(10,000 by default) results. Other engines always count exactly."},
+        "ranked_among": _nullable("integer", description="Set when sort=relevance ranked only this "
+                                  "many of the matches (too many to rank them all)."),
+        "hits": {"type": "array", "items": _ref("Hit")},
+        "facets": {"type": "object", "description": "Results by status and by site host, over every "
+                   "result (estimates when total_exact is false).", "additionalProperties": {
+                       "type": "object", "additionalProperties": {"type": "integer"}}},
         "next_cursor": _nullable("string"), "next": _nullable("string"),
         "stale": {"type": "boolean"}},
-        "required": ["total", "hits", "facets", "next_cursor", "next", "stale"]}
+        "required": ["total", "total_exact", "ranked_among", "hits", "facets", "next_cursor", "next",
+                     "stale"]}
     find_params = [
         {**_param("text", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
                            "pattern": MULTILINE_TEXT_PATTERN},

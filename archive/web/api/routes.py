@@ -357,7 +357,8 @@ def search() -> Response:
     if results.next_cursor:
         args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
         next_link = url_for("api.search", cursor=results.next_cursor, **args)
-    return jsonify(total=results.total, hits=hits, facets=results.facets,
+    return jsonify(total=results.total, total_exact=results.total_exact,
+                   ranked_among=results.ranked_among, hits=hits, facets=results.facets,
                    next_cursor=results.next_cursor, next=next_link, stale=results.stale)
 
 
