@@ -8,8 +8,8 @@ searches themselves are in archive/search/postgres_search.py.
 The vectors and queries are written as tsvector and tsquery literals from
 this package's tokens, so PostgreSQL's parser, stemmer and stop words never
 touch them: it matches exactly what the other engines match. A one-position
-gap between segments keeps a phrase inside one version. Index writers take a transaction-level advisory lock and read the
-comments after taking it, so the last writer indexes the latest committed
+gap between segments keeps a phrase inside one version. Index writers take
+a transaction-level advisory lock and read the comments after taking it, so the last writer indexes the latest committed
 state (a redaction can never be overwritten by an older read).
 """
 from __future__ import annotations
