@@ -360,6 +360,8 @@ class BackfillRun(Base):
     requested_by: Mapped[str] = mapped_column(String(128), default="")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    # Touched after each stored snapshot: a 'running' run that stays silent was left by a dead process.
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     snapshots_listed: Mapped[int] = mapped_column(Integer, default=0)
     snapshots_done: Mapped[int] = mapped_column(Integer, default=0)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('requested_by', sa.String(length=128), nullable=False),
         sa.Column('requested_at', sa.DateTime(), nullable=False),
         sa.Column('started_at', sa.DateTime(), nullable=True),
+        sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
         sa.Column('finished_at', sa.DateTime(), nullable=True),
         sa.Column('snapshots_listed', sa.Integer(), nullable=False),
         sa.Column('snapshots_done', sa.Integer(), nullable=False),
@@ -59,6 +60,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM events WHERE source <> 'live'")
     op.execute(f"UPDATE comment_versions SET capture_id = NULL WHERE capture_id IN {backfilled}")
     op.execute(f"UPDATE comments SET last_seen_capture_id = NULL WHERE last_seen_capture_id IN {backfilled}")
+    op.execute("DELETE FROM comment_versions WHERE comment_id IN (SELECT id FROM comments WHERE source <> 'live')")
     op.execute("DELETE FROM comments WHERE source <> 'live'")
     op.execute(f"DELETE FROM exchanges WHERE capture_id IN {backfilled}")
     op.execute("DELETE FROM captures WHERE source <> 'live'")
