@@ -107,7 +107,9 @@ class CdxSource:
     def fetch(self, url: str, timestamp: str, ref: str = "", digest: str = "") -> Archived:
         asked = replay_url(self.prefix, timestamp, url)
         result = self._get(asked, None)
-        found = replayed_timestamp(result.final_url) or timestamp
+        # The Wayback Machine redirects to its nearest snapshot; pywb serves it and names it.
+        served = result.headers.get("content-location", "")
+        found = replayed_timestamp(result.final_url) or replayed_timestamp(served) or timestamp
         provenance = {"archive": self.name, "snapshot_url": result.final_url or asked,
                       "timestamp": found, "digest": digest or None}
         # The exchange names the page's own address; the replay address is provenance.
