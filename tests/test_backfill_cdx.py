@@ -138,3 +138,22 @@ def test_the_chain_state_survives_a_round_trip():
     again = load_chain(json.loads(json.dumps(dump_chain(state))))
     assert again == state
     assert load_chain(None) == ChainState()
+
+
+def test_a_reply_hidden_since_an_earlier_removal_still_explains_the_pages_count():
+    """WordPress keeps counting an approved reply of a trashed parent; when another
+    parent is held later, the count check must allow for both hidden replies."""
+    from archive.rules.assess import classify_view
+    from scrapers.base import CommentRecord, ThreadView
+
+    seen = datetime(2018, 3, 1)
+
+    def known(key: str, status: str, parent: str | None = None) -> Known:
+        return Known(key, status, "x", parent, None, seen)  # type: ignore[arg-type]
+
+    before = {"1": known("1", "visible"), "2": known("2", "removed"), "3": known("3", "missing", "2"),
+              "4": known("4", "visible"), "5": known("5", "visible", "4")}
+    page = ThreadView(True, "", [CommentRecord("1", "A", "a")], "complete", claimed_count=3)
+    assert classify_view(page, before) == ("good", "")
+    worse = ThreadView(True, "", [CommentRecord("1", "A", "a")], "complete", claimed_count=4)
+    assert classify_view(worse, before)[0] == "suspect"

@@ -140,9 +140,10 @@ def test_backfill_from_pywb_names_exactly_the_removals(app, runner, wordpress, p
             (MOMENTS["m3"], "good", "backfill"), (MOMENTS["m4"], "good", "backfill")]
         assert "maintenance" in captures[2].reason and "challenge" in captures[3].reason
         first = session.scalars(select(Exchange).where(Exchange.capture_id == captures[0].id)).one()
-        assert first.provenance["timestamp"] == "20180301120000"
-        assert first.provenance["snapshot_url"].endswith(f"/{collection}/20180301120000id_/{url}")
-        assert first.provenance["archive"] == f"127.0.0.1:{pywb.port}" and first.provenance["digest"]
+        provenance = first.provenance or {}
+        assert provenance["timestamp"] == "20180301120000"
+        assert provenance["snapshot_url"].endswith(f"/{collection}/20180301120000id_/{url}")
+        assert provenance["archive"] == f"127.0.0.1:{pywb.port}" and provenance["digest"]
         assert first.url == url and first.status == 200
         assert {e.source for e in session.scalars(select(Event))} == {"backfill"}
         assert session.scalars(select(BackfillRun)).one().state == "done"

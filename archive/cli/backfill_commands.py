@@ -13,8 +13,10 @@ from archive.errors import ArchiveError
 
 @click.command()
 @click.argument("url")
-@click.option("--from", "date_from", metavar="DATE", callback=date_option, help="Only snapshots from this date (YYYY-MM-DD).")
-@click.option("--to", "date_to", metavar="DATE", callback=date_option, help="Only snapshots up to this date (YYYY-MM-DD).")
+@click.option("--from", "date_from", metavar="DATE", callback=date_option,
+              help="Only snapshots from this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", metavar="DATE", callback=date_option,
+              help="Only snapshots up to this date (YYYY-MM-DD).")
 @click.option("--cdx", "cdx_url", metavar="CDX_URL",
               help="A CDX server to ask instead of the Wayback Machine, e.g. a pywb "
                    "collection's http://HOST:PORT/COLL/cdx (replayed from the same server).")
