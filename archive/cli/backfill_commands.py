@@ -38,7 +38,7 @@ def backfill(url: str, date_from: datetime | None, date_to: datetime | None,
     paced at ARCHIVE_BACKFILL_RATE a minute; a 429 answer stops the run,
     and running the same command again resumes where it stopped.
     """
-    from archive.backfill.run import claim, request_backfill, run_backfill
+    from archive.backfill.run import claim, open_source, request_backfill, run_backfill
 
     if cdx_url and warc_path:
         raise click.UsageError("give --cdx or --warc, not both")
@@ -47,6 +47,8 @@ def backfill(url: str, date_from: datetime | None, date_to: datetime | None,
     source = str(warc_path.resolve()) if warc_path else (cdx_url or ctx.settings.backfill_cdx_url)
     if cdx_url and not cdx_url.startswith(("http://", "https://")):
         raise click.BadParameter("the CDX address must start with http:// or https://", param_hint="--cdx")
+    # A source that cannot be read is refused before anything is written.
+    opened = open_source(ctx, kind, source)
     with ctx.db.write() as session:
         run = request_backfill(session, url, kind=kind, source=source, date_from=date_from,
                                date_to=date_to, requested_by="command line")
@@ -54,7 +56,7 @@ def backfill(url: str, date_from: datetime | None, date_to: datetime | None,
     if not claim(ctx, run_id):
         raise ArchiveError(f"backfill run {run_id} of this thread is already running in another process")
     click.echo(f"backfill run {run_id}{' resumed' if resumed else ''}: {url} from {source}", err=True)
-    report = run_backfill(ctx, run_id, lambda line: click.echo(line, err=True))
+    report = run_backfill(ctx, run_id, lambda line: click.echo(line, err=True), opened)
     click.echo(report.line())
     if report.state == "failed":
         raise ArchiveError(report.message)
