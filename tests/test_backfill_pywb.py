@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from io import BytesIO
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from archive.store.db import get_db
 from archive.store.models import BackfillRun, Capture, Event, Exchange
 from tests.conftest import ArchiveRunner
+from tests.snapshot_support import archive_page, archive_wall
 
 pytestmark = pytest.mark.wordpress
 
@@ -45,34 +42,6 @@ CHALLENGE = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>
 def app(sqlite_app):
     # The live site and pywb are slow to start; the database matrix is covered elsewhere.
     return sqlite_app
-
-
-def _stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def archive_page(wordpress, url: str, warc: Path, when: datetime) -> None:
-    """The page as WordPress serves it now, recorded as if archived at `when`."""
-    from warcio.capture_http import capture_http
-
-    def dated(request, response, _recorder):
-        for record in (request, response):
-            record.rec_headers.replace_header("WARC-Date", _stamp(when))
-        return request, response
-
-    with capture_http(str(warc), filter_func=dated, gzip=True):
-        assert wordpress.get(url).status == 200
-
-
-def archive_wall(url: str, warc: Path, when: datetime, body: bytes) -> None:
-    """A wall some servers answer with 200: what a web archive then keeps as the page."""
-    with warc.open("wb") as out:
-        writer = WARCWriter(out, gzip=True)
-        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=UTF-8"),
-                                           ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
-        writer.write_record(writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body),
-                                                      http_headers=http,
-                                                      warc_headers_dict={"WARC-Date": _stamp(when)}))
 
 
 def _export(runner: ArchiveRunner) -> dict[str, dict]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import config
 from archive import create_app
 from archive.context import archive_context
-import config
 from tests.conftest import ArchiveRunner
 
 pytestmark = pytest.mark.wordpress
