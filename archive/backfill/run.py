@@ -30,6 +30,7 @@ from archive.capture.watches import thread_for
 from archive.clock import utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
+from archive.settings import Settings
 from archive.search import index_comments
 from archive.store.models import BackfillRun
 
@@ -98,10 +99,10 @@ def claim(ctx: ArchiveContext, run_id: int) -> bool:
         return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
-def open_source(ctx: ArchiveContext, kind: str, source: str) -> SnapshotSource:
+def open_source(settings: Settings, kind: str, source: str) -> SnapshotSource:
+    """The snapshots of a CDX server (paced at ARCHIVE_BACKFILL_RATE) or of local WARC files."""
     if kind == "warc":
-        return WarcSource(Path(source), ctx.settings.max_response_bytes)
-    settings = ctx.settings
+        return WarcSource(Path(source), settings.max_response_bytes)
     fetcher = Fetcher(user_agent=settings.user_agent, min_host_delay=60.0 / settings.backfill_rate,
                       timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
                       retries=settings.fetch_retries, allow_private=settings.allow_private_addresses)
@@ -138,7 +139,7 @@ def _run(ctx: ArchiveContext, run_id: int, progress: Progress, source: SnapshotS
         url, kind, where = run.thread.url, run.source_kind, run.source
         date_from, date_to, cursor = run.date_from, run.date_to, run.cursor
         chain = load_chain(run.chain_state if run.chain_state else _latest_chain(session, run))
-    source = source or open_source(ctx, kind, where)
+    source = source or open_source(ctx.settings, kind, where)
     progress(f"listing the snapshots of {url} in {source.name}")
     rows = source.snapshots(url, date_from, date_to, progress)
     planned = plan_snapshots(rows, after=cursor)

@@ -48,7 +48,7 @@ def backfill(url: str, date_from: datetime | None, date_to: datetime | None,
     if cdx_url and not cdx_url.startswith(("http://", "https://")):
         raise click.BadParameter("the CDX address must start with http:// or https://", param_hint="--cdx")
     # A source that cannot be read is refused before anything is written.
-    opened = open_source(ctx, kind, source)
+    opened = open_source(ctx.settings, kind, source)
     with ctx.db.write() as session:
         run = request_backfill(session, url, kind=kind, source=source, date_from=date_from,
                                date_to=date_to, requested_by="command line")
