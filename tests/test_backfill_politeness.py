@@ -4,6 +4,7 @@ resumes where it stopped without fetching a snapshot twice."""
 from __future__ import annotations
 
 import json
+
 import pytest
 from sqlalchemy import select
 

@@ -30,8 +30,8 @@ from archive.capture.watches import thread_for
 from archive.clock import utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
-from archive.settings import Settings
 from archive.search import index_comments
+from archive.settings import Settings
 from archive.store.models import BackfillRun
 
 log = logging.getLogger(__name__)
