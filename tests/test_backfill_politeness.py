@@ -91,3 +91,37 @@ def test_dates_bound_the_listing_and_a_bad_cdx_address_is_refused(app, runner, l
     assert refused.exit_code == 1 and "cannot tell where" in refused.output
     both = runner.invoke("backfill", ARTICLE, "--cdx", cdx, "--warc", "x.warc")
     assert both.exit_code == 2 and "give --cdx or --warc, not both" in both.output
+
+
+def test_readers_see_the_archived_moments_the_window_and_the_evidence(app, runner, local_server, client):
+    from archive.store.models import Capture, Comment, Thread
+
+    cdx = _wayback(local_server)
+    assert runner.invoke("backfill", ARTICLE, "--cdx", cdx).exit_code == 0
+    with get_db(app).read_session() as session:
+        thread_id = session.scalars(select(Thread.id)).one()
+        paul = session.scalars(select(Comment).where(Comment.key == "2")).one().id
+        first = session.scalars(select(Capture).where(Capture.seq == 1)).one()
+        sha = first.exchanges[0].body_sha256
+    page = client.get(f"/threads/{thread_id}").get_data(as_text=True)
+    assert "Rebuilt in part from web archives." in page and "4 archived snapshots" in page
+    assert page.count("Archived snapshot</span> from") == 4
+    assert f'href="{local_server.url(_replay(SNAPSHOTS[0][0]))}"' in page
+    assert ("Removed: after the archived snapshot of 2018-03-15 17:44:23 UTC, before the one of "
+            "2018-03-19 22:09:11 UTC") in page
+    assert "when in between it went, and why, they cannot say" in page
+    assert "From web archives" in page
+
+    history = client.get(f"/comments/{paul}").get_data(as_text=True)
+    assert history.count("archived snapshot</span>") == 3  # appeared, missing, removed
+
+    capture = client.get(f"/captures/{first.id}").get_data(as_text=True)
+    assert "archived snapshot (backfill)" in capture and "snapshot 20180315174423" in capture
+    assert f"/blobs/{sha}" in capture and "DIGEST0" in capture
+
+    api = client.get(f"/api/v1/captures/{first.id}").get_json()
+    assert api["source"] == "backfill"
+    assert api["exchanges"][0]["provenance"]["timestamp"] == "20180315174423"
+    comment = client.get(f"/api/v1/comments/{paul}").get_json()
+    assert comment["source"] == "backfill" and comment["status"] == "removed"
+    assert {e["source"] for e in comment["events"]} == {"backfill"}
