@@ -125,3 +125,14 @@ def test_readers_see_the_archived_moments_the_window_and_the_evidence(app, runne
     comment = client.get(f"/api/v1/comments/{paul}").get_json()
     assert comment["source"] == "backfill" and comment["status"] == "removed"
     assert {e["source"] for e in comment["events"]} == {"backfill"}
+
+
+def test_statistics_say_what_came_from_snapshots(app, runner, local_server):
+    assert runner.invoke("backfill", ARTICLE, "--cdx", _wayback(local_server)).exit_code == 0
+    result = runner.invoke("stats", "--by", "thread", "--format", "json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert (row["comments_seen"], row["removed"]) == (3, 1)
+    assert (row["comments_from_snapshots"], row["removed_in_snapshots"], row["captures_from_snapshots"]) == (3, 1, 4)
+    # The longest gap: 2018-04-11 06:50:15 to 2018-06-08 00:21:46.
+    assert row["captures_good"] == 4 and row["max_gap_hours"] == pytest.approx(1385.525)
