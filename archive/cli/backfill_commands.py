@@ -38,7 +38,8 @@ def backfill(url: str, date_from: datetime | None, date_to: datetime | None,
     paced at ARCHIVE_BACKFILL_RATE a minute; a 429 answer stops the run,
     and running the same command again resumes where it stopped.
     """
-    from archive.backfill.run import claim, open_source, request_backfill, run_backfill
+    from archive.backfill.queue import claim, request_backfill
+    from archive.backfill.run import open_source, run_backfill
 
     if cdx_url and warc_path:
         raise click.UsageError("give --cdx or --warc, not both")
