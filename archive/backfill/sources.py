@@ -151,6 +151,7 @@ class WarcSource:
         self.files = files
         self.max_bytes = max_bytes
         self.records: list[_Record] = []
+        self.by_ref: dict[tuple[int, int], _Record] = {}
         self.bodies: dict[str, _Record] = {}
         for index, file in enumerate(files):
             self._index(index, file)
@@ -173,6 +174,7 @@ class WarcSource:
                     if not kept.url or not kept.timestamp:
                         continue
                     self.records.append(kept)
+                    self.by_ref[(kept.file, kept.offset)] = kept
                     if kept.refers_to is None and kept.digest:
                         self.bodies.setdefault(kept.digest, kept)
         except (OSError, ValueError) as exc:
@@ -210,7 +212,7 @@ class WarcSource:
 
     def _by_ref(self, ref: str) -> _Record | None:
         file, _, offset = ref.partition(":")
-        return next((r for r in self.records if r.file == int(file) and r.offset == int(offset)), None)
+        return self.by_ref.get((int(file), int(offset)))
 
     def _nearest(self, url: str, timestamp: str) -> _Record | None:
         wanted = _page_key(url)
