@@ -157,3 +157,24 @@ def test_a_reply_hidden_since_an_earlier_removal_still_explains_the_pages_count(
     assert classify_view(page, before) == ("good", "")
     worse = ThreadView(True, "", [CommentRecord("1", "A", "a")], "complete", claimed_count=4)
     assert classify_view(worse, before)[0] == "suspect"
+
+
+@pytest.mark.parametrize("listed, same", [
+    ("http://www.communitycare.co.uk:80/2018/03/15/cafcass/", True),
+    ("https://WWW.CommunityCare.co.uk/2018/03/15/cafcass/", True),
+    ("https://www.communitycare.co.uk:8443/2018/03/15/cafcass/", False),
+    ("https://www.communitycare.co.uk/2018/03/15/cafcass/comment-page-2/", False),
+    ("https://evil.example/2018/03/15/cafcass/", False),
+    ("https://www.communitycare.co.uk:bad/2018/03/15/cafcass/", False),
+])
+def test_only_snapshots_of_the_threads_own_page_are_read(listed, same):
+    from archive.backfill.cdx import same_page
+
+    assert same_page(listed, "https://www.communitycare.co.uk/2018/03/15/cafcass/") is same
+
+
+def test_hostile_fields_are_capped():
+    table = [["timestamp", "original", "statuscode", "digest", "mimetype"],
+             ["20180315174423", ARTICLE + "x" * 5000, "200", "D" * 10_000, "m" * 10_000]]
+    [row] = parse_cdx(json.dumps(table))
+    assert (len(row.url), len(row.digest), len(row.mime)) == (2000, 128, 128)

@@ -115,8 +115,28 @@ def _row(record: object) -> CdxRow | None:
     if not _TIMESTAMP.match(timestamp) or len(timestamp) != 14 or not url:
         return None
     status = str(fields.get("status") or "")
-    return CdxRow(timestamp=timestamp, url=url, status=int(status) if status.isdigit() else None,
-                  digest=str(fields.get("digest") or ""), mime=str(fields.get("mime") or ""))
+    # Hostile or broken answers must not bloat what is stored with each snapshot.
+    return CdxRow(timestamp=timestamp, url=url[:2000], status=int(status) if status.isdigit() else None,
+                  digest=str(fields.get("digest") or "")[:128], mime=str(fields.get("mime") or "")[:128])
+
+
+def same_page(listed: str, thread_url: str) -> bool:
+    """Is a listed snapshot's URL the thread's page? Web archives list one page
+    under http and https, with or without its default port (`http://host:80/`),
+    and host names in any case; anything else is another page, never judged
+    as this thread."""
+    def key(url: str) -> tuple[str, str, str]:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            return ("", "", url)
+        if port not in (None, 80, 443):
+            host = f"{host}:{port}"
+        return host, parts.path or "/", parts.query
+
+    return key(listed) == key(thread_url)
 
 
 def plan_snapshots(rows: Iterable[CdxRow], after: str | None = None) -> list[Planned]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.backfill.cdx import plan_snapshots
+from archive.backfill.cdx import plan_snapshots, same_page
 from archive.backfill.chain import ChainState, load_chain
 from archive.backfill.queue import claim
 from archive.backfill.replay import Bodies, backfill_snapshot
@@ -99,7 +99,10 @@ def _run(ctx: ArchiveContext, run_id: int, progress: Progress, source: SnapshotS
         chain = load_chain(run.chain_state if run.chain_state else _latest_chain(session, run))
     source = source or open_source(ctx.settings, kind, where)
     progress(f"listing the snapshots of {url} in {source.name}")
-    rows = source.snapshots(url, date_from, date_to, progress)
+    listed = source.snapshots(url, date_from, date_to, progress)
+    rows = [row for row in listed if same_page(row.url, url)]
+    if len(rows) < len(listed):
+        progress(f"{len(listed) - len(rows)} listed snapshots are of another address: not read")
     planned = plan_snapshots(rows, after=cursor)
     if cursor is None and chain.last_at is not None:
         fresh = [p for p in planned if p.row.at > chain.last_at]

@@ -28,6 +28,7 @@ from archive.backfill.cdx import (
     replay_prefix,
     replay_url,
     replayed_timestamp,
+    same_page,
 )
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.clock import utcnow
@@ -182,13 +183,12 @@ class WarcSource:
 
     def snapshots(self, url: str, date_from: datetime | None, date_to: datetime | None,
              progress: Callable[[str], None]) -> list[CdxRow]:
-        wanted = _page_key(url)
         low = format_timestamp(date_from) if date_from else "0"
         high = format_timestamp(date_to) if date_to else "9"
         rows = [CdxRow(r.timestamp, r.url, 200 if r.refers_to and r.status == 304 else r.status,
                        r.digest, ref=f"{r.file:05d}:{r.offset:015d}")
                 for r in self.records
-                if _page_key(r.url) == wanted and low <= r.timestamp <= high]
+                if same_page(r.url, url) and low <= r.timestamp <= high]
         progress(f"found {len(rows)} records of {url} in {len(self.files)} WARC file(s)")
         return rows
 
@@ -215,8 +215,7 @@ class WarcSource:
         return self.by_ref.get((int(file), int(offset)))
 
     def _nearest(self, url: str, timestamp: str) -> _Record | None:
-        wanted = _page_key(url)
-        found = [r for r in self.records if _page_key(r.url) == wanted]
+        found = [r for r in self.records if same_page(r.url, url)]
         return min(found, key=lambda r: abs(int(r.timestamp) - int(timestamp)), default=None)
 
     def _read(self, record: _Record) -> tuple[int | None, list[tuple[str, str]], bytes]:
@@ -226,12 +225,6 @@ class WarcSource:
             lines = [(str(k), str(v)) for k, v in found.http_headers.headers]
             body = found.content_stream().read(self.max_bytes + 1)
             return _status(found.http_headers.get_statuscode()), lines, body
-
-
-def _page_key(url: str) -> tuple[str, str, str, str]:
-    """One page's identity: scheme and host compare in any case, a fragment never counts."""
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query
 
 
 def _status(code: str | None) -> int | None:
