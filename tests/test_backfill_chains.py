@@ -99,3 +99,20 @@ def test_a_backfilled_archive_exports_a_warc_that_backfills_the_same(app, runner
                 == {k: [r[f] for f in keep] for k, r in mine.items()})
     finally:
         archive_context(other).close()
+
+
+def test_a_watchs_adapter_and_its_settings_read_the_snapshots(app, runner, local_server):
+    from archive.capture.watches import add_watch
+    from archive.store.models import Capture
+    from tests.test_operators_watches import ARTICLE, OPTIONS
+
+    url = local_server.url("/article/")
+    with get_db(app).write() as session:
+        add_watch(session, url, allow_private=True, adapter="generic-css", options=OPTIONS)
+    rows = [HEADER, ["key", "20180315174423", url, "text/html", "200", "D0", "1"]]
+    local_server.route("/cdx/search/cdx", json.dumps(rows), content_type="application/json")
+    local_server.route(f"/web/20180315174423id_/{url}", ARTICLE, content_type="text/html; charset=UTF-8")
+    result = runner.invoke("backfill", url, "--cdx", local_server.url("/cdx/search/cdx"))
+    assert "[good] 3 comments; 3 appeared" in result.output, result.output
+    with get_db(app).read_session() as session:
+        assert session.scalars(select(Capture.adapter)).one() == "generic-css"

@@ -31,7 +31,7 @@ from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
 from archive.store.evidence import capture_record_hash
 from archive.store.headers import HeaderLines
-from archive.store.models import BackfillRun, Capture, Exchange, Thread
+from archive.store.models import BackfillRun, Capture, Exchange, Thread, Watch
 from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, Page, PageResult, ThreadView
 
@@ -72,9 +72,13 @@ def backfill_snapshot(ctx: ArchiveContext, run_id: int, source: SnapshotSource, 
     SHA-256s, so a repeated digest is not fetched again."""
     with ctx.db.read_session() as session:
         run = session.get_one(BackfillRun, run_id)
-        thread_url, adapter_name = run.thread.url, run.thread.adapter
+        watch = session.scalar(select(Watch).where(Watch.thread_id == run.thread_id))
+        # The watch's adapter and its settings (a generic adapter's selectors), as live captures use them.
+        adapter_name = (watch.adapter if watch else None) or run.thread.adapter
+        options = watch.options if watch else None
+        thread_url = run.thread.url
     at = planned.row.at
-    adapter = get_adapter(adapter_name) if adapter_name else None
+    adapter = get_adapter(adapter_name, options) if adapter_name else None
     pages, adapter = _read_pages(ctx, source, planned, thread_url, adapter, bodies)
     with ctx.db.write() as session:
         return _store(ctx, session, run_id, planned, at, adapter, pages, chain)
