@@ -15,7 +15,9 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
@@ -27,61 +29,88 @@ from archive.backfill.run import run_backfill
 from archive.backfill.sources import CdxSource
 from archive.capture.fetch.fetcher import Fetcher
 from archive.context import ArchiveContext
-from archive.demo.content import Article, DemoComment, Stage
-from archive.demo.pages import article_page
 from archive.store.models import Site, Thread
 
 # A stand-in host: invented content never joins a real site the archive may watch.
 BASE = "https://www.communitycare.example"
+SLUG = "2018/05/14/cafcass-complaints-process-marks-its-own-homework-say-parents"
+URL = f"{BASE}/{SLUG}/"
+TITLE = "Cafcass complaints process \u2018marks its own homework\u2019, say parents"
+SITE_NAME = "Community Care (archived snapshots, offline demo)"
 WALL = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
-        b"<div id=\"challenge-form\">Checking your browser before accessing the site.</div>"
-        b"</body></html>")
+        b"<div id=\"challenge-form\">Checking your browser before accessing the site.</div></body></html>")
 
-ARCHIVED = Article(
-    slug="2018/05/14/cafcass-complaints-process-marks-its-own-homework-say-parents",
-    post_id=8377,
-    title="Cafcass complaints process \u2018marks its own homework\u2019, say parents",
-    published=datetime(2018, 5, 14, 8, 0),
-    site_name="Community Care (archived snapshots, offline demo)",
-    paragraphs=("Parents told a survey that complaints about family court advisers were answered by the "
-                "service that wrote the reports.",
-                "This article and its comments are invented for the archive's demonstration."),
-    comments=(
-        DemoComment(301, "Rachel", datetime(2018, 5, 14, 9, 2), (
-            "Our complaint took eleven months and was closed without anyone reading the report again.",),
-                    invented=True),
-        DemoComment(302, "G. Hughes", datetime(2018, 5, 14, 11, 40), (
-            "I have the emails where the adviser admits she never met my son. The complaint was "
-            "\u201cnot upheld\u201d.",), invented=True),
-        DemoComment(303, "Mo", datetime(2018, 5, 14, 12, 5), (
-            "Same here. Ask for the notes: they were never written.",), parent=302, invented=True),
-        DemoComment(304, "Jen", datetime(2018, 5, 15, 7, 30), (
-            "The survey has eighty responses. Hardly representative.",), invented=True),
-        DemoComment(305, "Ade", datetime(2018, 5, 16, 10, 15), (
-            "Complaints should go to someone independent, like the Ombudsman, from the start.",),
-                    invented=True),
-    ),
-    stages=(
-        Stage("the first snapshot: four comments", visible=(301, 302, 303, 304)),
-        Stage("G. Hughes's comment is held, hiding Mo's reply; Ade comments", visible=(301, 303, 304, 305)),
-        Stage("a later snapshot of the same bytes", visible=(301, 303, 304, 305)),
-        Stage("a challenge wall the web archive kept instead of the page", mode="wall"),
-        Stage("Jen's comment is gone; Rachel has edited hers", visible=(301, 303, 305), edits={301: (
-            "Our complaint took eleven months and was closed without anyone reading the report "
-            "again. We have now gone to the Ombudsman.",)}),
-        Stage("the last snapshot: the same bytes again", visible=(301, 303, 305), edits={301: (
-            "Our complaint took eleven months and was closed without anyone reading the report "
-            "again. We have now gone to the Ombudsman.",)}),
-    ),
+
+@dataclass(frozen=True)
+class ArchivedComment:
+    id: int
+    author: str
+    posted_at: datetime
+    text: str
+    parent: int = 0
+
+
+COMMENTS = (
+    ArchivedComment(301, "Rachel", datetime(2018, 5, 14, 9, 2),
+                    "Our complaint took eleven months and was closed without anyone reading the report again."),
+    ArchivedComment(302, "G. Hughes", datetime(2018, 5, 14, 11, 40),
+                    "I have the emails where the adviser admits she never met my son. The complaint was "
+                    "\u201cnot upheld\u201d."),
+    ArchivedComment(303, "Mo", datetime(2018, 5, 14, 12, 5),
+                    "Same here. Ask for the notes: they were never written.", parent=302),
+    ArchivedComment(304, "Jen", datetime(2018, 5, 15, 7, 30),
+                    "The survey has eighty responses. Hardly representative."),
+    ArchivedComment(305, "Ade", datetime(2018, 5, 16, 10, 15),
+                    "Complaints should go to someone independent, like the Ombudsman, from the start."),
 )
-TIMESTAMPS = ("20180514131207", "20180516184055", "20180519070231", "20180602113000",
-              "20180720154512", "20181103041009")
+RACHEL_EDITED = ("Our complaint took eleven months and was closed without anyone reading the report again. "
+                 "We have now gone to the Ombudsman.")
+# (timestamp, comments shown, edits) of each snapshot; None: a challenge wall instead of the page.
+SNAPSHOTS: tuple[tuple[str, tuple[int, ...] | None, dict[int, str]], ...] = (
+    ("20180514131207", (301, 302, 303, 304), {}),
+    # G. Hughes's comment is held, which hides Mo's reply; Ade comments.
+    ("20180516184055", (301, 303, 304, 305), {}),
+    ("20180519070231", (301, 303, 304, 305), {}),     # the same bytes again
+    ("20180602113000", None, {}),                     # a wall the web archive kept
+    # Jen's comment is gone; Rachel has edited hers.
+    ("20180720154512", (301, 303, 305), {301: RACHEL_EDITED}),
+    ("20181103041009", (301, 303, 305), {301: RACHEL_EDITED}),
+)
+
+
+def _page(shown: tuple[int, ...], edits: dict[int, str]) -> bytes:
+    """The article as a WordPress theme (twentytwentyone) prints it. WordPress hides a
+    reply whose parent is not approved, and still counts it."""
+    by_id = {c.id: c for c in COMMENTS}
+
+    def tree(parent: int) -> str:
+        items = []
+        for c in sorted((by_id[i] for i in shown if by_id[i].parent == parent), key=lambda c: c.posted_at):
+            kids = tree(c.id)
+            items.append(
+                f'<li id="comment-{c.id}" class="comment depth-1"><article id="div-comment-{c.id}" '
+                f'class="comment-body"><footer class="comment-meta"><div class="comment-author vcard">'
+                f'<b class="fn">{escape(c.author)}</b> <span class="says">says:</span></div>'
+                f'<div class="comment-metadata"><a href="{URL}#comment-{c.id}"><time '
+                f'datetime="{c.posted_at.isoformat()}+00:00">{c.posted_at:%B %d, %Y at %I:%M %p}</time></a>'
+                f'</div></footer><div class="comment-content"><p>{escape(edits.get(c.id, c.text))}</p></div>'
+                f'</article>{f"<ol class=children>{kids}</ol>" if kids else ""}</li>')
+        return "".join(items)
+
+    return (f'<!doctype html><html lang="en-GB"><head><meta charset="UTF-8">'
+            f'<meta name="generator" content="WordPress 6.1"><title>{escape(TITLE)}</title></head>'
+            f'<body class="single single-post postid-8377"><main id="main"><article id="post-8377">'
+            f'<h1 class="entry-title">{escape(TITLE)}</h1><div class="entry-content"><p>Parents told a survey '
+            f'that complaints about family court advisers were answered by the service that wrote the '
+            f'reports. (This article and its comments are invented for the archive\'s demonstration.)</p>'
+            f'</div></article><div id="comments" class="comments-area"><h2 class="comments-title">'
+            f'{len(shown)} Responses</h2><ol class="comment-list">{tree(0)}</ol>'
+            f'<div id="respond" class="comment-respond"></div></div></main></body></html>').encode()
 
 
 def snapshot_bodies() -> list[tuple[str, bytes]]:
     """(timestamp, original bytes) of every snapshot, oldest first."""
-    return [(ts, WALL if stage.mode == "wall" else article_page(BASE, ARCHIVED, stage).encode("utf-8"))
-            for ts, stage in zip(TIMESTAMPS, ARCHIVED.stages, strict=True)]
+    return [(ts, WALL if shown is None else _page(shown, edits)) for ts, shown, edits in SNAPSHOTS]
 
 
 class DemoWebArchive:
@@ -147,11 +176,11 @@ def _handler_for(archive: DemoWebArchive) -> type[BaseHTTPRequestHandler]:
 def load_archived_thread(ctx: ArchiveContext, say: Callable[[str], None] = print) -> int:
     """Backfill the archived thread unless the archive has it; returns its thread id."""
     with ctx.db.read_session() as session:
-        found = session.scalar(select(Thread.id).join(Site).where(Site.name == ARCHIVED.site_name))
+        found = session.scalar(select(Thread.id).join(Site).where(Site.name == SITE_NAME))
     if found is not None:
         return found
-    url = f"{BASE}/{ARCHIVED.slug}/"
-    say(f"backfilling \u201c{ARCHIVED.title}\u201d from a local web archive of 2018 snapshots")
+    url = URL
+    say(f"backfilling \u201c{TITLE}\u201d from a local web archive of 2018 snapshots")
     fetcher = Fetcher(user_agent=ctx.settings.user_agent, min_host_delay=0.0, timeout=10.0,
                       max_bytes=ctx.settings.max_response_bytes, retries=0, allow_private=True)
     with DemoWebArchive(url, snapshot_bodies()) as archive, fetcher:
@@ -165,5 +194,5 @@ def load_archived_thread(ctx: ArchiveContext, say: Callable[[str], None] = print
     if report.state == "done":
         # Named last, so an interrupted load is simply done again.
         with ctx.db.write() as session:
-            session.get_one(Thread, thread_id).site.name = ARCHIVED.site_name
+            session.get_one(Thread, thread_id).site.name = SITE_NAME
     return thread_id
