@@ -80,6 +80,10 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
               "Users reach the archive over HTTPS: its session cookie is sent over HTTPS only."),
     "BEHIND_PROXY": ("ARCHIVE_BEHIND_PROXY", "0", int,
                      "Reverse proxies in front of `serve` whose X-Forwarded-* headers are trusted."),
+    "BACKFILL_CDX_URL": ("ARCHIVE_BACKFILL_CDX_URL", "https://web.archive.org/cdx/search/cdx", str,
+                         "CDX server `backfill` asks when no --cdx or --warc is given."),
+    "BACKFILL_RATE": ("ARCHIVE_BACKFILL_RATE", "24", float,
+                      "Most requests per minute `backfill` sends to one web archive."),
 }
 
 
@@ -113,6 +117,7 @@ class TestConfig(Config):
             "FETCH_RETRIES": 1,
             "DEMO_ON_EMPTY": False,
             "WTF_CSRF_ENABLED": True,
+            "BACKFILL_RATE": 60000.0,
         }
         defaults.update(overrides)
         super().__init__(**defaults)

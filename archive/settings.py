@@ -50,6 +50,9 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "SEARCH_EXACT_COUNT": _at_least(1),
     "BEHIND_PROXY": _at_least(0),
     "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
+    "BACKFILL_RATE": ("a finite number of requests per minute above 0",
+                      lambda v: math.isfinite(v) and v > 0),
+    "BACKFILL_CDX_URL": ("an http:// or https:// address", lambda v: v.startswith(("http://", "https://"))),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
 }
 
@@ -77,6 +80,8 @@ class Settings:
     demo_on_empty: bool
     https: bool
     behind_proxy: int
+    backfill_cdx_url: str
+    backfill_rate: float
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

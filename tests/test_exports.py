@@ -99,7 +99,7 @@ def test_export_comments_json_has_contract_fields(app, runner):
         "posted_at": "2024-03-01T12:00:00Z", "text": "edited,\nline two ✓", "status": "visible",
         "first_seen_at": "2024-03-01T12:00:00Z", "last_seen_at": "2024-03-03T00:00:00Z",
         "removed_after": None, "removed_before": None, "edit_count": 1, "times_removed": 0,
-        "times_reinstated": 0, "redacted": False, "redaction_reason": None}
+        "times_reinstated": 0, "redacted": False, "redaction_reason": None, "source": "live"}
     assert (gone["status"], gone["removed_after"], gone["removed_before"], gone["parent_id"]) == (
         "removed", "2024-03-02T00:00:00Z", "2024-03-02T06:00:00Z", "101")
     assert gone["posted_at"] is None

@@ -2,6 +2,13 @@
 
 The event log is the record; the status columns of `Comment` are a cache of
 it, kept in step here and rebuildable with `rebuild_comment`.
+
+Live captures and web-archive snapshots (archive/backfill/) are two chains:
+each judges only against what its own chain saw, every event carries its
+capture's source, and a snapshot never changes a comment a live capture has
+seen (live captures say what the thread shows now). A live capture that
+meets a comment known only from snapshots takes it over as a new sighting,
+so the seam between the two histories invents no removal.
 """
 from __future__ import annotations
 
@@ -37,10 +44,11 @@ def load_comments(session: Session, thread_id: int) -> dict[str, Comment]:
 
 
 def load_known(session: Session, thread_id: int,
-               comments: dict[str, Comment] | None = None) -> dict[str, Known]:
+               comments: dict[str, Comment] | None = None, source: str = "live") -> dict[str, Known]:
+    """What the `source` chain knows of the thread's comments."""
     if comments is None:
         comments = load_comments(session, thread_id)
-    return {key: _known(c) for key, c in comments.items()}
+    return {key: _known(c) for key, c in comments.items() if c.source == source}
 
 
 def _known(comment: Comment) -> Known:
@@ -64,10 +72,11 @@ def apply_verdict(session: Session, thread: Thread, capture: Capture,
     `comments` are the thread's comments as `load_comments` gave them, if already read."""
     by_key = dict(comments) if comments is not None else load_comments(session, thread.id)
     changed: set[int] = set()
+    source = capture.source or "live"
     if capture.is_good:
         for record in records:
             comment = by_key.get(record.key)
-            if comment is not None and not record.tombstone:
+            if comment is not None and not record.tombstone and _owns(source, comment):
                 comment.last_seen_at = capture.started_at
                 comment.last_seen_capture_id = capture.id
                 comment.position = record.position
@@ -84,15 +93,37 @@ def apply_verdict(session: Session, thread: Thread, capture: Capture,
             comment = _new_comment(thread, capture, event)
             session.add(comment)
             by_key[event.key] = comment
-        _apply(comment, event, capture)
+        elif source == "live" and comment.source != "live" and event.kind in ("appeared", "tombstoned"):
+            _adopt(comment, event, capture)
+        if _owns(source, comment):
+            _apply(comment, event, capture)
         session.flush()
         session.add(Event(thread_id=thread.id, comment_id=comment.id, capture_id=capture.id,
-                          kind=event.kind, at=event.at, window_start=event.window_start,
+                          kind=event.kind, source=source, at=event.at, window_start=event.window_start,
                           window_end=event.window_end, details=event.details or None))
         changed.add(comment.id)
-    thread.state = verdict.thread.state
-    thread.gone_misses = verdict.thread.gone_misses
+    if source == "live":
+        thread.state = verdict.thread.state
+        thread.gone_misses = verdict.thread.gone_misses
     return changed
+
+
+def _owns(source: str, comment: Comment) -> bool:
+    """May a capture of `source` change this comment's columns? Live captures
+    always; snapshots only comments no live capture has seen."""
+    return source == "live" or comment.source == source
+
+
+def _adopt(comment: Comment, event: EventRecord, capture: Capture) -> None:
+    """A comment known only from web-archive snapshots, seen by a live capture:
+    from now on the live chain speaks for it. Its snapshot events stay."""
+    comment.source = "live"
+    comment.misses = 0
+    comment.last_seen_at = capture.started_at
+    comment.last_seen_capture_id = capture.id
+    record = event.record
+    if record is not None and not record.tombstone and text_hash(record.text) != comment.current.text_sha256:
+        _add_version(comment, record, capture)
 
 
 def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Comment:
@@ -103,7 +134,7 @@ def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Commen
                       author_url=(record.author_url or None) and record.author_url[:2000],
                       posted_at=record.posted_at, first_seen_at=capture.started_at,
                       last_seen_at=capture.started_at, last_seen_capture_id=capture.id,
-                      status="visible")
+                      status="visible", source=capture.source or "live")
     if record.tombstone:
         # Its words were never seen: the placeholder is kept as tombstone_text.
         _add_version(comment, replace(record, text="", html=""), capture, NO_TEXT)
@@ -149,8 +180,10 @@ def _apply(comment: Comment, event: EventRecord, capture: Capture) -> None:
 
 
 def rebuild_comment(session: Session, comment: Comment) -> str:
-    """Recompute a comment's status from its events alone (the audit path)."""
-    kinds = session.scalars(select(Event.kind).where(Event.comment_id == comment.id)
+    """Recompute a comment's status from its events alone (the audit path):
+    the events of the chain that speaks for it (see `_owns`)."""
+    kinds = session.scalars(select(Event.kind).where(Event.comment_id == comment.id,
+                                                     Event.source == comment.source)
                             .order_by(Event.id)).all()
     return status_after(kinds)
 

@@ -133,7 +133,7 @@ def _last_good_validators(session: Session, thread_id: int) -> Validators:
     """ETag/Last-Modified of each URL in the newest good capture: a 304 then
     means "the same bytes as that capture", whose body we still hold."""
     capture = session.scalar(select(Capture).where(
-        Capture.thread_id == thread_id, Capture.outcome.in_(("good", "unchanged")))
+        Capture.thread_id == thread_id, Capture.source == "live", Capture.outcome.in_(("good", "unchanged")))
         .order_by(Capture.id.desc()).limit(1))
     if capture is None:
         return {}
@@ -281,10 +281,11 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
 
 
 def _chain(session: Session, capture: Capture) -> None:
-    """Link a flushed capture to its thread's previous one (archive/store/evidence.py):
-    the row its seq was numbered after, read in the same transaction."""
+    """Link a flushed capture to its thread's previous one of the same source
+    (archive/store/evidence.py): the row its seq was numbered after, read in the same transaction."""
     previous = session.scalar(select(Capture.record_hash).where(
-        Capture.thread_id == capture.thread_id, Capture.seq == capture.seq - 1))
+        Capture.thread_id == capture.thread_id, Capture.source == capture.source,
+        Capture.seq == capture.seq - 1))
     capture.prev_hash = previous
     session.flush()
     capture.record_hash = capture_record_hash(capture, previous)

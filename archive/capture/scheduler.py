@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from archive.backfill.run import run_queued_backfills
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.jobs import due_watches, poll_due_feeds, run_capture_job
 from archive.context import ArchiveContext
@@ -123,5 +124,8 @@ def start_scheduler(ctx: ArchiveContext) -> tuple[BackgroundScheduler, Dispatche
                       # First round at once rather than a minute after start-up.
                       next_run_time=datetime.now(UTC), jitter=5, misfire_grace_time=DISPATCH_SECONDS,
                       coalesce=True, max_instances=1)
+    # Operators' queued backfills, one after another, beside the captures (archive/backfill/run.py).
+    scheduler.add_job(run_queued_backfills, "interval", args=[ctx], seconds=DISPATCH_SECONDS, id="backfill",
+                      next_run_time=datetime.now(UTC), coalesce=True, max_instances=1)
     scheduler.start()
     return scheduler, dispatcher, lock

@@ -122,6 +122,7 @@ def main() -> None:
 
 
 from archive.cli import (
+    backfill_commands,
     capture_commands,
     demo_commands,
     operator_commands,
@@ -132,6 +133,6 @@ from archive.cli import (
 )
 
 for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
-                operator_commands, demo_commands):
+                operator_commands, demo_commands, backfill_commands):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

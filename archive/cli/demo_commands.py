@@ -1,14 +1,22 @@
 """`demo`: load the offline Community Care demonstration."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from archive.cli import current_context
 from archive.errors import ArchiveError
 
+if TYPE_CHECKING:
+    from archive.context import ArchiveContext
+
 
 @click.command()
-def demo() -> None:
+@click.option("--backfill", "with_backfill", is_flag=True,
+              help="Also rebuild a second (invented) Community Care thread from a local web archive's "
+                   "2018 snapshots, as `backfill` does from the Wayback Machine.")
+def demo(with_backfill: bool) -> None:
     """Load the offline Community Care demonstration.
 
     A local WordPress-like site on 127.0.0.1 stands in for each article's real
@@ -28,6 +36,7 @@ def demo() -> None:
                            "stop it, run `python -m archive demo`, then start it again")
     try:
         loaded = load_demo(ctx, say=click.echo)
+        archived = _load_archived(ctx) if with_backfill else None
     finally:
         lock.release()
     for item in loaded:
@@ -42,8 +51,16 @@ def demo() -> None:
                "article. Comments by Sarah T, Dave R and Mike's first comment are invented stand-ins\n"
                "for the critical comments the real thread's readers say were moderated out, and so\n"
                "is the moderation; the six comments still on the real page are reproduced as published.")
+    if archived is not None:
+        click.echo(f"The thread rebuilt from archived snapshots (invented for the demo): /threads/{archived}")
     click.echo("See it: python -m archive serve, then open http://127.0.0.1:5000/ "
                "(try searching for \"marks its own homework\").")
+
+
+def _load_archived(ctx: ArchiveContext) -> int:
+    from archive.demo.archived import load_archived_thread
+
+    return load_archived_thread(ctx, say=click.echo)
 
 
 COMMANDS = [demo]

@@ -15,7 +15,7 @@ from archive.store.models import AuditEntry
 # The actions the log knows; the audit page filters by them.
 ACTIONS = ("login", "login-failed", "logout", "user-add", "user-password", "watch-add", "watch-edit",
            "watch-pause", "watch-resume", "watch-remove", "capture-now", "feed-add", "feed-poll",
-           "import", "redact", "unredact")
+           "import", "redact", "unredact", "backfill-queued")
 
 
 def record(session: Session, actor: str, action: str, target: str = "", reason: str = "",

@@ -71,6 +71,8 @@ COMMENT_COLUMNS: tuple[Column, ...] = (
     Column("redacted", "bool", "true when an operator hid the text and author name from the public "
            "archive."),
     Column("redaction_reason", "str", "The operator's stated reason for redacting.", True),
+    Column("source", "str", "live once a live capture has seen the comment; backfill while only "
+           "web-archive snapshots have (its status then comes from those snapshots)."),
 )
 
 EVENT_COLUMNS: tuple[Column, ...] = (
@@ -91,6 +93,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("window_end", "time", "For missing/removed/tombstoned: first good capture "
            "without it.", True),
     Column("details", "json", "Event-specific details as a JSON object.", True),
+    Column("source", "str", "live (a capture by the archive) or backfill (a web-archive snapshot)."),
 )
 
 CAPTURE_COLUMNS: tuple[Column, ...] = (
@@ -113,6 +116,8 @@ CAPTURE_COLUMNS: tuple[Column, ...] = (
     Column("exchanges", "int", "HTTP exchanges kept as evidence."),
     Column("prev_hash", "str", "record_hash of the thread's previous capture (hash chain).", True),
     Column("record_hash", "str", "SHA-256 over this capture's record and prev_hash.", True),
+    Column("source", "str", "live (the archive fetched the site) or backfill (a web archive's "
+           "snapshot, started_at being the snapshot's time; its own hash chain)."),
 )
 
 
@@ -173,7 +178,7 @@ def _comments_select(flt: ExportFilter) -> Select:
                    Comment.status, Comment.first_seen_at, Comment.last_seen_at,
                    Comment.removed_after, Comment.removed_before, Comment.edit_count,
                    Comment.times_removed, Comment.times_reinstated, Comment.redacted,
-                   Comment.redaction_reason)
+                   Comment.redaction_reason, Comment.source)
             .join(Thread, Comment.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
             .order_by(Comment.id))
     if flt.status:
@@ -201,7 +206,7 @@ def _comment_record(row: Any) -> dict[str, Any]:
 def _events_select(flt: ExportFilter) -> Select:
     stmt = (select(Event.id, Event.kind, Event.at, Event.thread_id, Thread.url, Site.host,
                    Comment.key, Event.comment_id, Event.capture_id, Event.window_start,
-                   Event.window_end, Event.details)
+                   Event.window_end, Event.details, Event.source)
             .join(Thread, Event.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
             .outerjoin(Comment, Event.comment_id == Comment.id).order_by(Event.id))
     if flt.status:
@@ -226,7 +231,7 @@ def _captures_select(flt: ExportFilter) -> Select:
                    Capture.started_at, Capture.finished_at, Capture.outcome, Capture.reason,
                    Capture.coverage, Capture.coverage_detail, Capture.comments_found,
                    Capture.comments_claimed, Capture.pages, exchanges, Capture.prev_hash,
-                   Capture.record_hash)
+                   Capture.record_hash, Capture.source)
             .join(Thread, Capture.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
             .order_by(Capture.id))
     if flt.status:

@@ -46,6 +46,10 @@ _FIGURE_COLUMNS: tuple[Column, ...] = (
     Column("removal_rate_low", "float", "Lower end of the 95% Wilson score interval.", True),
     Column("removal_rate_high", "float", "Upper end of the 95% Wilson score interval.", True),
     Column("removals_timed", "int", "Removals with a known window (used for the timings)."),
+    Column("comments_from_snapshots", "int", "Of comments_seen, those known only from web-archive "
+           "snapshots (source backfill)."),
+    Column("removed_in_snapshots", "int", "Of removed, comments whose removal was found between two "
+           "archived snapshots (after one, before the next; the gap between proves nothing)."),
 ) + tuple(
     Column(f"{name}_{stat}_hours", "float", f"{label}: {stat_label}, in hours.", True)
     for name, label in (
@@ -63,7 +67,9 @@ _CAPTURE_COLUMNS: tuple[Column, ...] = (
            "contradicted counts)."),
     Column("captures_gone", "int", "Captures that found the thread itself gone (404/410)."),
     Column("max_gap_hours", "float", "Longest time between consecutive good captures of one "
-           "thread.", True),
+           "thread (live captures and archived snapshots counted as two chains).", True),
+    Column("captures_from_snapshots", "int", "Of the captures counted above, archived snapshots "
+           "read by a backfill (source backfill)."),
 )
 
 
@@ -100,38 +106,40 @@ def collect(session: Session, groupings: tuple[str, ...],
     builders = {by: StatsBuilder(with_captures=by != "author") for by in groupings}
     comments = (select(Site.host, Thread.id, public_author(), Comment.first_seen_at,
                        Comment.posted_at, Comment.status, Comment.edit_count,
-                       Comment.times_reinstated)
+                       Comment.times_reinstated, Comment.source)
                 .join(Thread, Comment.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
                 .order_by(Comment.id))
-    for host, thread_id, author, first_seen, posted, status, edits, reinstated in stream_rows(
+    for host, thread_id, author, first_seen, posted, status, edits, reinstated, source in stream_rows(
             session, apply_filter(comments, flt, Comment.first_seen_at)):
         for by, builder in builders.items():
             builder.add_comment(_key(by, host, thread_id, author, first_seen), status=status,
                                 edit_count=edits, times_reinstated=reinstated,
-                                first_seen_at=first_seen, posted_at=posted)
+                                first_seen_at=first_seen, posted_at=posted, source=source)
     # The removal window's end, or the event time for an event without a window.
     removal_time = func.coalesce(Event.window_end, Event.at)
     removals = (select(Site.host, Thread.id, public_author(), Comment.id, Comment.posted_at,
-                       Comment.first_seen_at, Event.window_start, Event.window_end, removal_time)
+                       Comment.first_seen_at, Event.window_start, Event.window_end, removal_time,
+                       Event.source)
                 .join(Comment, Event.comment_id == Comment.id)
                 .join(Thread, Comment.thread_id == Thread.id).join(Site, Thread.site_id == Site.id)
                 .where(Event.kind.in_(REMOVAL_KINDS)).order_by(Event.id))
-    for host, thread_id, author, comment_id, posted, first_seen, start, end, when in stream_rows(
+    for host, thread_id, author, comment_id, posted, first_seen, start, end, when, source in stream_rows(
             session, apply_filter(removals, flt, removal_time)):
         for by, builder in builders.items():
             builder.add_removal(_key(by, host, thread_id, author, when), comment_id=comment_id,
-                                origin=posted or first_seen, window_start=start, window_end=end)
+                                origin=posted or first_seen, window_start=start, window_end=end,
+                                source=source)
     with_captures = [(by, b) for by, b in builders.items() if b.with_captures]
     if with_captures:
-        captures = (select(Site.host, Thread.id, Capture.started_at, Capture.outcome)
+        captures = (select(Site.host, Thread.id, Capture.started_at, Capture.outcome, Capture.source)
                     .join(Thread, Capture.thread_id == Thread.id)
                     .join(Site, Thread.site_id == Site.id)
                     .order_by(Capture.thread_id, Capture.started_at, Capture.id))
-        for host, thread_id, started, outcome in stream_rows(
+        for host, thread_id, started, outcome, source in stream_rows(
                 session, apply_filter(captures, flt, Capture.started_at)):
             for by, builder in with_captures:
-                builder.add_capture(_key(by, host, thread_id, None, started),
-                                    thread_id=thread_id, started_at=started, outcome=outcome)
+                builder.add_capture(_key(by, host, thread_id, None, started), thread_id=thread_id,
+                                    started_at=started, outcome=outcome, source=source)
     return builders
 
 

@@ -6,7 +6,8 @@ Two checks, each mismatch reported on its own line:
   is listed as a note: it is sound now, but operators should know it happened);
 - every thread's captures form an unbroken hash chain: each capture's
   `record_hash` is the hash of its record and its `prev_hash`, and its
-  `prev_hash` is the `record_hash` of the thread's previous capture (by `seq`).
+  `prev_hash` is the `record_hash` of the thread's previous capture (by `seq`;
+  live captures and web-archive snapshots form two chains per thread).
   Editing a capture row (its outcome, an exchange's status or headers, the
   blob it points to) breaks its own hash; deleting or reordering captures
   breaks the link to the next one.
@@ -70,13 +71,13 @@ def verify_chains(session: Session, report: VerifyReport, problem: Callable[[str
                   progress: Progress | None = None) -> None:
     total = session.scalar(select(func.count()).select_from(Capture)) or 0
     stmt = (select(Capture).options(selectinload(Capture.exchanges), selectinload(Capture.thread))
-            .order_by(Capture.thread_id, Capture.seq).execution_options(yield_per=BATCH))
-    thread_id: int | None = None
+            .order_by(Capture.thread_id, Capture.source, Capture.seq).execution_options(yield_per=BATCH))
+    chain: tuple[int, str] | None = None
     previous: Capture | None = None
     for capture in session.scalars(stmt):
         report.captures += 1
-        if capture.thread_id != thread_id:
-            thread_id, previous = capture.thread_id, None
+        if (capture.thread_id, capture.source) != chain:
+            chain, previous = (capture.thread_id, capture.source), None
         expected_prev = previous.record_hash if previous is not None else None
         where = f"capture {capture.id} (thread {capture.thread_id})"
         if capture.prev_hash != expected_prev:

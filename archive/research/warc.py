@@ -7,8 +7,10 @@ Records, in capture order:
   a body already written earlier in the file becomes a `revisit` record
   (identical-payload-digest), and a 304 answer a `revisit` record
   (server-not-modified) pointing at the response that holds the body;
-- per capture, a `metadata` record (JSON): outcome, reason, coverage, the
-  hash chain (record_hash, prev_hash), redirects and fetch errors.
+- per capture, a `metadata` record (JSON): outcome, reason, coverage, source,
+  the hash chain (record_hash, prev_hash), redirects, fetch errors and, for a
+  backfilled capture, each body's provenance (its records are dated at the
+  snapshot's timestamp, with the snapshot's address in X-Archive-Snapshot-URL).
 
 The archive keeps bodies decoded (gzip/br removed), so a response whose
 headers named a Content-Encoding or Transfer-Encoding carries them renamed
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.backfill.cdx import CdxError, parse_timestamp
 from archive.clock import iso, utcnow
 from archive.store.evidence import EvidenceError, EvidenceStore
 from archive.store.headers import header_lines
@@ -116,6 +119,7 @@ class WarcExporter:
             "thread_url": capture.thread.url, "adapter": capture.adapter,
             "started_at": iso(capture.started_at), "finished_at": iso(capture.finished_at),
             "outcome": capture.outcome, "reason": capture.reason, "coverage": capture.coverage,
+            "source": capture.source,
             "coverage_detail": capture.coverage_detail,
             "comments_found": capture.comments_found,
             "comments_claimed": capture.comments_claimed, "pages": capture.pages,
@@ -136,13 +140,17 @@ class WarcExporter:
             "seq": exchange.seq, "url": exchange.url, "final_url": exchange.final_url,
             "status": exchange.status, "fetched_at": iso(exchange.fetched_at),
             "body_sha256": exchange.body_sha256, "reused_body": exchange.reused_body,
-            "redirects": (exchange.redirects or {}).get("hops"), "error": exchange.error}
+            "redirects": (exchange.redirects or {}).get("hops"), "error": exchange.error,
+            "provenance": exchange.provenance}
         if exchange.status is None:
             return entry, None
         uri = exchange.final_url or exchange.url
-        date = warc_date(exchange.fetched_at)
+        provenance = exchange.provenance or {}
+        date = warc_date(_snapshot_time(provenance) or exchange.fetched_at)
         common = {"WARC-Date": date, "X-Archive-Capture-Id": str(exchange.capture_id),
                   "X-Archive-Exchange-Seq": str(exchange.seq)}
+        if provenance.get("snapshot_url"):
+            common["X-Archive-Snapshot-URL"] = str(provenance["snapshot_url"])
         if exchange.body_sha256:
             common["X-Archive-Body-SHA256"] = exchange.body_sha256
         record = self._response(exchange, uri, date, common, entry)
@@ -202,6 +210,14 @@ class WarcExporter:
                 uri, date, record.rec_headers.get_header("WARC-Payload-Digest"), len(body))
         self.summary.responses += 1
         return record
+
+
+def _snapshot_time(provenance: dict[str, Any]) -> datetime | None:
+    """A backfilled body is dated at its snapshot, so the file replays (and backfills) as archived."""
+    try:
+        return parse_timestamp(str(provenance["timestamp"])) if provenance.get("timestamp") else None
+    except CdxError:
+        return None
 
 
 def export_warc(session: Session, store: EvidenceStore, out: BinaryIO,

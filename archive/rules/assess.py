@@ -62,9 +62,11 @@ def classify_view(view: ThreadView, known: Mapping[str, Known]) -> tuple[Outcome
     if view.coverage == "complete" and vanished:
         claimed = view.claimed_count
         if claimed is not None:
-            # Platforms hide replies whose parent was taken down (WordPress
-            # does): those absences are explained by the parent's removal.
-            hidden_with_parent = sum(1 for key in vanished if known[key].parent_key in vanished)
+            # Platforms hide replies whose parent was taken down and keep
+            # counting them (WordPress does), also long after the parent went:
+            # every absent reply of an absent parent may be such a reply.
+            absent = known.keys() - found
+            hidden_with_parent = sum(1 for key in absent if known[key].parent_key in absent)
             if len(found) + hidden_with_parent < claimed:
                 return "suspect", (f"the page says {claimed} comments but shows {len(found)}, "
                                    f"and {len(vanished)} known comments vanished")

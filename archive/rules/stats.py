@@ -109,6 +109,10 @@ class _Group:
     first_seen_delay: array = field(default_factory=lambda: array("d"))
     captures: dict[str, int] = field(default_factory=dict)
     max_gap: float | None = None
+    # What web-archive snapshots (backfill) contributed.
+    from_snapshots: int = 0
+    removed_in_snapshots: set[int] = field(default_factory=set)
+    snapshots: int = 0
 
 
 class StatsBuilder:
@@ -117,7 +121,8 @@ class StatsBuilder:
     def __init__(self, with_captures: bool = True) -> None:
         self.with_captures = with_captures
         self._groups: dict[str, _Group] = {}
-        self._last_good: dict[int, datetime] = {}
+        # Per thread and source: live captures and snapshots are two chains.
+        self._last_good: dict[tuple[int, str], datetime] = {}
 
     def _group(self, key: str) -> _Group:
         group = self._groups.get(key)
@@ -126,9 +131,10 @@ class StatsBuilder:
         return group
 
     def add_comment(self, key: str, *, status: str, edit_count: int, times_reinstated: int,
-                    first_seen_at: datetime, posted_at: datetime | None) -> None:
+                    first_seen_at: datetime, posted_at: datetime | None, source: str = "live") -> None:
         g = self._group(key)
         g.comments_seen += 1
+        g.from_snapshots += source == "backfill"
         g.missing += status == "missing"
         g.currently_removed += status == "removed"
         g.edited += edit_count > 0
@@ -138,26 +144,30 @@ class StatsBuilder:
             g.first_seen_delay.append(hours(first_seen_at, posted_at))
 
     def add_removal(self, key: str, *, comment_id: int, origin: datetime,
-                    window_start: datetime | None, window_end: datetime | None) -> None:
+                    window_start: datetime | None, window_end: datetime | None, source: str = "live") -> None:
         """One removed/tombstoned event; origin = posted_at, else first_seen_at."""
         g = self._group(key)
         g.removals += 1
         g.removed_comments.add(comment_id)
+        if source == "backfill":
+            g.removed_in_snapshots.add(comment_id)
         if window_start is not None and window_end is not None:
             g.lower.append(hours(window_start, origin))
             g.upper.append(hours(window_end, origin))
 
-    def add_capture(self, key: str, *, thread_id: int, started_at: datetime, outcome: str) -> None:
-        """Captures must arrive in start order within each thread."""
+    def add_capture(self, key: str, *, thread_id: int, started_at: datetime, outcome: str,
+                    source: str = "live") -> None:
+        """Captures must arrive in start order within each thread and source."""
         g = self._group(key)
         bucket = "good" if outcome in GOOD else outcome
         g.captures[bucket] = g.captures.get(bucket, 0) + 1
+        g.snapshots += source == "backfill"
         if outcome in GOOD:
-            previous = self._last_good.get(thread_id)
+            previous = self._last_good.get((thread_id, source))
             if previous is not None:
                 gap = hours(started_at, previous)
                 g.max_gap = gap if g.max_gap is None else max(g.max_gap, gap)
-            self._last_good[thread_id] = started_at
+            self._last_good[(thread_id, source)] = started_at
 
     def timings(self, key: str) -> tuple[array, array]:
         """The group's time-to-removal bounds in hours (lower, upper), for plots."""
@@ -179,6 +189,8 @@ class StatsBuilder:
             "removal_rate_low": _round(interval[0], 6) if interval else None,
             "removal_rate_high": _round(interval[1], 6) if interval else None,
             "removals_timed": len(g.lower),
+            "comments_from_snapshots": g.from_snapshots,
+            "removed_in_snapshots": len(g.removed_in_snapshots),
         }
         for name, values in (("time_to_removal_lower", g.lower),
                              ("time_to_removal_upper", g.upper),
@@ -192,7 +204,8 @@ class StatsBuilder:
                         "captures_failed": g.captures.get("failed", 0),
                         "captures_suspect": g.captures.get("suspect", 0),
                         "captures_gone": g.captures.get("gone", 0),
-                        "max_gap_hours": _round(g.max_gap, 3)})
+                        "max_gap_hours": _round(g.max_gap, 3),
+                        "captures_from_snapshots": g.snapshots})
         return row
 
 

@@ -128,13 +128,14 @@ def _hashed_headers(stored: Any) -> dict[str, str] | list[list[str]]:
 
 
 def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
-    """What a capture's hash covers, as plain JSON-ready values.
+    """What a capture's hash covers, as plain JSON-ready values (a backfilled
+    capture's source and each exchange's provenance too).
 
     Column defaults count as their values (None and the default hash alike),
     so hashing before or after a flush gives the same result.
     """
     exchanges = sorted(capture.exchanges, key=lambda e: e.seq)
-    return {
+    record = {
         "v": RECORD_HASH_VERSION,
         "prev": prev_hash,
         "thread_url": capture.thread.url,
@@ -152,8 +153,12 @@ def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
             "body_sha256": e.body_sha256,
             "reused_body": bool(e.reused_body),
             "fetched_at": _time(e.fetched_at),
-        } for e in exchanges],
+        } | ({"provenance": e.provenance} if e.provenance else {}) for e in exchanges],
     }
+    if capture.source not in (None, "live"):
+        # Only then, so the hashes of every live capture stay what they were.
+        record["source"] = capture.source
+    return record
 
 
 def capture_record_hash(capture: Capture, prev_hash: str | None) -> str:

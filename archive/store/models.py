@@ -158,10 +158,13 @@ class Capture(Base):
     __table_args__ = (Index("ix_captures_thread_started", "thread_id", "started_at"),
                       # One capture per place in a thread's chain: two writers that both
                       # read the same previous capture cannot both be stored (a fork).
-                      UniqueConstraint("thread_id", "seq", name="uq_captures_thread_seq"))
+                      # Live captures and web-archive snapshots form two chains, never one.
+                      UniqueConstraint("thread_id", "source", "seq", name="uq_captures_thread_source_seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
-    # 1, 2, 3, ... per thread, given at insert by `_number_captures`; the hash chain's order.
+    # 'live' (the archive fetched the site) or 'backfill' (a web archive's snapshot).
+    source: Mapped[str] = mapped_column(String(16), default="live", server_default="live")
+    # 1, 2, 3, ... per thread and source, given at insert by `_number_captures`; the hash chain's order.
     seq: Mapped[int] = mapped_column(Integer)
     watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
     adapter: Mapped[str | None] = mapped_column(String(64))
@@ -194,17 +197,20 @@ class Capture(Base):
 
 @event.listens_for(Session, "before_flush")
 def _number_captures(session: Session, _context: object, _instances: object) -> None:
-    """Number each new capture after its thread's newest one, in the flushing
-    transaction. A concurrent writer that read the same newest capture then
-    fails on uq_captures_thread_seq instead of forking the chain."""
-    following: dict[object, int] = {}
+    """Number each new capture after its thread's newest one of the same source,
+    in the flushing transaction. A concurrent writer that read the same newest
+    capture then fails on uq_captures_thread_source_seq instead of forking the chain."""
+    following: dict[tuple[object, str], int] = {}
     for capture in [c for c in session.new if isinstance(c, Capture) and c.seq is None]:
         thread_id = capture.thread_id if capture.thread_id is not None else capture.thread.id
+        source = capture.source or "live"
+        capture.source = source
         # A thread flushed along with its captures has none stored yet.
-        key = thread_id if thread_id is not None else capture.thread
+        key = (thread_id if thread_id is not None else capture.thread, source)
         if key not in following:
             following[key] = 1 if thread_id is None else (session.scalar(
-                select(func.max(Capture.seq)).where(Capture.thread_id == thread_id)) or 0) + 1
+                select(func.max(Capture.seq)).where(Capture.thread_id == thread_id,
+                                                    Capture.source == source)) or 0) + 1
         capture.seq = following[key]
         following[key] += 1
 
@@ -225,6 +231,8 @@ class Exchange(Base):
     # [{"url":..., "status":...}, ...] for each redirect followed.
     redirects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    # Where a backfilled body came from: {"archive", "snapshot_url", "timestamp", "digest"}.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A 304 reuses the body of the earlier exchange it validated.
     reused_body: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -248,6 +256,9 @@ class Comment(Base):
     author_url: Mapped[str | None] = mapped_column(String(2000))
     posted_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="visible")
+    # 'live' once a live capture has seen it; 'backfill' while only web-archive
+    # snapshots have: its status then comes from those snapshots alone.
+    source: Mapped[str] = mapped_column(String(16), default="live", server_default="live")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
@@ -297,6 +308,8 @@ class Event(Base):
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     kind: Mapped[str] = mapped_column(String(24))
+    # The chain that decided it: 'live' or 'backfill' (the capture's source).
+    source: Mapped[str] = mapped_column(String(16), default="live", server_default="live")
     at: Mapped[datetime] = mapped_column(default=utcnow)
     # For missing/removed: the window (last seen, first missed].
     window_start: Mapped[datetime | None]
@@ -375,3 +388,36 @@ class HostSlot(Base):
     __tablename__ = "host_slots"
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     next_at: Mapped[datetime] = mapped_column()
+
+
+class BackfillRun(Base):
+    """One request to rebuild a thread's past from a web archive (archive/backfill/).
+
+    state: 'queued' (an operator asked; the dispatcher runs it), 'running',
+    'done', 'stopped' (the archive asked us to wait, or the run was cut short:
+    running it again resumes after `cursor`) or 'failed' (with `message`).
+    `chain_state` is the backfill chain's verdict state after its last stored
+    snapshot, so a resumed run goes on judging where it stopped.
+    """
+    __tablename__ = "backfill_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    # 'cdx' (a CDX server and its replay) or 'warc' (a local file or folder).
+    source_kind: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(2000))
+    date_from: Mapped[datetime | None]
+    date_to: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    requested_by: Mapped[str] = mapped_column(String(128), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    # Touched after each stored snapshot: a 'running' run that stays silent was left by a dead process.
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    snapshots_listed: Mapped[int] = mapped_column(Integer, default=0)
+    snapshots_done: Mapped[int] = mapped_column(Integer, default=0)
+    # The order key of the last snapshot stored (archive/backfill/cdx.py).
+    cursor: Mapped[str | None] = mapped_column(String(128))
+    chain_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text, default="")
+    thread: Mapped[Thread] = relationship()

@@ -76,7 +76,9 @@ def _schemas() -> dict[str, Any]:
         "final_url": {"type": "string"}, "status": _nullable("integer"),
         "body_sha256": _nullable("string"), "reused_body": {"type": "boolean"},
         "fetched_at": {"type": "string", "format": "date-time"},
-        "elapsed_ms": {"type": "integer"}, "error": _nullable("string")}}
+        "elapsed_ms": {"type": "integer"}, "error": _nullable("string"),
+        "provenance": _nullable("object", description="For a backfilled capture: where the bytes came from "
+                                "(archive, snapshot_url, timestamp, digest).")}}
     exchange["required"] = list(exchange["properties"])
     stat_columns: dict[str, Column] = {}
     for by in GROUPINGS:

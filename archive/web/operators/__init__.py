@@ -9,7 +9,7 @@ flash message and no change. Only `preview`, `capture now` and `poll now`
 fetch from the network, and only because an operator asked.
 
 This module registers everything and holds login/logout; the routes are in
-watches.py and records.py, on the blueprint of common.py.
+watches.py, backfill.py and records.py, on the blueprint of common.py.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from archive.clock import format_duration, utcnow
 from archive.operators import auth
 from archive.store.db import get_db
-from archive.web.operators import records, watches  # noqa: F401  (their routes join the blueprint)
+from archive.web.operators import backfill, records, watches  # noqa: F401  (their routes join the blueprint)
 from archive.web.operators.common import Reply, bp, field, local_target, record
 from archive.web.sanitize import comment_body
 

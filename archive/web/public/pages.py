@@ -37,8 +37,8 @@ def _template_helpers(state: BlueprintSetupState) -> None:
     env = state.app.jinja_env
     env.filters.update(utc=presenters.utc, safe_url=presenters.safe_url)
     env.globals.update(window=presenters.window, comment_badges=presenters.comment_badges,
-                       removal_line=presenters.removal_line,
-                       redaction_notice=presenters.redaction_notice)
+                       removal_line=presenters.removal_line, snapshot_source=presenters.snapshot_source,
+                       redaction_notice=presenters.redaction_notice, snapshot_gap=presenters.GAP)
 
 
 @bp.get("/")
@@ -93,7 +93,7 @@ def thread(thread_id: int) -> tuple[str, int] | str:
         "public/thread.html", thread=thread, comments=shown, only_gone=only_gone, page=page,
         pages=len(pages), counts=q.thread_counts(session, [thread_id]).get(thread_id, q.Counts()),
         authors=authors, timeline=timeline, outcome_counts=q.capture_outcome_counts(session, thread_id),
-        thread_events=thread_events,
+        thread_events=thread_events, archived=q.archived_snapshots(session, thread_id),
         # One url_for, not one per comment: it is a tenth of a big page's time.
         comment_prefix=url_for("public.comment", comment_id=0)[:-1])
 

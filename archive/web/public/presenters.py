@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -62,6 +62,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# Said wherever a window between two archived snapshots is shown.
+GAP = ("Web archives show only the moments they captured: when in between it went, "
+       "and why, they cannot say.")
+
+
+def _from_snapshots(c: CommentState) -> bool:
+    # Views built before sources existed have none: they are live.
+    return getattr(c, "source", "live") == "backfill"
+
+
 def comment_badges(c: CommentState) -> Markup:
     """Status words: the current status first, then what else happened to it."""
     if c.status == "removed":
@@ -77,6 +87,8 @@ def comment_badges(c: CommentState) -> Markup:
         badges.append(f'<span class="badge edited">Edited ({c.versions} versions)</span>')
     if c.redacted:
         badges.append('<span class="badge redacted">Redacted</span>')
+    if _from_snapshots(c):
+        badges.append('<span class="badge source-backfill">From web archives</span>')
     return Markup('<span class="badges">' + " ".join(badges) + "</span>")
 
 
@@ -90,9 +102,17 @@ def removal_line(c: CommentState) -> Markup:
             when = f"it was already a placeholder when first captured ({utc(c.removed_before)})"
         lines.append(f'<p class="status-line removed">Deleted on the site: a placeholder took its '
                      f"place, {when}.</p>")
+    elif c.status == "removed" and _from_snapshots(c):
+        lines.append(f'<p class="status-line removed">Removed: after the archived snapshot of {utc(c.removed_after)}, '
+                     f"before the one of {utc(c.removed_before)}, then absent from "
+                     f"{_plural(c.misses, 'good snapshot')}. {GAP}</p>")
     elif c.status == "removed":
         lines.append(f'<p class="status-line removed">Removed {window(c.removed_after, c.removed_before)}: '
                      f"last seen, then absent from {_plural(c.misses, 'good capture')}.</p>")
+    elif c.status == "missing" and _from_snapshots(c):
+        lines.append(f'<p class="status-line missing">Missing from the archived snapshot of '
+                     f"{utc(c.removed_before)} (last seen in the one of {utc(c.removed_after)}); no later "
+                     f"snapshot confirms it yet. {GAP}</p>")
     elif c.status == "missing":
         lines.append(f'<p class="status-line missing">Missing, awaiting confirmation: gone '
                      f"{window(c.removed_after, c.removed_before)}; absent from "
@@ -101,6 +121,18 @@ def removal_line(c: CommentState) -> Markup:
         lines.append(f'<p class="status-line reinstated">Reinstated: it disappeared and came back '
                      f"({_plural(c.times_reinstated, 'time')}).</p>")
     return Markup("\n".join(lines))
+
+
+def snapshot_source(provenance: dict[str, Any] | None) -> Markup:
+    """Where a backfilled capture's bytes came from: the web archive, with a link
+    to its snapshot when that is a web address (a WARC file is named, not linked)."""
+    if not provenance:
+        return Markup('<span class="badge source-backfill">Archived snapshot</span>')
+    archive = escape(str(provenance.get("archive") or "a web archive"))
+    link = safe_url(str(provenance.get("snapshot_url") or ""))
+    where = (f'<a href="{escape(link)}" rel="nofollow noopener noreferrer"><bdi>{archive}</bdi></a>' if link
+             else f"<bdi>{archive}</bdi>")
+    return Markup(f'<span class="badge source-backfill">Archived snapshot</span> from {where}')
 
 
 def redaction_notice(c: CommentState) -> Markup:

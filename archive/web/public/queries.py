@@ -29,7 +29,7 @@ _COMMENT_COLUMNS = (
     Comment.first_seen_at, Comment.last_seen_at, Comment.misses, Comment.removed_after,
     Comment.removed_before, Comment.edit_count, Comment.times_removed,
     Comment.times_reinstated, Comment.tombstone_text, Comment.redacted,
-    Comment.redaction_reason,
+    Comment.redaction_reason, Comment.source,
 )
 # Bound parameters per IN list: well under SQLite's oldest limit (999).
 _CHUNK = 500
@@ -57,6 +57,8 @@ class CommentView:
     tombstone_text: str | None
     redacted: bool
     redaction_reason: str | None
+    # 'backfill' while only web-archive snapshots have seen it.
+    source: str = "live"
     depth: int = 0
     versions: int = 0
     body: Markup = field(default_factory=Markup)
@@ -213,3 +215,18 @@ def capture_outcome_counts(session: Session, thread_id: int) -> dict[str, int]:
     return dict(session.execute(select(Capture.outcome, func.count())
                                 .where(Capture.thread_id == thread_id)
                                 .group_by(Capture.outcome)).all())
+
+
+@dataclass
+class Archived:
+    """A thread's captures rebuilt from web-archive snapshots (archive/backfill/)."""
+    snapshots: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+def archived_snapshots(session: Session, thread_id: int) -> Archived:
+    count, first, last = session.execute(
+        select(func.count(), func.min(Capture.started_at), func.max(Capture.started_at))
+        .where(Capture.thread_id == thread_id, Capture.source == "backfill")).one()
+    return Archived(count or 0, first, last)
