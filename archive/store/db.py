@@ -88,6 +88,18 @@ class Database:
             self.writer.dispose()
 
 
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """INSERT for `model` in the session's SQL dialect, which has ON CONFLICT
+    (PostgreSQL and SQLite spell it the same way; SQLAlchemy needs the dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
+
+
 # Flask is imported inside the web helpers below: capture workers use
 # `Database` from this module without loading the web framework.
 def get_db(app: Flask | None = None) -> Database:
