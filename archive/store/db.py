@@ -57,7 +57,10 @@ class Database:
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
-            self.reader = create_engine(url, pool_pre_ping=True)
+            # A web request holds a read session and may open a write one: 15
+            # connections (the default) deadlock under twenty simultaneous
+            # operator actions. Connections above `pool_size` close when returned.
+            self.reader = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=45)
             self.writer = self.reader
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._write = sessionmaker(self.writer, expire_on_commit=False)
