@@ -54,7 +54,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DEFAULT_INTERVAL": ("a duration such as 30m, 1h or 14d", lambda v: v > timedelta(0)),
     "BROKER_QUEUE": ("a queue name of letters, digits, '.', '_', ':' or '-'",
                      lambda v: bool(re.fullmatch(r"[A-Za-z0-9._:-]{1,200}", v))),
-    "BROKER_VISIBILITY_TIMEOUT": _seconds(60, inclusive=True),
+    "BROKER_VISIBILITY_TIMEOUT": _seconds(1, inclusive=True),
     "DISPATCH_SECONDS": _seconds(0, inclusive=False),
     "HEARTBEAT_SECONDS": _seconds(0, inclusive=False),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
