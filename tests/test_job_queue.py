@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from archive.capture.executors import EmbeddedExecutor
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.jobs import run_job
+from archive.capture.pipeline import CaptureSummary
 from archive.capture.queue import ensure_job, take_over_lost
 from archive.capture.scheduler import Dispatcher, DispatcherLock
 from archive.capture.watches import add_watch
@@ -142,7 +143,7 @@ def test_a_job_whose_capture_was_stored_is_done_without_capturing_again(
     _silence(ctx, DEAD)
     with Fetcher.from_settings(ctx.settings) as fetcher:
         run = run_job(ctx, job_id, fetcher, worker_name("celery"))
-    assert run.state == "done" and run.result is not None and run.result.capture_id == 1
+    assert run.state == "done" and isinstance(run.result, CaptureSummary) and run.result.capture_id == 1
     assert local_server.count("/article/") == 0, "nothing was fetched again"
     assert _jobs(app) == [("done", 2, 1)]
     with get_db(app).read_session() as session:

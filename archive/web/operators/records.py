@@ -14,6 +14,7 @@ from archive.capture.feeds import (
     DEFAULT_WATCH_EVERY,
     add_feed,
 )
+from archive.capture.queue import lost_after
 from archive.clock import utcnow
 from archive.context import archive_context
 from archive.errors import ArchiveError
@@ -23,6 +24,7 @@ from archive.store.db import get_db, get_session
 from archive.store.models import Comment, Feed, Thread
 from archive.web.operators import queries as q
 from archive.web.operators.common import Reply, bp, duration, field, record
+from archive.web.operators.job_queries import SHOWN_STATES, job_queue
 from archive.web.paging import page_arg
 
 # -- feeds -------------------------------------------------------------------
@@ -82,9 +84,13 @@ def feed_poll(feed_id: int) -> BaseResponse:
 def health() -> str:
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in q.CAPTURE_OUTCOMES else ""
+    job_state = request.args.get("jobs", "")
+    job_state = job_state if job_state in SHOWN_STATES else ""
     now = utcnow()
+    queue = job_queue(get_session(), now, lost_after(archive_context().settings), page_arg(), job_state)
     return render_template("operators/health.html", health=q.capture_health(get_session(), now, outcome),
-                           outcome=outcome, outcomes=q.CAPTURE_OUTCOMES, now=now)
+                           outcome=outcome, outcomes=q.CAPTURE_OUTCOMES, now=now, queue=queue,
+                           job_state=job_state, job_states=SHOWN_STATES)
 
 
 # -- comments and redaction --------------------------------------------------------
