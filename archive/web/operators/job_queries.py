@@ -48,20 +48,20 @@ def job_queue(session: Session, now: datetime, lost_after: timedelta, page: int 
     """The jobs in `SHOWN_STATES` (or one of them), newest first, a page of them; every worker."""
     cutoff = now - lost_after
     states = (state,) if state in SHOWN_STATES else SHOWN_STATES
-    counts = {s: 0 for s in SHOWN_STATES} | dict(session.execute(  # type: ignore[arg-type]
+    counts: dict[str, int] = {s: 0 for s in SHOWN_STATES} | dict(session.execute(
         select(CaptureJob.state, func.count()).where(CaptureJob.state.in_(SHOWN_STATES))
         .group_by(CaptureJob.state)).all())
     total = sum(counts[s] for s in states)
     pages = page_count(total, PER_PAGE)
     page = clamp(page, pages)
-    jobs = session.scalars(select(CaptureJob).where(CaptureJob.state.in_(states))
+    jobs = list(session.scalars(select(CaptureJob).where(CaptureJob.state.in_(states))
                            .order_by(CaptureJob.queued_at.desc(), CaptureJob.id.desc())
-                           .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+                                .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
     heard = dict(session.execute(select(WorkerRow.name, WorkerRow.last_heard_at).where(
         WorkerRow.name.in_({j.worker for j in jobs if j.worker}))).all())
     urls = _target_urls(session, jobs)
     lines = [JobLine(j, urls.get((j.kind, j.target_id)),
-                     j.state == "running" and (heard.get(j.worker) or datetime.min) < cutoff) for j in jobs]
+                     j.state == "running" and (heard.get(j.worker or "") or datetime.min) < cutoff) for j in jobs]
     workers = session.scalars(select(WorkerRow).order_by(WorkerRow.last_heard_at.desc()).limit(MAX_WORKERS)).all()
     return JobQueue(lines, counts, total, page, pages,
                     [WorkerLine(w, w.last_heard_at < cutoff) for w in workers])
