@@ -55,7 +55,7 @@ def job_queue(session: Session, now: datetime, lost_after: timedelta, page: int 
     pages = page_count(total, PER_PAGE)
     page = clamp(page, pages)
     jobs = list(session.scalars(select(CaptureJob).where(CaptureJob.state.in_(states))
-                           .order_by(CaptureJob.queued_at.desc(), CaptureJob.id.desc())
+                                .order_by(CaptureJob.queued_at.desc(), CaptureJob.id.desc())
                                 .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
     heard = dict(session.execute(select(WorkerRow.name, WorkerRow.last_heard_at).where(
         WorkerRow.name.in_({j.worker for j in jobs if j.worker}))).all())
