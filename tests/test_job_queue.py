@@ -198,3 +198,9 @@ def _silence(ctx: ArchiveContext, name: str) -> None:
     with ctx.db.write() as session:
         session.execute(update(WorkerRow).where(WorkerRow.name == name)
                         .values(last_heard_at=utcnow() - timedelta(hours=1)))
+
+
+def test_a_worker_without_a_broker_says_so_in_one_line(runner) -> None:
+    result = runner.invoke("worker")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: no broker: set ARCHIVE_BROKER_URL") and result.output.count("\n") == 1

@@ -81,10 +81,11 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-scheduler", is_flag=True, help="Serve pages only; capture nothing.")
 def serve(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the web archive and run the capture scheduler.
+    """Serve the web archive and run the dispatcher.
 
-    Only one process per data folder schedules captures; a second `serve`
-    serves pages only. When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY
+    The dispatcher queues what is due as jobs and runs them in its own pool,
+    or hands them to `worker` processes when ARCHIVE_BROKER_URL is set. Only
+    one dispatcher runs per archive; a second `serve` serves pages only. When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY
     is on (the default), the offline Community Care demo is loaded first.
     """
     from waitress import serve as waitress_serve
@@ -93,6 +94,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 
     app, ctx = current_app_obj(), current_context()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per round otherwise
     with ctx.db.read_session() as session:
         empty = not session.scalar(select(func.count()).select_from(Watch))
     root = click.get_current_context().find_root()

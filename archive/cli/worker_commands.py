@@ -29,6 +29,7 @@ def scheduler() -> None:
 
     ctx = current_context()
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per round otherwise
     stop = _stop_on_signals()
     running = start_scheduler(ctx)
     if running is None:

@@ -14,7 +14,7 @@ from archive.capture.feeds import (
     DEFAULT_WATCH_EVERY,
     add_feed,
 )
-from archive.capture.queue import lost_after
+from archive.capture.queue import enqueue, lost_after
 from archive.clock import utcnow
 from archive.context import archive_context
 from archive.errors import ArchiveError
@@ -72,6 +72,7 @@ def feed_poll(feed_id: int) -> BaseResponse:
             flash(f"no feed with id {feed_id}", "error")
             return redirect(url_for(".feeds"))
         feed.poll_requested_at = feed.poll_requested_at or utcnow()
+        enqueue(db_session, "poll", [(feed_id, "operator")], utcnow())
         record(db_session, "feed-poll", f"feed {feed_id}", details={"url": feed.url})
     flash(f"Poll of feed {feed_id} queued: the capturing process (serve or scheduler) polls it "
           "at its next round, within a minute.", "info")
