@@ -204,3 +204,15 @@ def test_a_worker_without_a_broker_says_so_in_one_line(runner) -> None:
     result = runner.invoke("worker")
     assert result.exit_code == 1
     assert result.output.startswith("error: no broker: set ARCHIVE_BROKER_URL") and result.output.count("\n") == 1
+
+
+def test_the_command_line_reports_itself_while_it_captures_and_leaves_no_worker_behind(
+        app: Flask, runner, local_server: LocalServer) -> None:
+    watch_id = _watched(app, local_server)
+    result = runner.invoke("capture", local_server.url("/article/"))
+    assert result.exit_code == 0, result.output
+    with get_db(app).read_session() as session:
+        job = session.scalars(select(CaptureJob)).one()
+        assert (job.kind, job.target_id, job.reason, job.state) == ("capture", watch_id, "command line", "done")
+        assert job.worker == worker_name("embedded")
+        assert session.scalars(select(WorkerRow.name)).all() == [], "a stopped worker is not shown as lost"

@@ -13,6 +13,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
@@ -85,3 +87,14 @@ class Heartbeat:
                 session.execute(delete(WorkerRow).where(WorkerRow.name == self.name))
         except Exception:
             log.exception("could not remove worker %s", self.name)
+
+
+@contextmanager
+def reporting(ctx: ArchiveContext) -> Iterator[str]:
+    """This process heard from as an embedded worker while the block runs (the
+    command line's captures): a long capture of its is never taken for lost."""
+    heartbeat = Heartbeat(ctx, worker_name("embedded")).start()
+    try:
+        yield heartbeat.name
+    finally:
+        heartbeat.stop()

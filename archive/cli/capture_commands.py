@@ -14,7 +14,9 @@ from archive.errors import ArchiveError
 from archive.store.models import Thread, Watch
 
 if TYPE_CHECKING:
+    from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.pipeline import CaptureSummary
+    from archive.context import ArchiveContext
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
@@ -45,8 +47,8 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
     a summary.
     """
     from archive.capture.fetch.fetcher import Fetcher
-    from archive.capture.jobs import capture_round, run_capture_job
     from archive.capture.scheduler import DataDirLock
+    from archive.capture.workers import reporting
 
     if [bool(url), due, every_active].count(True) != 1:
         raise click.UsageError("give one of --due, --all or a URL")
@@ -57,23 +59,29 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
                            "(a running `serve`?); it captures due watches itself")
     fetcher = Fetcher.from_settings(ctx.settings)
     try:
-        if url is None:
-            def progress(done: int, total: int, summary: CaptureSummary) -> None:
-                click.echo(f"({done}/{total}) {summary.line()}")
-            _print_summaries(capture_round(ctx, fetcher, progress, every_active=every_active),
-                             "no active watch" if every_active else "nothing was due")
-        else:
-            with ctx.db.read_session() as session:
-                watch_id = session.scalar(select(Watch.id).join(Thread).where(
-                    Thread.url == canonical_url(url)))
-            if watch_id is None:
-                raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
-            summary = run_capture_job(ctx, watch_id, fetcher, "command line")
-            click.echo(summary.line())
-            _print_summaries([summary], "")
+        with reporting(ctx):
+            _capture_now(ctx, fetcher, url, every_active)
     finally:
         fetcher.close()
         lock.release()
+
+
+def _capture_now(ctx: ArchiveContext, fetcher: Fetcher, url: str | None, every_active: bool) -> None:
+    from archive.capture.jobs import capture_round, run_capture_job
+
+    if url is None:
+        def progress(done: int, total: int, summary: CaptureSummary) -> None:
+            click.echo(f"({done}/{total}) {summary.line()}")
+        _print_summaries(capture_round(ctx, fetcher, progress, every_active=every_active),
+                         "no active watch" if every_active else "nothing was due")
+        return
+    with ctx.db.read_session() as session:
+        watch_id = session.scalar(select(Watch.id).join(Thread).where(Thread.url == canonical_url(url)))
+    if watch_id is None:
+        raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
+    summary = run_capture_job(ctx, watch_id, fetcher, "command line")
+    click.echo(summary.line())
+    _print_summaries([summary], "")
 
 
 @click.command()
@@ -85,8 +93,9 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 
     The dispatcher queues what is due as jobs and runs them in its own pool,
     or hands them to `worker` processes when ARCHIVE_BROKER_URL is set. Only
-    one dispatcher runs per archive; a second `serve` serves pages only. When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY
-    is on (the default), the offline Community Care demo is loaded first.
+    one dispatcher runs per archive; a second `serve` serves pages only.
+    When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY is on (the
+    default), the offline Community Care demo is loaded first.
     """
     from waitress import serve as waitress_serve
 

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.jobs import run_capture_job
 from archive.capture.watches import add_watch
+from archive.capture.workers import reporting
 from archive.context import ArchiveContext
 from archive.demo.content import ARTICLES, Article
 from archive.demo.site import DemoSite
@@ -85,7 +86,7 @@ def _demo_fetcher(ctx: ArchiveContext) -> Fetcher:
 def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], None]) -> int:
     db = ctx.db
     confirm = ctx.settings.confirm_captures
-    with DemoSite(article) as site, _demo_fetcher(ctx) as fetcher:
+    with DemoSite(article) as site, _demo_fetcher(ctx) as fetcher, reporting(ctx):
         with db.write() as session:
             watch = add_watch(session, site.article_url, allow_private=True, every=timedelta(hours=1))
             watch.paused = True
