@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_a_second_scheduler_does_not_dispatch_until_the_first_stops(
         one.wait_for(lambda: _captures(one) == 1, PATIENCE, "the first dispatcher's capture")
         with one.ctx.db.read_session() as session:
             workers = session.scalars(select(CaptureJob.worker)).all()
-        assert workers == [f"embedded@{os.uname().nodename}:{first.pid}"], "only the first one ran jobs"
+        assert workers == [f"embedded@{socket.gethostname()}:{first.pid}"], "only the first one ran jobs"
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=PATIENCE)
         two.wait_for(lambda: "dispatching every" in two.output(second), PATIENCE, "the second to take over")

@@ -216,3 +216,15 @@ def test_the_command_line_reports_itself_while_it_captures_and_leaves_no_worker_
         assert (job.kind, job.target_id, job.reason, job.state) == ("capture", watch_id, "command line", "done")
         assert job.worker == worker_name("embedded")
         assert session.scalars(select(WorkerRow.name)).all() == [], "a stopped worker is not shown as lost"
+
+
+def test_a_scheduled_job_of_a_watch_paused_meanwhile_captures_nothing(app: Flask, local_server: LocalServer) -> None:
+    ctx = archive_context(app)
+    watch_id = _watched(app, local_server)
+    job_id = ensure_job(ctx, "capture", watch_id, "schedule")
+    with get_db(app).write() as session:
+        session.get_one(Watch, watch_id).paused = True
+    with Fetcher.from_settings(ctx.settings) as fetcher:
+        run = run_job(ctx, job_id, fetcher, worker_name("embedded"))
+    assert run.state == "skipped" and run.result is not None and "paused" in run.result.line()
+    assert local_server.count("/article/") == 0 and _captures(app) == []

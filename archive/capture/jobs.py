@@ -38,7 +38,7 @@ from archive.capture.feeds import FeedPollResult, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.pipeline import CaptureSummary, capture_watch
 from archive.capture.queue import enqueue_due, ensure_job, lost_after, worker_alive
-from archive.capture.watches import state_filter
+from archive.capture.watches import is_active, state_filter
 from archive.capture.workers import heard_from, job_ended, worker_name
 from archive.clock import utcnow
 from archive.context import ArchiveContext
@@ -140,9 +140,13 @@ def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher) -> CaptureS
         if watch is None:
             raise ArchiveError(f"no watch with id {job.target_id}")
         thread_id, url = watch.thread_id, watch.thread.url
+        # A backlog can hold a scheduled job past its watch's pause or end.
+        stale = job.reason == "schedule" and not is_active(watch, utcnow())
     done = _stored_capture(ctx, job, url)
     if done is not None:
         return done
+    if stale:
+        return CaptureSummary(job.target_id, url, SKIPPED, "paused or ended since it was queued")
     done_request = update(Watch).where(Watch.id == job.target_id).values(capture_requested_at=None)
     if not _claim(ctx, Thread, thread_id, _token(job.id), done_request):
         log.info("%s capture of watch %s skipped: already being captured", job.reason, job.target_id)
