@@ -121,6 +121,27 @@ def test_a_worker_killed_mid_capture_its_job_runs_again_once(workers: Fleet, loc
     _one_clean_capture(workers, job_id)
 
 
+def test_the_dispatcher_hands_due_watches_and_requests_to_the_workers(
+        workers: Fleet, local_server: LocalServer) -> None:
+    watch_id = _watch(workers, local_server)
+    dispatcher = workers.start("scheduler", ready="dispatching every")
+    try:
+        workers.wait_for(lambda: _captures(workers) == 1, PATIENCE, "the due watch's capture")
+        # "Capture now" while it is not due.
+        with workers.ctx.db.write() as session:
+            session.get_one(Watch, watch_id).capture_requested_at = utcnow()
+        workers.wait_for(lambda: _captures(workers) == 2, PATIENCE, "the requested capture")
+    finally:
+        dispatcher.send_signal(signal.SIGTERM)
+        dispatcher.wait(timeout=PATIENCE)
+    with workers.ctx.db.read_session() as session:
+        jobs = session.scalars(select(CaptureJob).order_by(CaptureJob.id)).all()
+        assert [(j.reason, j.state, j.outcome) for j in jobs] == [("schedule", "done", "good"),
+                                                                  ("operator", "done", "good")]
+        assert all((j.worker or "").startswith("celery@") for j in jobs), "run by the workers, not the dispatcher"
+        assert session.get_one(Watch, watch_id).capture_requested_at is None
+
+
 def test_a_second_scheduler_does_not_dispatch_until_the_first_stops(
         postgres_url: str | None, tmp_path: Path, local_server: LocalServer) -> None:
     """Two `scheduler` processes on one PostgreSQL archive, each with its own data
