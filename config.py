@@ -87,7 +87,7 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                           "Seconds between a worker's heartbeats; one silent for four of them is lost "
                           "and its jobs are run again."),
     "DEMO_ON_EMPTY": ("ARCHIVE_DEMO_ON_EMPTY", "1", _flag,
-                      "`serve` loads the offline demo when nothing is watched yet."),
+                      "`serve` loads the offline demo when the archive holds no thread yet."),
     "HTTPS": ("ARCHIVE_HTTPS", "0", _flag,
               "Users reach the archive over HTTPS: its session cookie is sent over HTTPS only."),
     "BEHIND_PROXY": ("ARCHIVE_BEHIND_PROXY", "0", int,

@@ -6,7 +6,11 @@ displayed time says UTC.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+# What dates a capture: `utcnow`, except where the demo simulates its own time.
+Clock = Callable[[], datetime]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -112,7 +112,8 @@ def test_public_pages_isolate_user_text(app, client, hostile):
              f"/threads/{hostile['thread']}/captures", "/captures/2", "/captures/4",
              "/search?q=cafcass", f"/search?q=cafcass&thread={hostile['thread']}",
              f"/search?q=cafcass{RLO}", f"/search?from=2018{RLO}&status=x{RLO}&sort=y{RLO}",
-             "/stats?by=author", "/stats?by=site"]
+             "/stats?by=author", "/stats?by=site",
+             "/find?text=A+comment+about+cafcass", f"/find?text=cafcass+again+please&url=x{RLO}"]
     for path in pages:
         response = client.get(path)
         assert response.status_code in (200, 400), path

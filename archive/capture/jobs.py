@@ -40,7 +40,7 @@ from archive.capture.pipeline import CaptureSummary, capture_watch
 from archive.capture.queue import enqueue_due, ensure_job, lost_after, worker_alive
 from archive.capture.watches import is_active, state_filter
 from archive.capture.workers import heard_from, job_ended, worker_name
-from archive.clock import utcnow
+from archive.clock import Clock, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.store.models import Capture, CaptureJob, Feed, Thread, Watch
@@ -64,13 +64,15 @@ class JobRun:
     holder_heard_at: datetime | None = None
 
 
-def run_job(ctx: ArchiveContext, job_id: int, fetcher: Fetcher, worker: str) -> JobRun:
-    """Run queued job `job_id` as worker `worker` (a `worker_name`), or say why not."""
+def run_job(ctx: ArchiveContext, job_id: int, fetcher: Fetcher, worker: str,
+            clock: Clock = utcnow) -> JobRun:
+    """Run queued job `job_id` as worker `worker` (a `worker_name`), or say why not.
+    `clock` dates a capture (see capture_watch); claims and heartbeats use wall-clock time."""
     job = _take(ctx, job_id, worker)
     if job is None:
         return _found(ctx, job_id)
     try:
-        result = _capture(ctx, job, fetcher) if job.kind == "capture" else _poll(ctx, job, fetcher)
+        result = _capture(ctx, job, fetcher, clock) if job.kind == "capture" else _poll(ctx, job, fetcher)
     except ArchiveError as exc:  # its watch or feed was removed meanwhile
         _finish(ctx, job, worker, "failed", None, error=str(exc))
         return JobRun(job_id, "failed")
@@ -134,7 +136,7 @@ def _token(job_id: int) -> str:
     return f"job-{job_id}"
 
 
-def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher) -> CaptureSummary:
+def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher, clock: Clock) -> CaptureSummary:
     with ctx.db.read_session() as session:
         watch = session.get(Watch, job.target_id)
         if watch is None:
@@ -152,7 +154,7 @@ def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher) -> CaptureS
         log.info("%s capture of watch %s skipped: already being captured", job.reason, job.target_id)
         return CaptureSummary(job.target_id, url, SKIPPED, "already being captured")
     try:
-        return capture_watch(ctx, job.target_id, fetcher, job_id=job.id)
+        return capture_watch(ctx, job.target_id, fetcher, clock, job_id=job.id)
     except IntegrityError:
         # A worker taken for lost stored this job's capture after all (it was
         # only cut off): that capture stands, and this run made none.
@@ -208,16 +210,18 @@ def _check_reason(reason: str) -> None:
         raise ValueError(f"unknown job reason {reason!r}")
 
 
-def run_capture_job(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str) -> CaptureSummary:
+def run_capture_job(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str,
+                    clock: Clock = utcnow) -> CaptureSummary:
     """Capture a watch's thread now in this process, through its job (queued now if it
-    has none), or skip (no capture row) if it is already being captured."""
+    has none), or skip (no capture row) if it is already being captured. `clock`
+    dates the capture (see capture_watch)."""
     _check_reason(reason)
     with ctx.db.read_session() as session:
         watch = session.get(Watch, watch_id)
         if watch is None:
             raise ArchiveError(f"no watch with id {watch_id}")
         url = watch.thread.url
-    run = run_job(ctx, ensure_job(ctx, "capture", watch_id, reason), fetcher, worker_name("embedded"))
+    run = run_job(ctx, ensure_job(ctx, "capture", watch_id, reason), fetcher, worker_name("embedded"), clock)
     if isinstance(run.result, CaptureSummary):
         return run.result
     return CaptureSummary(watch_id, url, SKIPPED, "already being captured")

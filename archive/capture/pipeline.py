@@ -22,7 +22,7 @@ from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
 from archive.capture.watches import current_interval
-from archive.clock import utcnow
+from archive.clock import Clock, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
@@ -81,9 +81,13 @@ class _Plan:
     job_id: int | None
 
 
-def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, job_id: int | None = None) -> CaptureSummary:
+def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
+                  clock: Clock = utcnow, job_id: int | None = None) -> CaptureSummary:
     """Capture one watched thread now, whatever its schedule says; the capture
     row carries `job_id` (unique), so one job can never store two captures.
+
+    `clock` dates the capture, its verdict and the watch's next turn: the
+    wall clock, except for the demo's simulated captures (archive/demo/).
 
     Once the watch is found this raises only when the archive cannot store
     anything (OSError, OperationalError): any other error in the capture
@@ -91,10 +95,10 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, job_id: 
     broken thread can neither stop a capture round nor be retried at every
     dispatch."""
     plan = _plan(ctx, watch_id, job_id)
-    started = utcnow()
+    started = clock()
     try:
         adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
-        summary, changed, first_misses = _store(ctx, plan, adapter, fetched, capped, started)
+        summary, changed, first_misses = _store(ctx, plan, adapter, fetched, capped, started, clock)
     except (OSError, OperationalError):
         # The archive's own storage failed (a full disk, the database gone):
         # not the thread's fault, so no failed capture blames the site and
@@ -102,7 +106,7 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, job_id: 
         raise
     except Exception as exc:
         log.exception("capture of watch %s failed", watch_id)
-        return _record_crash(ctx, plan, started, exc)
+        return _record_crash(ctx, plan, started, clock(), exc)
     try:
         wordpress = adapter is not None and adapter.name.startswith("wordpress")
         if first_misses and wordpress and summary.capture_id is not None:
@@ -204,20 +208,20 @@ def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Val
 
 
 def _store(ctx: ArchiveContext, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
-           capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
+           capped: bool, started: datetime, clock: Clock) -> tuple[CaptureSummary, set[int], list[str]]:
     """`_record` in one transaction, judged once more against what the winner wrote
     if another writer stored this thread's next capture first (uq_captures_thread_seq)."""
     try:
         with ctx.db.write() as session:
-            return _record(ctx, session, plan, adapter, fetched, capped, started)
+            return _record(ctx, session, plan, adapter, fetched, capped, started, clock())
     except IntegrityError:
         log.warning("watch %s: another capture of its thread was stored first; judging again", plan.watch_id)
     with ctx.db.write() as session:
-        return _record(ctx, session, plan, adapter, fetched, capped, started)
+        return _record(ctx, session, plan, adapter, fetched, capped, started, clock())
 
 
 def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
-            capped: bool, started: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
+            capped: bool, started: datetime, now: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
     comment ids and the keys of comments that have just gone missing."""
     thread = session.get_one(Thread, plan.thread_id)
@@ -237,7 +241,6 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
     if outcome == "good" and pages and all(f.reused_body for f in pages):
         outcome = "unchanged"
     good = outcome in ("good", "unchanged")
-    now = utcnow()
     capture = Capture(thread_id=thread.id, watch_id=watch.id if watch else None,
                       adapter=adapter.name if adapter else None, started_at=started, finished_at=now,
                       outcome=outcome, reason=reason[:2000], pages=len(pages),
@@ -289,10 +292,10 @@ def _chain(session: Session, capture: Capture) -> None:
     capture.record_hash = capture_record_hash(capture, previous)
 
 
-def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, exc: Exception) -> CaptureSummary:
+def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: datetime,
+                  exc: Exception) -> CaptureSummary:
     """A capture that raised, stored as a failed capture: no exchanges, no verdict."""
     reason = f"the capture stopped on an error: {type(exc).__name__}: {exc}"[:2000]
-    now = utcnow()
     with ctx.db.write() as session:
         watch = session.get(Watch, plan.watch_id)
         capture = Capture(thread_id=plan.thread_id, watch_id=watch.id if watch else None,

@@ -23,6 +23,10 @@ from archive.store.models import Site, Thread, Watch
 from scrapers import ADAPTERS
 
 MIN_INTERVAL = timedelta(minutes=1)
+# Sites named "... (offline demo)" hold the demo's simulated threads (archive/demo/),
+# captured from this machine under a real site's address: no watch may add
+# captures of the real site to them, nor put a real thread among them.
+SIMULATED_SITE_MARK = "(offline demo)"
 # Failing is not a state: a paused or ended watch may have failed too, so
 # every front end shows the failure count beside the state.
 WATCH_STATES = ("active", "paused", "ended")
@@ -71,6 +75,7 @@ def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str |
         check_interval(early_every, "early interval")
     now = utcnow()
     check_until(until, now)
+    refuse_simulated_site(session, url)
     thread = thread_for(session, url)
     existing = session.scalar(select(Watch).where(Watch.thread_id == thread.id))
     if existing is not None:
@@ -83,6 +88,14 @@ def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str |
     session.add(watch)
     session.flush()
     return watch
+
+
+def refuse_simulated_site(session: Session, url: str) -> None:
+    host = urlsplit(canonical_url(url)).netloc
+    name = session.scalar(select(Site.name).where(Site.host == host))
+    if name and name.endswith(SIMULATED_SITE_MARK):
+        raise ArchiveError(f"{host} is the offline demo's simulated copy of that site in this archive; "
+                           "watch the real site in an archive without the demo (another ARCHIVE_DATA_DIR)")
 
 
 def check_adapter(adapter: str | None, known: Iterable[str] = ADAPTERS) -> None:

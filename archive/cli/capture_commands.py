@@ -94,8 +94,8 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     The dispatcher queues what is due as jobs and runs them in its own pool,
     or hands them to `worker` processes when ARCHIVE_BROKER_URL is set. Only
     one dispatcher runs per archive; a second `serve` serves pages only.
-    When nothing is watched yet and ARCHIVE_DEMO_ON_EMPTY is on (the
-    default), the offline Community Care demo is loaded first.
+    When the archive holds no thread yet and ARCHIVE_DEMO_ON_EMPTY is on
+    (the default), the offline Community Care demo is loaded first.
     """
     from waitress import serve as waitress_serve
 
@@ -105,11 +105,12 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per round otherwise
     with ctx.db.read_session() as session:
-        empty = not session.scalar(select(func.count()).select_from(Watch))
+        # Threads, not watches: the demo's finished threads keep no watch.
+        empty = not session.scalar(select(func.count()).select_from(Thread))
     root = click.get_current_context().find_root()
     demo = cli.commands.get("demo")
     if empty and ctx.settings.demo_on_empty and demo is not None:
-        click.echo("nothing is watched yet: loading the offline Community Care demo first")
+        click.echo("the archive is empty: loading the offline Community Care demo first")
         root.invoke(demo)
     running = None if no_scheduler else start_scheduler(ctx)
     if not no_scheduler and running is None:

@@ -11,13 +11,15 @@ from archive.errors import ArchiveError
 def demo() -> None:
     """Load the offline Community Care demonstration.
 
-    A local WordPress-like site on 127.0.0.1 is captured several times by the
-    real pipeline while its comments are moderated, edited and reinstated, so
-    the archive has removals, edits, failed captures and search results to
-    show, with no network. Running it again loads nothing twice.
+    A local WordPress-like site on 127.0.0.1 stands in for each article's real
+    site, under its real address, and the real pipeline captures it every few
+    hours over the days after the article, on a simulated clock, while its
+    comments are moderated, edited and reinstated: the archive has removals
+    with windows of hours, edits, failed captures and search results to show,
+    with no network. Running it again loads nothing twice.
     """
     from archive.capture.scheduler import DataDirLock
-    from archive.demo import load_demo
+    from archive.demo import LoadedThread, load_demo
 
     ctx = current_context()
     lock = DataDirLock(ctx.settings.data_dir)
@@ -29,15 +31,17 @@ def demo() -> None:
     finally:
         lock.release()
     for item in loaded:
-        if item.already_loaded:
+        if isinstance(item, LoadedThread) and item.already_loaded:
             click.echo(f"already loaded, nothing changed: {item.title}")
     click.echo("")
     for item in loaded:
         click.echo(item.line())
     click.echo("")
-    click.echo("Comments by Sarah T, Dave R and Mike's first comment are invented stand-ins for the\n"
-               "critical comments the real thread's readers say were moderated out; the six\n"
-               "comments still on the real page are reproduced as published.")
+    click.echo("This is a simulation. The sites were served from this machine under their real\n"
+               "addresses, and the captures are dated by a simulated clock in the days after each\n"
+               "article. Comments by Sarah T, Dave R and Mike's first comment are invented stand-ins\n"
+               "for the critical comments the real thread's readers say were moderated out, and so\n"
+               "is the moderation; the six comments still on the real page are reproduced as published.")
     click.echo("See it: python -m archive serve, then open http://127.0.0.1:5000/ "
                "(try searching for \"marks its own homework\").")
 

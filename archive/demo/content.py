@@ -4,13 +4,19 @@ The six comments readers can still see under the Community Care article
 (seeds/001) are reproduced with their authors, dates and texts. The critical
 comments that their authors say were "moderated out" are not preserved
 anywhere, so the ones here are invented stand-ins, marked as such in the
-demo's output. Each scenario is a list of stages: what the site shows at each
-capture.
+demo's output, and so are the moderator's actions: when each comment was
+held, deleted or approved again, when the site was down. Each article is a
+timeline; `Article.stage_at` says what its site shows at a moment, and the
+demo captures it every few hours over the days after publication, on a
+simulated clock, as the real thread was moderated.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from archive.capture.watches import SIMULATED_SITE_MARK
 
 
 @dataclass(frozen=True)
@@ -22,37 +28,99 @@ class DemoComment:
     parent: int = 0
     author_url: str | None = None
     invented: bool = False
+    # When the site's moderator took it down, and put it back (None: never).
+    taken_down_at: datetime | None = None
+    restored_at: datetime | None = None
+    # The text its author edited it to, and when.
+    edited_at: datetime | None = None
+    edited_paragraphs: tuple[str, ...] = ()
+
+    def shown_at(self, moment: datetime) -> bool:
+        if moment < self.posted_at:
+            return False
+        down = self.taken_down_at is not None and self.taken_down_at <= moment
+        back = self.restored_at is not None and self.restored_at <= moment
+        return not down or back
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A time the site could not be trusted: 'maintenance' (HTTP 503) or
+    'half-rendered' (the count says more comments than the page shows: a
+    broken cache, never a removal)."""
+    start: datetime
+    end: datetime
+    mode: str
+    note: str
 
 
 @dataclass(frozen=True)
 class Stage:
-    """What the site shows at one capture; `repeat` captures it that many times."""
-    note: str
+    """What the site shows at one moment."""
     visible: tuple[int, ...] = ()
     edits: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    # 'ok', 'maintenance' (HTTP 503) or 'half-rendered' (the count says more
-    # comments than the page shows: a broken cache, never a removal).
+    # 'ok', or an Outage's mode.
     mode: str = "ok"
-    # Captured CONFIRM_CAPTURES times, so disappearances are confirmed.
-    confirm: bool = False
 
 
 @dataclass(frozen=True)
 class Article:
-    slug: str
+    url: str
     post_id: int
     title: str
     published: datetime
     paragraphs: tuple[str, ...]
     site_name: str
     comments: tuple[DemoComment, ...]
-    stages: tuple[Stage, ...]
+    # The demo's watch: a capture every `capture_every`, for `watched_for`
+    # from the first capture, an hour after publication.
+    capture_every: timedelta
+    watched_for: timedelta
+    outages: tuple[Outage, ...] = ()
     # How the site hides a comment it took down: 'hold' (unapproved, the
     # REST API answers 401) or 'delete' (gone, the REST API answers 404).
     takedown: str = "hold"
 
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
     def comment(self, comment_id: int) -> DemoComment:
         return next(c for c in self.comments if c.id == comment_id)
+
+    def capture_times(self) -> list[datetime]:
+        first = self.published + timedelta(hours=1)
+        count = int(self.watched_for / self.capture_every) + 1
+        return [first + n * self.capture_every for n in range(count)]
+
+    def stage_at(self, moment: datetime) -> Stage:
+        visible = tuple(c.id for c in self.comments if c.shown_at(moment))
+        edits = {c.id: c.edited_paragraphs for c in self.comments
+                 if c.edited_at is not None and c.edited_at <= moment}
+        mode = next((o.mode for o in self.outages if o.start <= moment < o.end), "ok")
+        return Stage(visible, edits, mode)
+
+    def happenings(self, after: datetime | None, until: datetime) -> list[tuple[datetime, str]]:
+        """What the site's people did in (after, until], in order, for the demo's account."""
+        hidden = "deletes" if self.takedown == "delete" else "holds"
+        told = [(o.start, o.note) for o in self.outages]
+        for c in self.comments:
+            for when, note in ((c.taken_down_at, f"the moderator {hidden} {c.author}'s comment"),
+                               (c.restored_at, f"{c.author}'s comment is approved again"),
+                               (c.edited_at, f"{c.author} edits their comment")):
+                if when is not None:
+                    told.append((when, note))
+        return sorted((when, note) for when, note in told
+                      if (after is None or after < when) and when <= until)
 
 
 PAUL_EXPERIENCE = (
@@ -77,12 +145,13 @@ WL_FINAL = ("This is bonkers. I know officers who never see their children, have
             "some great work being done, but it\u2019s inconsistent",)
 
 COMMUNITY_CARE = Article(
-    slug="2018/03/29/cafcass-rated-outstanding-effective-leaders-practice-acts-childs-views",
+    url="https://www.communitycare.co.uk/2018/03/29/"
+        "cafcass-rated-outstanding-effective-leaders-practice-acts-childs-views/",
     post_id=8123,
     title="Cafcass rated \u2018outstanding\u2019 for effective leaders and practice that "
           "\u2018acts on the child\u2019s views\u2019",
     published=datetime(2018, 3, 29, 11, 0),
-    site_name="Community Care (offline demo)",
+    site_name=f"Community Care {SIMULATED_SITE_MARK}",
     paragraphs=(
         "Ofsted inspectors find \u2018child-focussed\u2019 practice, \u2018aspirational\u2019 leadership and "
         "\u2018innovations\u2019 in technology within the family court advisory service",
@@ -94,14 +163,17 @@ COMMUNITY_CARE = Article(
         "leadership was branded \u201cexceptional [and] aspirational\u201d.",
     ),
     comments=(
-        DemoComment(101, "WL", datetime(2018, 3, 29, 15, 21), WL_FIRST),
+        DemoComment(101, "WL", datetime(2018, 3, 29, 15, 21), WL_FIRST,
+                    edited_at=datetime(2018, 3, 30, 8, 12), edited_paragraphs=WL_FINAL),
         DemoComment(102, "Cha", datetime(2018, 3, 29, 21, 10), ("This is fantastic, we\u2019ll done.",)),
         DemoComment(103, "Nell", datetime(2018, 4, 4, 16, 23),
-                    ("Lets assume they are not seeking to privatise Cafcass then.",)),
+                    ("Lets assume they are not seeking to privatise Cafcass then.",),
+                    taken_down_at=datetime(2018, 4, 4, 19, 40), restored_at=datetime(2018, 4, 10, 9, 30)),
         DemoComment(104, "Sarah T", datetime(2018, 4, 5, 8, 47), (
             "Outstanding for whom? Our Cafcass officer met my daughter once, for twenty minutes, and "
             "wrote that she \u201cshowed no wish\u201d to see her father. She had told us the opposite at "
-            "home every week. Nobody listened to the child\u2019s views in our case.",), invented=True),
+            "home every week. Nobody listened to the child\u2019s views in our case.",), invented=True,
+                    taken_down_at=datetime(2018, 4, 5, 21, 5)),
         DemoComment(105, "Paul", datetime(2018, 4, 7, 9, 59), PAUL_EXPERIENCE),
         DemoComment(106, "Paul", datetime(2018, 4, 7, 10, 9), (
             "As a sidenote, I observe that i know of other criticisms of cafcass that have been posted "
@@ -110,36 +182,35 @@ COMMUNITY_CARE = Article(
         DemoComment(107, "Dave R", datetime(2018, 4, 8, 19, 2), (
             "Ofsted inspected the files Cafcass chose to show them. Ask the families who complained: "
             "complaints went up every year from 2011 to 2014 and the complaints process stopped "
-            "recording whether any were upheld.",), invented=True),
+            "recording whether any were upheld.",), invented=True,
+                    taken_down_at=datetime(2018, 4, 9, 10, 30)),
         DemoComment(110, "Mike", datetime(2018, 4, 11, 22, 15), (
             "I raised a formal complaint about our family court adviser\u2019s report and was told the "
             "judge would be \u201cmade aware\u201d. The judge never saw it. Cafcass marks its own "
             "homework.",),
-                    invented=True),
+                    invented=True, taken_down_at=datetime(2018, 4, 12, 7, 50)),
         DemoComment(108, "Mike", datetime(2018, 4, 12, 14, 37), (
             "Absolutely right Paul this is clearly not the place for honesty and integrity. My comment "
             "was removed but if anyone wants the truth, they are free to message me.",), parent=106),
     ),
-    stages=(
-        Stage("the thread as first captured: eight comments, three of them critical",
-              visible=(101, 102, 103, 104, 105, 106, 107, 110)),
-        Stage("the moderator holds four comments, WL edits theirs, Mike replies to Paul",
-              visible=(101, 102, 105, 106, 108), edits={101: WL_FINAL}, confirm=True),
-        Stage("the site is down for maintenance (HTTP 503): nothing may be concluded",
-              visible=(101, 102, 105, 106, 108), edits={101: WL_FINAL}, mode="maintenance"),
-        Stage("a half-rendered page from a broken cache: the count says 5, two are shown",
-              visible=(101, 102, 105, 106, 108), edits={101: WL_FINAL}, mode="half-rendered"),
-        Stage("Nell's comment is approved again: the six comments readers see today",
-              visible=(101, 102, 103, 105, 106, 108), edits={101: WL_FINAL}),
+    # Every 6 hours for 16 days: from the article to the last comment and two days on.
+    capture_every=timedelta(hours=6),
+    watched_for=timedelta(days=16),
+    outages=(
+        Outage(datetime(2018, 4, 10, 23, 10), datetime(2018, 4, 11, 0, 40), "maintenance",
+               "the site is down for maintenance (HTTP 503): nothing may be concluded"),
+        Outage(datetime(2018, 4, 13, 5, 30), datetime(2018, 4, 13, 6, 30), "half-rendered",
+               "a broken cache serves half the page: the count says more comments than it shows"),
     ),
 )
 
+# The blog's address is not in the seed documents: a reserved .example name stands in for it.
 TRANSPARENCY_BLOG = Article(
-    slug="cafcass-complaints-data-between-2011-and-2014",
+    url="https://familycourtblog.example/cafcass-complaints-data-between-2011-and-2014/",
     post_id=412,
     title="Cafcass Complaints \u2013 data between 2011 and 2014",
     published=datetime(2017, 10, 20, 9, 30),
-    site_name="Family court transparency blog (offline demo)",
+    site_name=f"Family court transparency blog {SIMULATED_SITE_MARK}",
     paragraphs=(
         "In September 2014 Ricard Benyon the MP for Newbury posed the following question in "
         "Parliament: how many complaints have been made against the Children and Family Court "
@@ -156,7 +227,7 @@ TRANSPARENCY_BLOG = Article(
         DemoComment(202, "A father", datetime(2017, 10, 22, 17, 40), (
             "My complaint about the Cafcass officer was \u201cnotified to the court\u201d and then never "
             "mentioned again. No upheld category means nobody is ever found to be wrong.",),
-                    invented=True),
+                    invented=True, taken_down_at=datetime(2017, 10, 24, 9, 15)),
         DemoComment(203, "Tom", datetime(2017, 10, 23, 12, 12), (
             "Thank you for collecting these figures, they match what we saw.",), parent=201,
                     invented=True),
@@ -164,11 +235,8 @@ TRANSPARENCY_BLOG = Article(
             "Same experience here. The feedback forms are not in the waiting room either.",),
                     invented=True),
     ),
-    stages=(
-        Stage("the blog post with its first three comments", visible=(201, 202, 203)),
-        Stage("a father's complaint is taken down; Lucy's comment appears",
-              visible=(201, 203, 204), confirm=True),
-    ),
+    capture_every=timedelta(hours=8),
+    watched_for=timedelta(days=10),
     takedown="delete",
 )
 

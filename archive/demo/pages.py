@@ -3,7 +3,8 @@
 The markup follows what WordPress 6.1 prints with an html5 theme (Twenty
 Twenty-One): `#comments` wrapper, `h2.comments-title` with the count,
 `ol.comment-list` of `li#comment-N` with `article#div-comment-N.comment-body`,
-replies nested in `ol.children`, and the REST API discovery links.
+replies nested in `ol.children`, and the REST API discovery links. Links
+name the article's real address: the demo's fetcher maps them to its local site.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _when(moment: datetime) -> str:
     return f"{moment:%B} {moment.day}, {moment.year} at {hour}:{moment:%M} {meridiem}"
 
 
-def _comment_li(base: str, article: Article, comment: DemoComment, paragraphs: tuple[str, ...],
+def _comment_li(article: Article, comment: DemoComment, paragraphs: tuple[str, ...],
                 children: str, depth: int, parity: str) -> str:
     author = escape(comment.author)
     if comment.author_url:
@@ -28,7 +29,8 @@ def _comment_li(base: str, article: Article, comment: DemoComment, paragraphs: t
                   f"{author}</a>")
     classes = f"comment {parity} thread-{parity} depth-{depth}" + (" parent" if children else "")
     body = "\n".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    link = f"{base}/{article.slug}/#comment-{comment.id}"
+    base = article.origin
+    link = f"{article.url}#comment-{comment.id}"
     iso = comment.posted_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     nested = f'\n<ol class="children">\n{children}</ol><!-- .children -->' if children else ""
     return f"""<li id="comment-{comment.id}" class="{classes}">
@@ -45,13 +47,13 @@ def _comment_li(base: str, article: Article, comment: DemoComment, paragraphs: t
 <div class="comment-content">
 {body}
 </div><!-- .comment-content -->
-<div class="reply"><a rel='nofollow' class='comment-reply-link' href='{base}/{article.slug}/?replytocom={comment.id}#respond' data-commentid="{comment.id}" data-postid="{article.post_id}" data-belowelement="div-comment-{comment.id}" data-respondelement="respond" data-replyto="Reply to {escape(comment.author)}" aria-label='Reply to {escape(comment.author)}'>Reply</a></div>
+<div class="reply"><a rel='nofollow' class='comment-reply-link' href='{article.url}?replytocom={comment.id}#respond' data-commentid="{comment.id}" data-postid="{article.post_id}" data-belowelement="div-comment-{comment.id}" data-respondelement="respond" data-replyto="Reply to {escape(comment.author)}" aria-label='Reply to {escape(comment.author)}'>Reply</a></div>
 </article><!-- .comment-body -->{nested}
 </li><!-- #comment-## -->
 """  # noqa: E501 (markup kept line for line as WordPress prints it)
 
 
-def _tree(base: str, article: Article, stage: Stage, shown: list[int]) -> str:
+def _tree(article: Article, stage: Stage, shown: list[int]) -> str:
     children: dict[int, list[int]] = {}
     for cid in shown:
         parent = article.comment(cid).parent
@@ -66,20 +68,21 @@ def _tree(base: str, article: Article, stage: Stage, shown: list[int]) -> str:
                                        key=lambda i: article.comment(i).posted_at)):
             comment = article.comment(cid)
             paragraphs = stage.edits.get(cid, comment.paragraphs)
-            out.append(_comment_li(base, article, comment, paragraphs, render(cid, depth + 1),
+            out.append(_comment_li(article, comment, paragraphs, render(cid, depth + 1),
                                    depth, "even" if n % 2 == 0 else "odd"))
         return "".join(out)
 
     return render(0, 1)
 
 
-def article_page(base: str, article: Article, stage: Stage) -> str:
+def article_page(article: Article, stage: Stage) -> str:
     """The article with its comments as the stage has them."""
+    base = article.origin
     visible = list(stage.visible)
     count = len(visible)
     shown = visible[:2] if stage.mode == "half-rendered" else visible
     title = escape(article.title)
-    comments = _tree(base, article, stage, shown)
+    comments = _tree(article, stage, shown)
     area = ""
     if count:
         noun = "Response" if count == 1 else "Responses"
@@ -96,9 +99,9 @@ def article_page(base: str, article: Article, stage: Stage) -> str:
 <meta name="generator" content="WordPress 6.1">
 <link rel="https://api.w.org/" href="{base}/wp-json/">
 <link rel="alternate" type="application/json" href="{base}/wp-json/wp/v2/posts/{article.post_id}">
-<link rel="canonical" href="{base}/{article.slug}/">
+<link rel="canonical" href="{article.url}">
 <link rel='shortlink' href='{base}/?p={article.post_id}'>
-<link rel="alternate" type="application/rss+xml" title="{title} Comments Feed" href="{base}/{article.slug}/feed/">
+<link rel="alternate" type="application/rss+xml" title="{title} Comments Feed" href="{article.url}feed/">
 </head>
 <body class="post-template-default single single-post postid-{article.post_id} single-format-standard">
 <div id="page" class="site">
@@ -129,7 +132,7 @@ MAINTENANCE_PAGE = """<!DOCTYPE html>
 """
 
 
-def rest_comment(base: str, article: Article, stage: Stage, comment_id: int) -> tuple[int, str]:
+def rest_comment(article: Article, stage: Stage, comment_id: int) -> tuple[int, str]:
     """WordPress's answer to GET /wp-json/wp/v2/comments/<id> for an anonymous reader."""
     known = {c.id for c in article.comments}
     if comment_id in stage.visible:
@@ -138,7 +141,7 @@ def rest_comment(base: str, article: Article, stage: Stage, comment_id: int) -> 
         return 200, json.dumps({
             "id": comment_id, "post": article.post_id, "parent": comment.parent,
             "author_name": comment.author, "date_gmt": comment.posted_at.isoformat(),
-            "link": f"{base}/{article.slug}/#comment-{comment_id}", "status": "approved",
+            "link": f"{article.url}#comment-{comment_id}", "status": "approved",
             "content": {"rendered": text}})
     if comment_id in known and article.takedown == "hold":
         return 401, json.dumps({"code": "rest_forbidden",

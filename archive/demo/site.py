@@ -1,8 +1,12 @@
 """The demo's local WordPress-like site: a small threaded HTTP server on 127.0.0.1.
 
-One server per demo article. The capture pipeline fetches from it exactly as
-from a real site (robots.txt, conditional GET, the REST look-ups it makes when
-a comment goes missing); `set_stage` changes what it shows next.
+One server per demo article. It answers for the article's real address (its
+pages link there), and the demo's fetcher (archive/demo/simulation.py) sends
+the requests for that address here. The capture pipeline fetches from it
+exactly as from a real site (robots.txt, conditional GET, the REST look-ups
+it makes when a comment goes missing); `set_stage` changes what it shows
+next. Every answer carries a header saying it is the demo's, so the
+evidence itself says where its bytes came from.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from archive.demo.content import Article, Stage
 from archive.demo.pages import MAINTENANCE_PAGE, article_page, rest_comment
 
 _HOST = "127.0.0.1"
+DEMO_HEADER = "X-Archive-Demo"
 _REST_COMMENT = re.compile(r"^/wp-json/wp/v2/comments/(\d+)/?$")
 
 
@@ -24,7 +29,7 @@ class DemoSite:
 
     def __init__(self, article: Article) -> None:
         self.article = article
-        self.stage: Stage = article.stages[0]
+        self.stage: Stage = article.stage_at(article.published)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((_HOST, 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -32,12 +37,8 @@ class DemoSite:
                                         name=f"demo-site-{article.post_id}")
 
     @property
-    def base(self) -> str:
+    def local_origin(self) -> str:
         return f"http://{_HOST}:{self._server.server_port}"
-
-    @property
-    def article_url(self) -> str:
-        return f"{self.base}/{self.article.slug}/"
 
     def set_stage(self, stage: Stage) -> None:
         with self._lock:
@@ -47,23 +48,25 @@ class DemoSite:
         """The status, headers and body the site answers for one GET."""
         with self._lock:
             stage = self.stage
-        html = {"Content-Type": "text/html; charset=UTF-8"}
+        demo = {DEMO_HEADER: f"simulated by the archive's offline demo at {self.local_origin}, "
+                             f"not fetched from {self.article.host}"}
+        html = {**demo, "Content-Type": "text/html; charset=UTF-8"}
         if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /wp-admin/\n"
+            return 200, {**demo, "Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /wp-admin/\n"
         match = _REST_COMMENT.match(path)
         if match:
-            status, answer = rest_comment(self.base, self.article, stage, int(match.group(1)))
-            return status, {"Content-Type": "application/json; charset=UTF-8"}, answer.encode()
-        if path.rstrip("/") != "/" + self.article.slug:
+            status, answer = rest_comment(self.article, stage, int(match.group(1)))
+            return status, {**demo, "Content-Type": "application/json; charset=UTF-8"}, answer.encode()
+        if path.rstrip("/") != self.article.path.rstrip("/"):
             return 404, html, b"<!doctype html><title>Page not found</title><h1>Nothing here</h1>"
         if stage.mode == "maintenance":
             return 503, html, MAINTENANCE_PAGE.encode()
-        body = article_page(self.base, self.article, stage).encode("utf-8")
+        body = article_page(self.article, stage).encode("utf-8")
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         headers = {**html, "ETag": etag,
-                   "Link": f'<{self.base}/wp-json/>; rel="https://api.w.org/"'}
+                   "Link": f'<{self.article.origin}/wp-json/>; rel="https://api.w.org/"'}
         if if_none_match == etag:
-            return 304, {"ETag": etag}, b""
+            return 304, {**demo, "ETag": etag}, b""
         return 200, headers, body
 
     def __enter__(self) -> DemoSite:

@@ -35,11 +35,12 @@ def init_web(app: Flask) -> None:
     from archive.web import operators
     from archive.web.api import routes as api_routes
     from archive.web.inputs import init_inputs
-    from archive.web.public import evidence, pages, search
+    from archive.web.public import evidence, feeds, find, pages, search
     from archive.web.research import pages as research_pages
 
     init_inputs(app)
-    for blueprint in (pages.bp, evidence.bp, search.bp, api_routes.bp, research_pages.bp):
+    for blueprint in (pages.bp, evidence.bp, search.bp, find.bp, feeds.bp, api_routes.bp,
+                      research_pages.bp):
         app.register_blueprint(blueprint)
     operators.register(app)
     app.after_request(_security_headers)

@@ -18,7 +18,9 @@ means. On the way it
   host's turn.
 
 Politeness waits use the injected `sleep` and `monotonic`, so tests can see
-the waits asked for; the per-response time cap uses real time.
+the waits asked for; the per-response time cap uses real time. The time a
+result says it was fetched comes from the injected `clock` (the wall clock,
+except in the demo's simulated captures).
 
 Retries are done here rather than with urllib3's `Retry`: a retry is a new
 request to the host, so it must wait its turn like any other, its waits
@@ -105,13 +107,13 @@ class _Answer:
 
     url: str
     request_headers: dict[str, str]
+    fetched_at: datetime
     status: int | None = None
     header_lines: HeaderLines = field(default_factory=list)
     body: bytes = b""
     error: str | None = None
     retryable: bool = False
     refused: bool = False
-    fetched_at: datetime = field(default_factory=utcnow)
     elapsed_ms: int = 0
 
     @property
@@ -163,7 +165,8 @@ class Fetcher:
 
     def __init__(self, *, user_agent: str, min_host_delay: float, timeout: float, max_bytes: int,
                  retries: int, allow_private: bool, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.user_agent = user_agent
         self.robots_token = product_token(user_agent)
         self.min_host_delay = max(0.0, min_host_delay)
@@ -173,6 +176,7 @@ class Fetcher:
         self.allow_private = allow_private
         self._sleep = sleep
         self._monotonic = monotonic
+        self._clock = clock
         self._random = random.Random()
         self._watch = SocketWatch()
         self._session = build_session(self._watch, allow_private)
@@ -234,11 +238,10 @@ class Fetcher:
         reason = rules.reason or f"robots.txt disallows this URL for {self.robots_token}"
         return self._failure(url, current, reason, redirects, headers, robots_disallowed=True)
 
-    @staticmethod
-    def _failure(url: str, final_url: str, error: str, redirects: list[dict[str, Any]],
+    def _failure(self, url: str, final_url: str, error: str, redirects: list[dict[str, Any]],
                  headers: dict[str, str], robots_disallowed: bool = False) -> FetchResult:
         return FetchResult(url=url, final_url=final_url, status=None, header_lines=[], body=b"",
-                           request_headers=headers, redirects=redirects, fetched_at=utcnow(),
+                           request_headers=headers, redirects=redirects, fetched_at=self._clock(),
                            elapsed_ms=0, error=error, robots_disallowed=robots_disallowed)
 
     def _headers(self, accept: str | None, etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -313,7 +316,7 @@ class Fetcher:
         return min(RETRY_AFTER_CAP, BACKOFF_BASE * 2 ** attempt) + self._random.uniform(0, BACKOFF_BASE)
 
     def _attempt(self, url: str, headers: dict[str, str], limit: int, truncate: bool) -> _Answer:
-        answer = _Answer(url=url, request_headers=dict(headers))
+        answer = _Answer(url=url, request_headers=dict(headers), fetched_at=self._clock())
         host = urlsplit(url).hostname or ""
         started = time.monotonic()
         with self._watch.deadline(self.timeout) as deadline:

@@ -10,7 +10,9 @@ from typing import Any
 
 from archive.research.exports import CAPTURE_COLUMNS, COMMENT_COLUMNS, COMMENT_STATUSES, EVENT_COLUMNS, Column
 from archive.research.stats_queries import GROUPINGS, stats_columns
+from archive.rules.similarity import THRESHOLD as FIND_THRESHOLD
 from archive.store.models import MAX_ID
+from archive.web.public.finder import MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_URL_CHARS
 
 MAX_LIMIT = 500
 MAX_SEARCH_PAGE = 10_000
@@ -106,6 +108,13 @@ def _schemas() -> dict[str, Any]:
                          "required": thread["required"] + ["captures", "links"]},
         "StatsRow": stats_row,
         "Hit": hit,
+        "Match": {"type": "object", "properties": {
+            "comment": _ref("Comment"),
+            "similarity": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "Dice coefficient of character trigrams of the "
+                                          "closest version: 1 is the same words."},
+            "history": {"type": "string", "description": "The comment's public history page."}},
+            "required": ["comment", "similarity", "history"]},
         "Error": {"type": "object", "properties": {"error": {"type": "string"}},
                   "required": ["error"]},
     }
@@ -126,6 +135,8 @@ def _param(name: str, schema: dict[str, Any], description: str,
 
 # No control characters in text parameters (PostgreSQL refuses NUL in text).
 TEXT_PATTERN = "^[^\\u0000-\\u001F\\u007F]*$"
+# The same, but a pasted comment keeps its line breaks and tabs.
+MULTILINE_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 # Years 1900 to 9998: the dates archive.clock.parse_date accepts.
 DATE_PATTERN = r"^(19\d\d|[2-8]\d{3}|9[0-8]\d\d|99[0-8]\d|999[0-8])-\d{2}-\d{2}$"
@@ -187,6 +198,24 @@ def openapi_document() -> dict[str, Any]:
         "next_cursor": _nullable("string"), "next": _nullable("string"),
         "stale": {"type": "boolean"}},
         "required": ["total", "hits", "facets", "next_cursor", "next", "stale"]}
+    find_params = [
+        {**_param("text", {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
+                           "pattern": MULTILINE_TEXT_PATTERN},
+                  "The comment as you remember it (at least 3 words)."), "required": True},
+        _param("author", {"type": "string", "maxLength": MAX_NAME_CHARS, "pattern": TEXT_PATTERN},
+               "Your name on the site: narrows the search, dropped when nothing close has it."),
+        _param("url", {"type": "string", "maxLength": MAX_URL_CHARS, "pattern": TEXT_PATTERN},
+               "The article's address: only its thread, when the archive watches it.")]
+    find = {"type": "object", "properties": {
+        "matches": {"type": "array", "items": _ref("Match"),
+                    "description": "Closest first, at most 10, only those at or above threshold; "
+                                   "redacted comments are never matched."},
+        "compared": {"type": "integer", "description": "Candidate comments compared."},
+        "threshold": {"type": "number", "const": FIND_THRESHOLD},
+        "thread_id": _nullable("integer", description="The thread `url` named, when watched."),
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "stale": {"type": "boolean"}},
+        "required": ["matches", "compared", "threshold", "thread_id", "notes", "stale"]}
     stats = {"type": "object", "properties": {
         "by": {"type": "string", "enum": list(GROUPINGS)},
         "notes": {"type": "array", "items": {"type": "string"}},
@@ -223,6 +252,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/captures/{capture_id}": _detail("One capture and its HTTP exchanges",
                                                      "CaptureDetail", "capture_id"),
             "/api/v1/search": _get("Full-text search", search, search_params),
+            "/api/v1/find": _get("Find my comment: the archived comments closest to a text",
+                                 find, find_params),
             "/api/v1/stats": _get("Removal statistics, one row per group", stats, [
                 _param("by", {"type": "string", "enum": list(GROUPINGS)}, "Grouping."),
                 _SITE, _THREAD, *_dates("Comments first seen, removals ending, captures")]),

@@ -33,13 +33,17 @@ from archive.store.models import MAX_ID, Capture, Comment, CommentVersion, Event
 from archive.web.api.openapi import (
     CAPTURE_OUTCOMES,
     EVENT_KINDS,
+    FIND_THRESHOLD,
     MAX_LIMIT,
     MAX_SEARCH_PAGE,
+    MULTILINE_TEXT_PATTERN,
     SEARCH_SORTS,
     SEARCH_STATUSES,
     TEXT_PATTERN,
     openapi_document,
 )
+from archive.web.public.finder import MAX_NAME_CHARS as MAX_FIND_NAME
+from archive.web.public.finder import MAX_URL_CHARS as MAX_FIND_URL
 from archive.web.research.pages import cached
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -64,6 +68,7 @@ DEFAULT_LIMIT = 50
 _INT = re.compile(r"^-?\d{1,19}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TEXT = re.compile(TEXT_PATTERN)
+_MULTILINE_TEXT = re.compile(MULTILINE_TEXT_PATTERN)
 
 
 class ApiError(Exception):
@@ -196,7 +201,8 @@ def index() -> Response:
     return jsonify(name="Comment-moderation transparency archive API", version="v1",
                    openapi=url_for("api.openapi"),
                    endpoints={name: url_for(f"api.{name}") for name in
-                              ("threads", "comments", "events", "captures", "search", "stats")})
+                              ("threads", "comments", "events", "captures", "search", "find",
+                               "stats")})
 
 
 @bp.get("/openapi.json")
@@ -353,6 +359,31 @@ def search() -> Response:
         next_link = url_for("api.search", cursor=results.next_cursor, **args)
     return jsonify(total=results.total, hits=hits, facets=results.facets,
                    next_cursor=results.next_cursor, next=next_link, stale=results.stale)
+
+
+@bp.get("/find")
+def find() -> Response:
+    """Find my comment: the archived comments closest to a remembered text (see finder.py)."""
+    from archive.context import archive_context
+    from archive.web.public.finder import FindError, checked_request, find_comments
+    text = request.args.get("text")
+    if text is None:
+        raise ApiError(400, "text is required: the comment as you remember it")
+    if not _MULTILINE_TEXT.fullmatch(text):
+        raise ApiError(400, "text must not contain control characters other than line breaks and tabs")
+    try:
+        wanted = checked_request(text, _text("author", MAX_FIND_NAME, 0) or "",
+                                 _text("url", MAX_FIND_URL, 0) or "")
+        found = find_comments(archive_context(), get_session(), wanted)
+    except FindError as exc:
+        raise ApiError(400, str(exc)) from None
+    records = _comments_by_id([m.comment.id for m in found.matches])
+    matches = [{"comment": public_comment(records[m.comment.id]), "similarity": m.score,
+                "history": url_for("public.comment", comment_id=m.comment.id, _external=True)}
+               for m in found.matches if m.comment.id in records]
+    return jsonify(matches=matches, compared=found.compared, threshold=FIND_THRESHOLD,
+                   thread_id=found.thread.id if found.thread else None, notes=found.notes,
+                   stale=found.stale)
 
 
 def _comments_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:

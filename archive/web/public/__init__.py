@@ -1,2 +1,3 @@
-"""The public archive: home, threads, comments, search and raw evidence.
+"""The public archive: home, threads, comments, search, raw evidence, removal feeds
+and "Find my comment".
 """

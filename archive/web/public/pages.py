@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from archive.store.db import get_session
-from archive.store.models import Capture, Comment, CommentVersion, Event, Thread
+from archive.store.models import Capture, Comment, CommentVersion, Event, Site, Thread
 from archive.web.paging import clamp, page_arg, page_count
 from archive.web.public import presenters
 from archive.web.public import queries as q
@@ -25,6 +25,8 @@ from archive.web.sanitize import comment_body
 bp = Blueprint("public", __name__)
 
 THREADS_PER_PAGE = 50
+# Sites whose removal feeds the home page advertises.
+FEED_SITES = 50
 # Comments per thread page; a page ends at a top-level comment when it can.
 COMMENTS_PER_PAGE = 500
 TIMELINE_ON_THREAD_PAGE = 20
@@ -53,7 +55,8 @@ def home() -> str:
         "public/home.html", threads=threads, total_threads=total_threads, page=page, pages=pages,
         counts=q.total_counts(session), thread_counts=q.thread_counts(session, ids),
         latest=q.latest_capture_times(session, ids), recent=q.recent_disappearances(session),
-        capture_counts=dict(captures))
+        capture_counts=dict(captures),
+        feed_sites=session.scalars(select(Site).order_by(Site.host).limit(FEED_SITES)).all())
 
 
 @bp.get("/threads/<int:thread_id>")

@@ -69,7 +69,7 @@ class Form:
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def _read_form() -> tuple[Form, list[str]]:
+def read_form() -> tuple[Form, list[str]]:
     args = request.args
     problems: list[str] = []
     text = args.get("q", "").strip()
@@ -93,7 +93,7 @@ def _read_form() -> tuple[Form, list[str]]:
     return form, problems
 
 
-def _dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime | None]:
+def form_dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime | None]:
     found: list[datetime | None] = []
     for label, raw in (("From", form.date_from), ("To", form.date_to)):
         try:
@@ -113,8 +113,8 @@ def _dates(form: Form, problems: list[str]) -> tuple[datetime | None, datetime |
 @bp.get("/search")
 def search() -> tuple[str, int] | str:
     session = get_session()
-    form, problems = _read_form()
-    date_from, date_to = _dates(form, problems)
+    form, problems = read_form()
+    date_from, date_to = form_dates(form, problems)
     sites = session.scalars(select(Site).order_by(Site.host)).all()
     thread = session.get(Thread, form.thread_id) if form.thread_id else None
     context = dict(form=form, sites=sites, site_names={s.host: s.name or s.host for s in sites},
