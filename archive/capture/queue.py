@@ -31,6 +31,7 @@ KINDS = ("capture", "poll")
 LOST_HEARTBEATS = 4
 # Finished jobs are history for the health page, not evidence: captures keep their job id.
 KEEP_FINISHED = timedelta(days=14)
+SLICE = 1000
 
 
 def lost_after(settings: Settings) -> timedelta:
@@ -104,13 +105,10 @@ def take_over_lost(ctx: ArchiveContext, now: datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - lost_after(ctx.settings)
     with ctx.db.write() as session:
-        lost = list(session.scalars(select(CaptureJob.id).where(
-            CaptureJob.state == "running", ~worker_alive(cutoff))))
-        if lost:
-            session.execute(update(CaptureJob).where(CaptureJob.id.in_(lost), CaptureJob.state == "running",
-                                                     ~worker_alive(cutoff))
-                            .values(state="queued", sent_at=None, error="its worker was lost; queued again")
-                            .execution_options(synchronize_session=False))
+        lost = session.scalars(
+            update(CaptureJob).where(CaptureJob.state == "running", ~worker_alive(cutoff))
+            .values(state="queued", sent_at=None, error="its worker was lost; queued again")
+            .returning(CaptureJob.id).execution_options(synchronize_session=False)).all()
     return len(lost)
 
 
@@ -151,11 +149,13 @@ def orphaned_jobs_fail(ctx: ArchiveContext, now: datetime | None = None) -> None
 
 
 def mark_sent(ctx: ArchiveContext, job_ids: list[int], now: datetime | None = None) -> None:
-    if not job_ids:
-        return
+    now = now or utcnow()
     with ctx.db.write() as session:
-        session.execute(update(CaptureJob).where(CaptureJob.id.in_(job_ids), CaptureJob.state == "queued")
-                        .values(sent_at=now or utcnow()).execution_options(synchronize_session=False))
+        # In slices: SQLite takes at most 32,766 values in one statement.
+        for start in range(0, len(job_ids), SLICE):
+            session.execute(update(CaptureJob).where(CaptureJob.id.in_(job_ids[start:start + SLICE]),
+                                                     CaptureJob.state == "queued")
+                            .values(sent_at=now).execution_options(synchronize_session=False))
 
 
 def prune(ctx: ArchiveContext, now: datetime | None = None) -> None:
