@@ -123,6 +123,9 @@ class DispatcherLock:
     def _drop(self) -> None:
         if self._conn is not None:
             try:
+                # Closed for good, not returned to the pool: a session-level
+                # lock must never outlive its holder inside a pooled connection.
+                self._conn.invalidate()
                 self._conn.close()
             except Exception:
                 log.debug("closing a broken connection", exc_info=True)
