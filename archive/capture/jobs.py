@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Update, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from archive.capture.feeds import FeedPollResult, poll_feed
 from archive.capture.fetch.fetcher import Fetcher
@@ -94,7 +95,6 @@ def _take(ctx: ArchiveContext, job_id: int, worker: str) -> CaptureJob | None:
     """The job, now running on `worker`, if it was queued or its worker is lost."""
     now = utcnow()
     with ctx.db.write() as session:
-        heard_from(session, worker)
         taken = session.scalar(
             update(CaptureJob).where(CaptureJob.id == job_id, or_(
                 CaptureJob.state == "queued",
@@ -103,6 +103,7 @@ def _take(ctx: ArchiveContext, job_id: int, worker: str) -> CaptureJob | None:
             .values(state="running", worker=worker, started_at=now, attempts=CaptureJob.attempts + 1)
             .returning(CaptureJob.id).execution_options(synchronize_session=False))
         if taken is None:
+            heard_from(session, worker)
             return None
         heard_from(session, worker, current_job_id=job_id)
         return session.get_one(CaptureJob, job_id)
@@ -144,7 +145,7 @@ def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher, clock: Cloc
         thread_id, url = watch.thread_id, watch.thread.url
         # A backlog can hold a scheduled job past its watch's pause or end.
         stale = job.reason == "schedule" and not is_active(watch, utcnow())
-    done = _stored_capture(ctx, job, url)
+        done = _stored_capture(session, job, url)
     if done is not None:
         return done
     if stale:
@@ -158,21 +159,21 @@ def _capture(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher, clock: Cloc
     except IntegrityError:
         # A worker taken for lost stored this job's capture after all (it was
         # only cut off): that capture stands, and this run made none.
-        found = _stored_capture(ctx, job, url)
+        with ctx.db.read_session() as session:
+            found = _stored_capture(session, job, url)
         if found is None:
             raise
         return found
 
 
-def _stored_capture(ctx: ArchiveContext, job: CaptureJob, url: str) -> CaptureSummary | None:
+def _stored_capture(session: Session, job: CaptureJob, url: str) -> CaptureSummary | None:
     """The summary of the capture this job already made, if a run of it got that far."""
-    with ctx.db.read_session() as session:
-        capture = session.scalar(select(Capture).where(Capture.job_id == job.id))
-        if capture is None:
-            return None
-        log.info("job %s already made capture %s; not capturing again", job.id, capture.id)
-        return CaptureSummary(job.target_id, url, capture.outcome, capture.reason or "",
-                              capture.comments_found, capture.id)
+    capture = session.scalar(select(Capture).where(Capture.job_id == job.id))
+    if capture is None:
+        return None
+    log.info("job %s already made capture %s; not capturing again", job.id, capture.id)
+    return CaptureSummary(job.target_id, url, capture.outcome, capture.reason or "",
+                          capture.comments_found, capture.id)
 
 
 def _poll(ctx: ArchiveContext, job: CaptureJob, fetcher: Fetcher) -> FeedPollResult:

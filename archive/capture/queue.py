@@ -64,9 +64,10 @@ def enqueue(session: Session, kind: str, targets: list[tuple[int, str]], now: da
 def ensure_job(ctx: ArchiveContext, kind: str, target_id: int, reason: str) -> int:
     """The id of the target's queued or running job, queued now if there is none."""
     for _ in range(3):
+        # One transaction: on PostgreSQL (read committed) the SELECT sees the row
+        # a concurrent insert won with; SQLite's writer sees everything.
         with ctx.db.write() as session:
             enqueue(session, kind, [(target_id, reason)], utcnow())
-        with ctx.db.read_session() as session:
             found = session.scalar(select(CaptureJob.id).where(
                 CaptureJob.kind == kind, CaptureJob.target_id == target_id, CaptureJob.state.in_(ACTIVE)))
         if found is not None:
