@@ -32,6 +32,10 @@ def _folder(value: str | Path) -> Path:
     return Path(value).resolve()
 
 
+def _optional(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
 def _duration(value: str | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else parse_duration(value)
 
@@ -74,6 +78,19 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                          "Capture interval of a new watch when none is given."),
     "WORKERS": ("ARCHIVE_WORKERS", "4", int,
                 "Captures run at once by the scheduler (one host is never fetched in parallel)."),
+    "BROKER_URL": ("ARCHIVE_BROKER_URL", "", _optional,
+                   "Celery broker (redis://... or amqp://...) that capture jobs go through to "
+                   "`worker` processes; empty runs them in the scheduler's own pool."),
+    "BROKER_QUEUE": ("ARCHIVE_BROKER_QUEUE", "archive-captures", str,
+                     "Name of the broker queue of capture jobs (and the prefix of the archive's Redis keys)."),
+    "BROKER_VISIBILITY_TIMEOUT": ("ARCHIVE_BROKER_VISIBILITY_TIMEOUT", "3900", float,
+                                  "Seconds after which Redis hands a job whose worker never acknowledged it "
+                                  "to another worker; longer than the longest capture."),
+    "DISPATCH_SECONDS": ("ARCHIVE_DISPATCH_SECONDS", "60", float,
+                         "Seconds between two rounds of the dispatcher (what is due becomes a job)."),
+    "HEARTBEAT_SECONDS": ("ARCHIVE_HEARTBEAT_SECONDS", "15", float,
+                          "Seconds between a worker's heartbeats; one silent for four of them is lost "
+                          "and its jobs are run again."),
     "DEMO_ON_EMPTY": ("ARCHIVE_DEMO_ON_EMPTY", "1", _flag,
                       "`serve` loads the offline demo when the archive holds no thread yet."),
     "HTTPS": ("ARCHIVE_HTTPS", "0", _flag,

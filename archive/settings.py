@@ -8,6 +8,7 @@ line naming its environment variable instead of failing mid-capture.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from archive.errors import ArchiveError
 from archive.store.blobs import S3_URL
 from config import SETTINGS, Config
+
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps")
 
 
 class SettingsError(ArchiveError):
@@ -53,6 +56,11 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "BACKFILL_RATE": ("a finite number of requests per minute above 0",
                       lambda v: math.isfinite(v) and v > 0),
     "BACKFILL_CDX_URL": ("an http:// or https:// address", lambda v: v.startswith(("http://", "https://"))),
+    "BROKER_QUEUE": ("a queue name of letters, digits, '.', '_', ':' or '-'",
+                     lambda v: bool(re.fullmatch(r"[A-Za-z0-9._:-]{1,200}", v))),
+    "BROKER_VISIBILITY_TIMEOUT": _seconds(1, inclusive=True),
+    "DISPATCH_SECONDS": _seconds(0, inclusive=False),
+    "HEARTBEAT_SECONDS": _seconds(0, inclusive=False),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
 }
 
@@ -77,6 +85,11 @@ class Settings:
     fetch_retries: int
     default_interval: timedelta
     workers: int
+    broker_url: str | None
+    broker_queue: str
+    broker_visibility_timeout: float
+    dispatch_seconds: float
+    heartbeat_seconds: float
     demo_on_empty: bool
     https: bool
     behind_proxy: int
@@ -92,6 +105,7 @@ class Settings:
 
         values["search_backend"] = values["search_backend"].strip().lower()
         check_backend(values["search_backend"])
+        _check_broker_url(values["broker_url"])
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['data_dir'] / 'archive.db'}"
         else:
@@ -114,6 +128,18 @@ def _check_database_url(url: str) -> None:
         dialect.import_dbapi()
     except ImportError as exc:
         raise SettingsError(f"{env} needs the Python module {exc.name}, which is not installed") from None
+
+
+def _check_broker_url(url: str | None) -> None:
+    # Like the database URL, never echoed: it may hold a password.
+    if url is None:
+        return
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in BROKER_SCHEMES:
+        env = SETTINGS["BROKER_URL"][0]
+        raise SettingsError(f"{env} must be empty, redis://HOST[:PORT][/DB], rediss://..., "
+                            f"amqp://USER:PASSWORD@HOST[:PORT][/VHOST] or amqps://...; "
+                            f"not a URL of scheme {scheme!r}")
 
 
 def _convert(name: str, raw: Any) -> Any:

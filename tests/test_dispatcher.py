@@ -1,8 +1,9 @@
-"""The dispatcher (archive/capture/scheduler.py): real threads, real captures, loopback HTTP.
+"""The dispatcher (archive/capture/scheduler.py) with the embedded executor: real threads,
+real captures, loopback HTTP.
 
-Every capture goes through `Captures`, which wraps the real `run_capture_job`
-to count the captures in progress per host and can hold one or make several
-meet. The tests thus put the dispatcher in front of a busy host, or prove two
+Every job goes through `Captures`, which wraps the real `run_job` to count
+the captures in progress per host and can hold one or make several meet.
+The tests thus put the dispatcher in front of a busy host, or prove two
 hosts overlapped, by construction: no assertion rests on how long anything
 took, and the PATIENCE time-outs are only reached when a rule is broken.
 """
@@ -14,22 +15,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from archive.capture import pipeline, scheduler
+from archive.capture import executors, pipeline
+from archive.capture.executors import EmbeddedExecutor
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.jobs import run_capture_job
-from archive.capture.pipeline import CaptureSummary
+from archive.capture.jobs import JobRun, run_job
+from archive.capture.queue import job_host
 from archive.capture.scheduler import Dispatcher
 from archive.capture.watches import add_watch
 from archive.clock import utcnow
 from archive.context import ArchiveContext, archive_context
 from archive.store.db import get_db
-from archive.store.models import Capture, Watch
+from archive.store.models import Capture, CaptureJob, Watch
 from tests.local_server import LocalServer
 from tests.wordpress_markup import C, wp_page
 
@@ -38,8 +39,8 @@ PATIENCE = 30.0
 
 
 class Captures:
-    """The real `run_capture_job`, counting captures in progress per host (the dispatcher's
-    host: the URL's netloc); `hold` and `meet` make captures wait for the test or each other."""
+    """The real `run_job`, counting captures in progress per host (the dispatcher's
+    host: the URL's host name); `hold` and `meet` make captures wait for the test or each other."""
 
     def __init__(self) -> None:
         self.hosts: dict[int, str] = {}
@@ -53,7 +54,9 @@ class Captures:
         self._releases: list[threading.Event] = []
         self._meeting: threading.Barrier | None = None
 
-    def __call__(self, ctx: ArchiveContext, watch_id: int, fetcher: Fetcher, reason: str) -> CaptureSummary:
+    def __call__(self, ctx: ArchiveContext, job_id: int, fetcher: Fetcher, worker: str) -> JobRun:
+        with ctx.db.read_session() as session:
+            watch_id = session.get_one(CaptureJob, job_id).target_id
         host = self.hosts[watch_id]
         with self._lock:
             self._running[host] += 1
@@ -69,7 +72,7 @@ class Captures:
                 started, release = hold
                 started.set()
                 release.wait(PATIENCE)
-            return run_capture_job(ctx, watch_id, fetcher, reason)
+            return run_job(ctx, job_id, fetcher, worker)
         finally:
             with self._lock:
                 self._running[host] -= 1
@@ -103,7 +106,7 @@ class Captures:
 @pytest.fixture
 def captures(monkeypatch: pytest.MonkeyPatch) -> Captures:
     recorder = Captures()
-    monkeypatch.setattr(scheduler, "run_capture_job", recorder)
+    monkeypatch.setattr(executors, "run_job", recorder)
     return recorder
 
 
@@ -113,7 +116,7 @@ def make_dispatcher(app: Flask, captures: Captures) -> Iterator[Callable[[int], 
 
     def make(workers: int) -> Dispatcher:
         ctx = archive_context(app)
-        dispatcher = Dispatcher(ctx, Fetcher.from_settings(ctx.settings), workers)
+        dispatcher = Dispatcher(ctx, EmbeddedExecutor(ctx, Fetcher.from_settings(ctx.settings), workers))
         made.append(dispatcher)
         return dispatcher
 
@@ -122,7 +125,8 @@ def make_dispatcher(app: Flask, captures: Captures) -> Iterator[Callable[[int], 
     captures.release_all()
     for dispatcher in made:
         dispatcher.shutdown()
-        dispatcher.fetcher.close()
+        assert isinstance(dispatcher.executor, EmbeddedExecutor)
+        dispatcher.executor.fetcher.close()
 
 
 @pytest.fixture
@@ -134,7 +138,7 @@ def watch(app: Flask, captures: Captures) -> Callable[..., int]:
         server.route(path, wp_page([C(1, "WL", f"A comment on {path}")], base=url))
         with app.app_context(), get_db(app).write() as session:
             watch_id = add_watch(session, url, allow_private=True, adapter=adapter).id
-        captures.hosts[watch_id] = urlsplit(url).netloc
+        captures.hosts[watch_id] = job_host(url)
         return watch_id
 
     return add
@@ -188,7 +192,7 @@ def test_one_hosts_watches_run_one_after_another(
     assert len(futures) == 2, "one task per host"
     _finish(futures)
     assert _outcomes(app) == {w: ["good"] for w in [*on_one_host, elsewhere]}
-    assert captures.peak[urlsplit(local_server.url()).netloc] == 1
+    assert captures.peak[job_host(local_server.url())] == 1
 
 
 def test_a_host_being_captured_is_skipped_until_it_is_free(
@@ -208,7 +212,7 @@ def test_a_host_being_captured_is_skipped_until_it_is_free(
     release.set()
     _finish(first_round)
     assert _outcomes(app) == {busy: ["good"], other: ["good"]}
-    assert captures.peak[urlsplit(local_server.url()).netloc] == 1
+    assert captures.peak[job_host(local_server.url())] == 1
     # Free again: the host's watch is dispatched as soon as it is due.
     _set_watch(app, busy, next_due_at=utcnow() - timedelta(minutes=1))
     _finish(dispatcher.dispatch())
@@ -218,12 +222,16 @@ def test_a_host_being_captured_is_skipped_until_it_is_free(
 def test_different_hosts_run_in_parallel_up_to_the_worker_count(
         app: Flask, local_server: LocalServer, make_dispatcher: Callable[[int], Dispatcher],
         watch: Callable[..., int], captures: Captures) -> None:
-    # The dispatcher tells hosts apart by name and port: three servers, three hosts.
-    with LocalServer() as second, LocalServer() as third:
-        watches = [watch(server, "/article/") for server in (local_server, second, third)]
+    # The dispatcher tells hosts apart by name, not port: three spellings of
+    # loopback are three hosts, and a second port of one of them is not a fourth.
+    with LocalServer() as second:
+        watches = [watch(local_server, "/article/", host=host) for host in ("127.0.0.1", "localhost", "127.1")]
+        watches.append(watch(second, "/same-host/", host="localhost"))
         # Two captures can only meet if two workers run them at once.
         captures.meet(2)
-        _finish(make_dispatcher(2).dispatch())
+        futures = make_dispatcher(2).dispatch()
+        assert len(futures) == 3, "one task per host name"
+        _finish(futures)
     assert captures.failed_to_meet == 0
     assert captures.peak_total == 2
     assert _outcomes(app) == {w: ["good"] for w in watches}

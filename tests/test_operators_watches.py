@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from archive.capture.executors import EmbeddedExecutor
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.scheduler import Dispatcher
 from archive.capture.watches import add_watch
@@ -217,7 +218,7 @@ def dispatch_once(app: Flask) -> None:
     """One tick of the capturing process's dispatcher, waited for."""
     ctx = archive_context(app)
     with Fetcher.from_settings(ctx.settings) as fetcher:
-        dispatcher = Dispatcher(ctx, fetcher, 1)
+        dispatcher = Dispatcher(ctx, EmbeddedExecutor(ctx, fetcher, 1))
         try:
             for future in dispatcher.dispatch():
                 future.result(timeout=30)

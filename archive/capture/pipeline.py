@@ -78,11 +78,13 @@ class _Plan:
     adapter_name: str | None
     options: dict | None
     validators: Validators
+    job_id: int | None
 
 
 def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
-                  clock: Clock = utcnow) -> CaptureSummary:
-    """Capture one watched thread now, whatever its schedule says.
+                  clock: Clock = utcnow, job_id: int | None = None) -> CaptureSummary:
+    """Capture one watched thread now, whatever its schedule says; the capture
+    row carries `job_id` (unique), so one job can never store two captures.
 
     `clock` dates the capture, its verdict and the watch's next turn: the
     wall clock, except for the demo's simulated captures (archive/demo/).
@@ -92,7 +94,7 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
     becomes a failed capture with its reason and the watch's back-off, so one
     broken thread can neither stop a capture round nor be retried at every
     dispatch."""
-    plan = _plan(ctx, watch_id)
+    plan = _plan(ctx, watch_id, job_id)
     started = clock()
     try:
         adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
@@ -118,7 +120,7 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
     return summary
 
 
-def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
+def _plan(ctx: ArchiveContext, watch_id: int, job_id: int | None) -> _Plan:
     with ctx.db.read_session() as session:
         watch = session.get(Watch, watch_id)
         if watch is None:
@@ -126,7 +128,7 @@ def _plan(ctx: ArchiveContext, watch_id: int) -> _Plan:
         thread = watch.thread
         validators = _last_good_validators(session, thread.id)
         return _Plan(watch.id, thread.id, thread.url, watch.adapter or thread.adapter,
-                     watch.options, validators)
+                     watch.options, validators, job_id)
 
 
 def _last_good_validators(session: Session, thread_id: int) -> Validators:
@@ -246,7 +248,7 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
                       coverage_detail={"after": view.window_after.isoformat()}
                       if (view and good and view.window_after) else None,
                       comments_found=len(view.comments) if view else 0,
-                      comments_claimed=view.claimed_count if view else None)
+                      comments_claimed=view.claimed_count if view else None, job_id=plan.job_id)
     for seq, item in enumerate(fetched):
         r = item.result
         capture.exchanges.append(Exchange(
@@ -299,7 +301,7 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: date
         watch = session.get(Watch, plan.watch_id)
         capture = Capture(thread_id=plan.thread_id, watch_id=watch.id if watch else None,
                           adapter=plan.adapter_name, started_at=started, finished_at=now,
-                          outcome="failed", reason=reason, coverage="none")
+                          outcome="failed", reason=reason, coverage="none", job_id=plan.job_id)
         session.add(capture)
         session.flush()
         _chain(session, capture)

@@ -1,15 +1,18 @@
-"""The scheduler: one dispatcher job picks due watches from the database.
+"""The dispatcher: one per archive, it turns what is due into jobs and hands them out.
 
-The database holds each watch's next due time, so a restart resumes where it
-left off. APScheduler 3 cannot share a job store between processes, and the
-Flask reloader or several server workers would each start their own, so only
-the process holding the data folder's lock schedules anything: a second
-`serve` on the same folder serves pages, and its "Capture now" buttons
-only queue requests, which this dispatcher takes as due at its next tick.
-Each capture runs as a job (archive/capture/jobs.py), so even captures
-started elsewhere (the command line, another machine) never overlap on a thread.
-One host's due watches run one after another in one task (politeness);
-different hosts run in parallel on a small pool.
+Each round it queues again the jobs of workers that were lost, queues a job
+for every due watch and feed (and every operator's request), and hands the
+queued jobs to its executor (archive/capture/executors.py): its own pool, or
+Celery workers through a broker. The database holds each watch's next due
+time and every job, so a restart resumes where it left off.
+
+Exactly one dispatcher runs per archive. On PostgreSQL it holds a session
+advisory lock on a connection of its own (`pg_try_advisory_lock`), which
+holds across machines and is freed when the process or its connection dies;
+on SQLite, and on every database for the data folder, it holds the folder's
+lock file. A second `serve` serves pages only, and its "Capture now" buttons
+only queue requests; a second `scheduler` stands by and takes over when the
+first one stops.
 """
 from __future__ import annotations
 
@@ -17,23 +20,26 @@ import fcntl
 import logging
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
 
 from archive.backfill.run import run_queued_backfills
+from archive.capture.executors import CeleryExecutor, EmbeddedExecutor, Executor
 from archive.capture.fetch.fetcher import Fetcher
-from archive.capture.jobs import due_watches, poll_due_feeds, run_capture_job
+from archive.capture.queue import enqueue_due, orphaned_jobs_fail, prune, queued_jobs, take_over_lost
+from archive.clock import utcnow
 from archive.context import ArchiveContext
-from archive.store.models import Watch
 from archive.store.problems import naming
 
 log = logging.getLogger(__name__)
-DISPATCH_SECONDS = 60
+# The advisory lock's key: any fixed 64-bit number, the same for every dispatcher.
+ADVISORY_KEY = 0x636F6D6D656E7473  # "comments"
+PRUNE_EVERY = 3600.0
 
 
 class DataDirLock:
@@ -58,6 +64,10 @@ class DataDirLock:
         self._file = handle
         return True
 
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
     def release(self) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
@@ -65,67 +75,127 @@ class DataDirLock:
             self._file = None
 
 
-class Dispatcher:
-    """Hands due watches to a worker pool, one task per host, never twice at once."""
+class DispatcherLock:
+    """The data folder's lock, and on PostgreSQL the archive-wide advisory lock."""
 
-    def __init__(self, ctx: ArchiveContext, fetcher: Fetcher, workers: int) -> None:
+    def __init__(self, ctx: ArchiveContext) -> None:
         self.ctx = ctx
-        self.fetcher = fetcher
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture")
-        self._busy_hosts: set[str] = set()
-        self._lock = threading.Lock()
+        self.folder = DataDirLock(ctx.settings.data_dir)
+        self._conn: Connection | None = None
+
+    def acquire(self) -> bool:
+        if not self.folder.acquire():
+            return False
+        if self.ctx.db.is_sqlite or self._advisory():
+            return True
+        self.folder.release()
+        return False
+
+    def _advisory(self) -> bool:
+        conn = self.ctx.db.writer.connect()
+        try:
+            won = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar())
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if not won:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def held(self) -> bool:
+        """Whether the lock is still ours (a PostgreSQL restart ends the session that held it)."""
+        if self._conn is None:
+            return self.ctx.db.is_sqlite and self.folder.held
+        try:
+            self._conn.execute(text("SELECT 1")).scalar()
+            self._conn.commit()
+            return True
+        except Exception:
+            log.warning("the dispatcher lost its database connection and with it the advisory lock")
+            self._drop()
+            try:
+                return self._advisory()
+            except Exception:
+                return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                # Closed for good, not returned to the pool: a session-level
+                # lock must never outlive its holder inside a pooled connection.
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:
+                log.debug("closing a broken connection", exc_info=True)
+            self._conn = None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                self._conn.commit()
+            except Exception:
+                log.debug("the advisory lock went with its connection", exc_info=True)
+            self._drop()
+        self.folder.release()
+
+
+class Dispatcher:
+    """One round: take over lost jobs, queue what is due, hand queued jobs to the executor."""
+
+    def __init__(self, ctx: ArchiveContext, executor: Executor, lock: DispatcherLock | None = None) -> None:
+        self.ctx = ctx
+        self.executor = executor
+        self.lock = lock
+        self._pruned_at = 0.0
+        self._round = threading.Lock()
 
     def dispatch(self) -> list[Future]:
-        try:
-            poll_due_feeds(self.ctx, self.fetcher, "schedule")
-        except Exception:  # a broken feed must not stop the captures
-            log.exception("feed polling failed")
-        by_host: dict[str, list[tuple[int, str]]] = {}
-        with self.ctx.db.read_session() as session:
-            for watch_id, reason in due_watches(self.ctx, "schedule"):
-                url = session.get_one(Watch, watch_id).url
-                by_host.setdefault(urlsplit(url).netloc, []).append((watch_id, reason))
-        futures = []
-        with self._lock:
-            for host, ids in by_host.items():
-                if host in self._busy_hosts:
-                    continue
-                self._busy_hosts.add(host)
-                futures.append(self.pool.submit(self._run_host, host, ids))
-        return futures
-
-    def _run_host(self, host: str, jobs: list[tuple[int, str]]) -> None:
-        try:
-            for watch_id, reason in jobs:
-                try:
-                    summary = run_capture_job(self.ctx, watch_id, self.fetcher, reason)
-                    log.info("%s", summary.line())
-                except Exception:
-                    # A capture records its own failures; this is what it could
-                    # not record (the database down, the watch gone meanwhile).
-                    log.exception("capture of watch %s could not be recorded", watch_id)
-        finally:
-            with self._lock:
-                self._busy_hosts.discard(host)
+        with self._round:
+            if self.lock is not None and not self.lock.held():
+                log.error("not dispatching: this process no longer holds the dispatcher lock")
+                return []
+            now = utcnow()
+            lost = take_over_lost(self.ctx, now)
+            if lost:
+                log.warning("%d job(s) of lost workers queued again", lost)
+            orphaned_jobs_fail(self.ctx, now)
+            enqueue_due(self.ctx, "schedule", now)
+            if now.timestamp() - self._pruned_at > PRUNE_EVERY:
+                prune(self.ctx, now)
+                self._pruned_at = now.timestamp()
+            return self.executor.send(queued_jobs(self.ctx))
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown()
 
 
-def start_scheduler(ctx: ArchiveContext) -> tuple[BackgroundScheduler, Dispatcher, DataDirLock] | None:
-    """Start capturing in the background, or return None when another process already does."""
-    lock = DataDirLock(ctx.settings.data_dir)
+def make_executor(ctx: ArchiveContext) -> Executor:
+    """Celery when a broker is configured, else the embedded pool (with its heartbeat)."""
+    if ctx.settings.broker_url:
+        return CeleryExecutor(ctx)
+    embedded = EmbeddedExecutor(ctx, Fetcher.from_settings(ctx.settings), ctx.settings.workers)
+    embedded.start_heartbeat()
+    return embedded
+
+
+def start_scheduler(ctx: ArchiveContext) -> tuple[BackgroundScheduler, Dispatcher, DispatcherLock] | None:
+    """Start dispatching in the background, or return None when another dispatcher already does."""
+    lock = DispatcherLock(ctx)
     if not lock.acquire():
         return None
-    fetcher = Fetcher.from_settings(ctx.settings)
-    dispatcher = Dispatcher(ctx, fetcher, ctx.settings.workers)
+    dispatcher = Dispatcher(ctx, make_executor(ctx), lock)
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(dispatcher.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch",
-                      # First round at once rather than a minute after start-up.
-                      next_run_time=datetime.now(UTC), jitter=5, misfire_grace_time=DISPATCH_SECONDS,
-                      coalesce=True, max_instances=1)
+    every = ctx.settings.dispatch_seconds
+    scheduler.add_job(dispatcher.dispatch, "interval", seconds=every, id="dispatch",
+                      # First round at once rather than a round's length after start-up.
+                      next_run_time=datetime.now(UTC), jitter=min(5.0, every / 10),
+                      misfire_grace_time=max(1, int(every)), coalesce=True, max_instances=1)
     # Operators' queued backfills, one after another, beside the captures (archive/backfill/run.py).
-    scheduler.add_job(run_queued_backfills, "interval", args=[ctx], seconds=DISPATCH_SECONDS, id="backfill",
+    scheduler.add_job(run_queued_backfills, "interval", args=[ctx], seconds=every, id="backfill",
                       next_run_time=datetime.now(UTC), coalesce=True, max_instances=1)
     scheduler.start()
     return scheduler, dispatcher, lock

@@ -130,9 +130,10 @@ from archive.cli import (
     search_commands,
     setup_commands,
     watch_commands,
+    worker_commands,
 )
 
-for _module in (setup_commands, watch_commands, capture_commands, research_commands, search_commands,
-                operator_commands, demo_commands, backfill_commands):
+for _module in (setup_commands, watch_commands, capture_commands, worker_commands, research_commands,
+                search_commands, operator_commands, demo_commands, backfill_commands):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -14,7 +14,9 @@ from archive.errors import ArchiveError
 from archive.store.models import Thread, Watch
 
 if TYPE_CHECKING:
+    from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.pipeline import CaptureSummary
+    from archive.context import ArchiveContext
 
 # The capture pipeline and the scheduler are imported inside the commands
 # that use them: every other command starts faster without them.
@@ -45,8 +47,8 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
     a summary.
     """
     from archive.capture.fetch.fetcher import Fetcher
-    from archive.capture.jobs import capture_round, run_capture_job
     from archive.capture.scheduler import DataDirLock
+    from archive.capture.workers import reporting
 
     if [bool(url), due, every_active].count(True) != 1:
         raise click.UsageError("give one of --due, --all or a URL")
@@ -57,23 +59,29 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
                            "(a running `serve`?); it captures due watches itself")
     fetcher = Fetcher.from_settings(ctx.settings)
     try:
-        if url is None:
-            def progress(done: int, total: int, summary: CaptureSummary) -> None:
-                click.echo(f"({done}/{total}) {summary.line()}")
-            _print_summaries(capture_round(ctx, fetcher, progress, every_active=every_active),
-                             "no active watch" if every_active else "nothing was due")
-        else:
-            with ctx.db.read_session() as session:
-                watch_id = session.scalar(select(Watch.id).join(Thread).where(
-                    Thread.url == canonical_url(url)))
-            if watch_id is None:
-                raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
-            summary = run_capture_job(ctx, watch_id, fetcher, "command line")
-            click.echo(summary.line())
-            _print_summaries([summary], "")
+        with reporting(ctx):
+            _capture_now(ctx, fetcher, url, every_active)
     finally:
         fetcher.close()
         lock.release()
+
+
+def _capture_now(ctx: ArchiveContext, fetcher: Fetcher, url: str | None, every_active: bool) -> None:
+    from archive.capture.jobs import capture_round, run_capture_job
+
+    if url is None:
+        def progress(done: int, total: int, summary: CaptureSummary) -> None:
+            click.echo(f"({done}/{total}) {summary.line()}")
+        _print_summaries(capture_round(ctx, fetcher, progress, every_active=every_active),
+                         "no active watch" if every_active else "nothing was due")
+        return
+    with ctx.db.read_session() as session:
+        watch_id = session.scalar(select(Watch.id).join(Thread).where(Thread.url == canonical_url(url)))
+    if watch_id is None:
+        raise ArchiveError(f"not watched: {url} (add it with: python -m archive watch add URL)")
+    summary = run_capture_job(ctx, watch_id, fetcher, "command line")
+    click.echo(summary.line())
+    _print_summaries([summary], "")
 
 
 @click.command()
@@ -81,12 +89,13 @@ def capture(url: str | None, due: bool, every_active: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-scheduler", is_flag=True, help="Serve pages only; capture nothing.")
 def serve(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the web archive and run the capture scheduler.
+    """Serve the web archive and run the dispatcher.
 
-    Only one process per data folder schedules captures; a second `serve`
-    serves pages only. When the archive holds no thread yet and
-    ARCHIVE_DEMO_ON_EMPTY is on (the default), the offline Community Care demo
-    is loaded first.
+    The dispatcher queues what is due as jobs and runs them in its own pool,
+    or hands them to `worker` processes when ARCHIVE_BROKER_URL is set. Only
+    one dispatcher runs per archive; a second `serve` serves pages only.
+    When the archive holds no thread yet and ARCHIVE_DEMO_ON_EMPTY is on
+    (the default), the offline Community Care demo is loaded first.
     """
     from waitress import serve as waitress_serve
 
@@ -94,6 +103,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
 
     app, ctx = current_app_obj(), current_context()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per round otherwise
     with ctx.db.read_session() as session:
         # Threads, not watches: the demo's finished threads keep no watch.
         empty = not session.scalar(select(func.count()).select_from(Thread))

@@ -128,9 +128,10 @@ def feed_poll(feed_id: int) -> None:
     """Poll feed FEED_ID now, whatever its schedule, and watch its new articles."""
     from archive.capture.fetch.fetcher import Fetcher
     from archive.capture.jobs import run_feed_job
+    from archive.capture.workers import reporting
 
     ctx = current_context()
-    with Fetcher.from_settings(ctx.settings) as fetcher:
+    with Fetcher.from_settings(ctx.settings) as fetcher, reporting(ctx):
         result = run_feed_job(ctx, feed_id, fetcher, "command line")
     with ctx.db.write() as session:
         audit.record(session, ACTOR, "feed-poll", f"feed {feed_id}",

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from archive.capture.jobs import SKIPPED, run_capture_job
 from archive.capture.pipeline import CaptureSummary
 from archive.capture.watches import add_watch
+from archive.capture.workers import reporting
 from archive.context import ArchiveContext
 from archive.demo.content import ARTICLES, Article
 from archive.demo.simulation import DemoFetcher, SimulatedClock
@@ -119,7 +120,8 @@ def _load_article(ctx: ArchiveContext, article: Article, say: Callable[[str], No
     clock = SimulatedClock(times[0])
     with DemoSite(article) as site, DemoFetcher({article.origin: site.local_origin}, clock,
                                                 user_agent=ctx.settings.user_agent,
-                                                max_bytes=ctx.settings.max_response_bytes) as fetcher:
+                                                max_bytes=ctx.settings.max_response_bytes) as fetcher, \
+            reporting(ctx):
         watch_id, thread_id, done = _demo_watch(ctx, article, times[0])
         previous = done
         for moment in [t for t in times if done is None or t > done]:

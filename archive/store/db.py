@@ -57,7 +57,10 @@ class Database:
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
-            self.reader = create_engine(url, pool_pre_ping=True)
+            # A web request holds a read session and may open a write one: 15
+            # connections (the default) deadlock under twenty simultaneous
+            # operator actions. Connections above `pool_size` close when returned.
+            self.reader = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=45)
             self.writer = self.reader
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._write = sessionmaker(self.writer, expire_on_commit=False)
@@ -86,6 +89,18 @@ class Database:
         self.reader.dispose()
         if self.writer is not self.reader:
             self.writer.dispose()
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """INSERT for `model` in the session's SQL dialect, which has ON CONFLICT
+    (PostgreSQL and SQLite spell it the same way; SQLAlchemy needs the dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
 
 
 # Flask is imported inside the web helpers below: capture workers use

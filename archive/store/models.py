@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from archive.clock import utcnow
@@ -352,7 +353,13 @@ class CaptureJob(Base):
     not been heard from lately belongs to a dead worker.
     """
     __tablename__ = "capture_jobs"
-    __table_args__ = (Index("ix_capture_jobs_state_target", "state", "kind", "target_id"),)
+    __table_args__ = (
+        Index("ix_capture_jobs_state_target", "state", "kind", "target_id"),
+        # At most one queued or running job per watch or feed, whoever queues it.
+        Index("uq_capture_jobs_active", "kind", "target_id", unique=True,
+              postgresql_where=sql_text("state IN ('queued', 'running')"),
+              sqlite_where=sql_text("state IN ('queued', 'running')")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Integer)
@@ -367,6 +374,9 @@ class CaptureJob(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id", ondelete="SET NULL"))
+    # When a dispatcher last handed it to an executor (a Celery message, the
+    # embedded pool); None while it waits for one.
+    sent_at: Mapped[datetime | None]
 
 
 class Worker(Base):

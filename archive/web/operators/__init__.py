@@ -5,8 +5,9 @@ Every page needs a logged-in operator; every state-changing request is a POST
 carrying a CSRF token (Flask-WTF's CSRFProtect, app-wide). Each action checks
 its input through the same services the command line uses, writes its change
 and its audit entry in one transaction, and answers bad input with a one-line
-flash message and no change. Only `preview`, `capture now` and `poll now`
-fetch from the network, and only because an operator asked.
+flash message and no change. Only `preview` fetches from the network (one
+page, bounded in time); "Capture now" and "Poll now" queue a job that a
+worker runs (archive/capture/jobs.py).
 
 This module registers everything and holds login/logout; the routes are in
 watches.py, backfill.py and records.py, on the blueprint of common.py.

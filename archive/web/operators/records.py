@@ -14,6 +14,7 @@ from archive.capture.feeds import (
     DEFAULT_WATCH_EVERY,
     add_feed,
 )
+from archive.capture.queue import enqueue, lost_after
 from archive.clock import utcnow
 from archive.context import archive_context
 from archive.errors import ArchiveError
@@ -23,6 +24,7 @@ from archive.store.db import get_db, get_session
 from archive.store.models import Comment, Feed, Thread
 from archive.web.operators import queries as q
 from archive.web.operators.common import Reply, bp, duration, field, record
+from archive.web.operators.job_queries import SHOWN_STATES, job_queue
 from archive.web.paging import page_arg
 
 # -- feeds -------------------------------------------------------------------
@@ -70,6 +72,7 @@ def feed_poll(feed_id: int) -> BaseResponse:
             flash(f"no feed with id {feed_id}", "error")
             return redirect(url_for(".feeds"))
         feed.poll_requested_at = feed.poll_requested_at or utcnow()
+        enqueue(db_session, "poll", [(feed_id, "operator")], utcnow())
         record(db_session, "feed-poll", f"feed {feed_id}", details={"url": feed.url})
     flash(f"Poll of feed {feed_id} queued: the capturing process (serve or scheduler) polls it "
           "at its next round, within a minute.", "info")
@@ -82,9 +85,13 @@ def feed_poll(feed_id: int) -> BaseResponse:
 def health() -> str:
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in q.CAPTURE_OUTCOMES else ""
+    job_state = request.args.get("jobs", "")
+    job_state = job_state if job_state in SHOWN_STATES else ""
     now = utcnow()
+    queue = job_queue(get_session(), now, lost_after(archive_context().settings), page_arg(), job_state)
     return render_template("operators/health.html", health=q.capture_health(get_session(), now, outcome),
-                           outcome=outcome, outcomes=q.CAPTURE_OUTCOMES, now=now)
+                           outcome=outcome, outcomes=q.CAPTURE_OUTCOMES, now=now, queue=queue,
+                           job_state=job_state, job_states=SHOWN_STATES)
 
 
 # -- comments and redaction --------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive.capture.preview import bounded_preview, build_adapter
+from archive.capture.queue import enqueue
 from archive.capture.watches import (
     WATCH_STATES,
     add_watch,
@@ -204,6 +205,8 @@ def watch_capture(watch_id: int) -> BaseResponse:
             watch = get_watch(db_session, watch_id)
             # A second press while queued keeps the first time: one request, one capture.
             watch.capture_requested_at = watch.capture_requested_at or utcnow()
+            # Its job, at once, so the health page lists it (none if one is queued or running).
+            enqueue(db_session, "capture", [(watch_id, "operator")], utcnow())
             record(db_session, "capture-now", f"watch {watch_id}", details={"url": watch.thread.url})
     except ArchiveError as exc:
         flash(str(exc), "error")

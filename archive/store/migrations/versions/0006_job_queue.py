@@ -29,10 +29,15 @@ def upgrade() -> None:
         sa.Column('outcome', sa.String(length=16), nullable=True),
         sa.Column('error', sa.Text(), nullable=True),
         sa.Column('capture_id', sa.Integer(), nullable=True),
+        sa.Column('sent_at', sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(['capture_id'], ['captures.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_capture_jobs_state_target', 'capture_jobs', ['state', 'kind', 'target_id'])
+    # At most one queued or running job per watch or feed, whoever queues it.
+    active = sa.text("state IN ('queued', 'running')")
+    op.create_index('uq_capture_jobs_active', 'capture_jobs', ['kind', 'target_id'], unique=True,
+                    postgresql_where=active, sqlite_where=active)
     op.create_table(
         'workers',
         sa.Column('name', sa.String(length=255), nullable=False),
@@ -61,5 +66,6 @@ def downgrade() -> None:
         batch_op.drop_column('job_id')
     op.drop_table('host_slots')
     op.drop_table('workers')
+    op.drop_index('uq_capture_jobs_active', table_name='capture_jobs')
     op.drop_index('ix_capture_jobs_state_target', table_name='capture_jobs')
     op.drop_table('capture_jobs')
