@@ -5,10 +5,11 @@ it, kept in step here and rebuildable with `rebuild_comment`.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from archive.rules.verdicts import (
@@ -29,28 +30,49 @@ from scrapers.base import CommentRecord
 MAX_TEXT_CHARS = 100_000
 
 
-def load_comments(session: Session, thread_id: int) -> dict[str, Comment]:
-    """A thread's comments by key, with their versions: read once per capture."""
-    return {c.key: c for c in session.scalars(
-        select(Comment).where(Comment.thread_id == thread_id)
-        .options(selectinload(Comment.versions))).all()}
+# Ids per statement when updating or loading by id: under SQLite's and
+# PostgreSQL's limits on bound parameters, whatever a thread's size.
+ID_CHUNK = 5000
 
 
-def load_known(session: Session, thread_id: int,
-               comments: dict[str, Comment] | None = None) -> dict[str, Known]:
-    if comments is None:
-        comments = load_comments(session, thread_id)
-    return {key: _known(c) for key, c in comments.items()}
+@dataclass(frozen=True)
+class Stored:
+    """Where a known comment is stored and the place it had in the thread."""
+    id: int
+    position: int
 
 
-def _known(comment: Comment) -> Known:
-    return Known(
-        key=comment.key, status=comment.status,  # type: ignore[arg-type]
-        text_sha256=comment.current.text_sha256, parent_key=comment.parent_key,
-        posted_at=comment.posted_at, last_seen_at=comment.last_seen_at,
-        misses=comment.misses,
-        first_missed_at=comment.removed_before if comment.misses else None,
-        tombstoned=comment.tombstone_text is not None and comment.status == "removed")
+@dataclass(frozen=True)
+class ThreadComments:
+    """What a capture's verdict needs of a thread's stored comments, by key."""
+    known: dict[str, Known]
+    stored: dict[str, Stored]
+
+
+def load_thread_comments(session: Session, thread_id: int) -> ThreadComments:
+    """A thread's comments as the verdict sees them: their cached state and the
+    hash of their current text, read as plain rows (no texts, no ORM objects)."""
+    current = (select(CommentVersion.text_sha256).where(CommentVersion.comment_id == Comment.id)
+               .order_by(CommentVersion.seq.desc()).limit(1).correlate(Comment).scalar_subquery())
+    rows = session.execute(select(
+        Comment.id, Comment.key, Comment.status, Comment.parent_key, Comment.posted_at,
+        Comment.last_seen_at, Comment.misses, Comment.removed_before, Comment.position,
+        Comment.tombstone_text.is_not(None).label("has_tombstone"), current.label("text_sha256"))
+        .where(Comment.thread_id == thread_id))
+    known: dict[str, Known] = {}
+    stored: dict[str, Stored] = {}
+    for row in rows:
+        known[row.key] = Known(
+            key=row.key, status=row.status, text_sha256=row.text_sha256, parent_key=row.parent_key,
+            posted_at=row.posted_at, last_seen_at=row.last_seen_at, misses=row.misses,
+            first_missed_at=row.removed_before if row.misses else None,
+            tombstoned=bool(row.has_tombstone) and row.status == "removed")
+        stored[row.key] = Stored(row.id, row.position)
+    return ThreadComments(known, stored)
+
+
+def load_known(session: Session, thread_id: int) -> dict[str, Known]:
+    return load_thread_comments(session, thread_id).known
 
 
 def thread_state(thread: Thread) -> ThreadState:
@@ -59,40 +81,85 @@ def thread_state(thread: Thread) -> ThreadState:
 
 def apply_verdict(session: Session, thread: Thread, capture: Capture,
                   records: list[CommentRecord], verdict: Verdict, has_tree: bool = True,
-                  comments: dict[str, Comment] | None = None) -> set[int]:
+                  loaded: ThreadComments | None = None) -> set[int]:
     """Store the verdict of one capture; returns the ids of comments it changed.
-    `comments` are the thread's comments as `load_comments` gave them, if already read."""
-    by_key = dict(comments) if comments is not None else load_comments(session, thread.id)
-    changed: set[int] = set()
+    `loaded`: the thread's comments as `load_thread_comments` gave them, if already read.
+
+    Written in bulk: a capture of a large thread changes few comments, so only
+    those are loaded as objects; every other comment it saw gets one set-based
+    "last seen" update, and a row update only where its place in the thread moved."""
+    if loaded is None:
+        loaded = load_thread_comments(session, thread.id)
+    changing = _load_changing(session, loaded, verdict)
     if capture.is_good:
-        for record in records:
-            comment = by_key.get(record.key)
-            if comment is not None and not record.tombstone:
-                comment.last_seen_at = capture.started_at
-                comment.last_seen_capture_id = capture.id
-                comment.position = record.position
-                if has_tree and comment.parent_key is None and record.parent_key is not None:
-                    # See verdicts._seen: a place in the tree becoming known is no move.
-                    comment.parent_key = record.parent_key
+        _record_seen(session, capture, records, has_tree, loaded, changing)
     for event in verdict.events:
         if event.key is None:
-            session.add(Event(thread_id=thread.id, capture_id=capture.id, kind=event.kind,
-                              at=event.at, details=event.details or None))
             continue
-        comment = by_key.get(event.key)
+        comment = changing.get(event.key)
         if comment is None:
             comment = _new_comment(thread, capture, event)
             session.add(comment)
-            by_key[event.key] = comment
+            changing[event.key] = comment
         _apply(comment, event, capture)
-        session.flush()
-        session.add(Event(thread_id=thread.id, comment_id=comment.id, capture_id=capture.id,
-                          kind=event.kind, at=event.at, window_start=event.window_start,
-                          window_end=event.window_end, details=event.details or None))
-        changed.add(comment.id)
+    # One flush gives new comments their ids and writes the changed ones.
+    session.flush()
+    if verdict.events:
+        session.execute(insert(Event), [
+            {"thread_id": thread.id, "comment_id": changing[e.key].id if e.key is not None else None,
+             "capture_id": capture.id, "kind": e.kind, "at": e.at, "window_start": e.window_start,
+             "window_end": e.window_end, "details": e.details or None}
+            for e in verdict.events])
     thread.state = verdict.thread.state
     thread.gone_misses = verdict.thread.gone_misses
-    return changed
+    return {changing[e.key].id for e in verdict.events if e.key is not None}
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start:start + ID_CHUNK]
+
+
+def _load_changing(session: Session, loaded: ThreadComments, verdict: Verdict) -> dict[str, Comment]:
+    """The stored comments some event changes, as objects with their versions."""
+    ids = sorted({loaded.stored[e.key].id for e in verdict.events
+                  if e.key is not None and e.key in loaded.stored})
+    found: dict[str, Comment] = {}
+    for chunk in _chunks(ids):
+        found.update((c.key, c) for c in session.scalars(
+            select(Comment).where(Comment.id.in_(chunk)).options(selectinload(Comment.versions))))
+    return found
+
+
+def _record_seen(session: Session, capture: Capture, records: list[CommentRecord], has_tree: bool,
+                 loaded: ThreadComments, changing: dict[str, Comment]) -> None:
+    """Last seen, place and (newly known) parent of every stored comment a good capture showed."""
+    seen: list[int] = []
+    placed: dict[int, dict[str, object]] = {}
+    for record in records:
+        stored = loaded.stored.get(record.key)
+        if stored is None or record.tombstone:
+            continue
+        seen.append(stored.id)
+        parent = loaded.known[record.key].parent_key
+        if has_tree and parent is None and record.parent_key is not None:
+            # See verdicts._seen: a place in the tree becoming known is no move.
+            parent = record.parent_key
+        comment = changing.get(record.key)
+        if comment is not None:
+            # Loaded objects are set too: the set-based update below bypasses them.
+            comment.last_seen_at = capture.started_at
+            comment.last_seen_capture_id = capture.id
+            comment.position = record.position
+            comment.parent_key = parent
+        elif record.position != stored.position or parent != loaded.known[record.key].parent_key:
+            placed[stored.id] = {"id": stored.id, "position": record.position, "parent_key": parent}
+    for chunk in _chunks(seen):
+        session.execute(update(Comment).where(Comment.id.in_(chunk))
+                        .values(last_seen_at=capture.started_at, last_seen_capture_id=capture.id)
+                        .execution_options(synchronize_session=False))
+    if placed:
+        session.execute(update(Comment), list(placed.values()))
 
 
 def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Comment:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
-from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
+from archive.capture.ledger import apply_verdict, load_thread_comments, record_api_check, thread_state
 from archive.capture.watches import current_interval
 from archive.clock import utcnow
 from archive.context import ArchiveContext
@@ -220,8 +220,8 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
     comment ids and the keys of comments that have just gone missing."""
     thread = session.get_one(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
-    comments = load_comments(session, thread.id)
-    known = load_known(session, thread.id, comments)
+    loaded = load_thread_comments(session, thread.id)
+    known = loaded.known
     pages = [f for f in fetched if f.damaged is None]
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
                 for f in pages]
@@ -261,7 +261,7 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
                         has_tree=view.has_tree if view else True, reason=reason)
     verdict = judge(known, snapshot, thread_state(thread), ctx.settings.confirm_captures)
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
-                            snapshot.has_tree, comments)
+                            snapshot.has_tree, loaded)
     if good and view is not None:
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id
