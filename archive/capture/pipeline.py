@@ -27,7 +27,6 @@ from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
-from archive.search import index_comments
 from archive.store.evidence import EvidenceError, capture_record_hash
 from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
@@ -105,12 +104,11 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher) -> Captu
         wordpress = adapter is not None and adapter.name.startswith("wordpress")
         if first_misses and wordpress and summary.capture_id is not None:
             _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
-        if changed:
-            with ctx.db.read_session() as session:
-                index_comments(ctx, session, changed)
     except Exception:
-        # The capture and its verdict are stored; `reindex` rebuilds a lagging index.
+        # The capture and its verdict are stored; the API checks are only a hint.
         log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
+    # Indexed with other captures' changes, in one commit (archive/search/updates.py).
+    ctx.index_updates.add(changed)
     return summary
 
 
@@ -307,21 +305,27 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, exc: Exce
 def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
     """Ask WordPress's REST API about each comment that just went missing:
     401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
-    Runs after the capture's transaction: fetching waits on politeness delays."""
+    Runs after the capture's transaction (fetching waits on politeness delays);
+    the answers are stored together once all have come."""
     from scrapers.wordpress_api import interpret_single_comment_status
 
     parts = urlsplit(url)
+    answers = []
     for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
         api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
         result = fetcher.fetch(api_url)
         meaning = (interpret_single_comment_status(result.status) if result.status
                    else f"no answer: {result.error}")
-        with ctx.db.write() as session:
-            capture = session.get_one(Capture, capture_id)
-            comment = session.scalar(select(Comment).where(
-                Comment.thread_id == capture.thread_id, Comment.key == key))
-            if comment is not None:
-                record_api_check(session, comment, capture, result.fetched_at, result.status,
+        answers.append((key, result, meaning, api_url))
+    if not answers:
+        return
+    with ctx.db.write() as session:
+        capture = session.get_one(Capture, capture_id)
+        comments = {c.key: c for c in session.scalars(select(Comment).where(
+            Comment.thread_id == capture.thread_id, Comment.key.in_([key for key, *_ in answers])))}
+        for key, result, meaning, api_url in answers:
+            if key in comments:
+                record_api_check(session, comments[key], capture, result.fetched_at, result.status,
                                  meaning, api_url)
 
 
