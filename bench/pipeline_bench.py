@@ -275,7 +275,8 @@ def bench_capture_rounds(threads: int, n: int, rounds: int, vanish: float, postg
                            else {"appeared": n})
                 label = "first capture" if number == 1 else f"round {number}"
                 print(f"  {label:<14} {size / 1e6:5.1f} MB  whole capture {took:6.2f} s  "
-                      f"bare lxml parse {bare:5.2f} s  ratio {took / bare:5.1f}x")
+                      f"bare lxml parse {bare:5.2f} s  ratio {took / bare:5.1f}x  "
+                      f"(load average {os.getloadavg()[0]:.1f})")
                 if number > 1:
                     steady.append((took, bare))
             if steady:
@@ -292,9 +293,9 @@ def bench_capture_rounds(threads: int, n: int, rounds: int, vanish: float, postg
 
 
 def bare_parse(bodies: list[bytes]) -> float:
-    """Seconds a bare lxml parse of these bodies takes, the best of three."""
+    """Seconds a bare lxml parse of these bodies takes, the best of five."""
     runs = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         for body in bodies:
             lxml.html.fromstring(body)
