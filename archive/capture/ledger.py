@@ -6,7 +6,7 @@ it, kept in step here and rebuildable with `rebuild_comment`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -93,26 +93,22 @@ def apply_verdict(session: Session, thread: Thread, capture: Capture,
     changing = _load_changing(session, loaded, verdict)
     if capture.is_good:
         _record_seen(session, capture, records, has_tree, loaded, changing)
+    ids = _insert_new(session, thread, capture, [
+        e for e in verdict.events if e.key is not None and e.key not in changing])
     for event in verdict.events:
-        if event.key is None:
-            continue
-        comment = changing.get(event.key)
-        if comment is None:
-            comment = _new_comment(thread, capture, event)
-            session.add(comment)
-            changing[event.key] = comment
-        _apply(comment, event, capture)
-    # One flush gives new comments their ids and writes the changed ones.
+        if event.key is not None and event.key in changing:
+            _apply(changing[event.key], event, capture)
     session.flush()
+    ids.update((key, comment.id) for key, comment in changing.items())
     if verdict.events:
         session.execute(insert(Event), [
-            {"thread_id": thread.id, "comment_id": changing[e.key].id if e.key is not None else None,
+            {"thread_id": thread.id, "comment_id": ids[e.key] if e.key is not None else None,
              "capture_id": capture.id, "kind": e.kind, "at": e.at, "window_start": e.window_start,
              "window_end": e.window_end, "details": e.details or None}
             for e in verdict.events])
     thread.state = verdict.thread.state
     thread.gone_misses = verdict.thread.gone_misses
-    return {changing[e.key].id for e in verdict.events if e.key is not None}
+    return {ids[e.key] for e in verdict.events if e.key is not None}
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -166,21 +162,41 @@ def _record_seen(session: Session, capture: Capture, records: list[CommentRecord
             list(placed.values()))
 
 
-def _new_comment(thread: Thread, capture: Capture, event: EventRecord) -> Comment:
-    record = event.record
-    assert record is not None, "a new comment always arrives with the record that showed it"
-    comment = Comment(thread=thread, key=record.key, parent_key=record.parent_key,
-                      position=record.position, author=record.author[:512],
-                      author_url=(record.author_url or None) and record.author_url[:2000],
-                      posted_at=record.posted_at, first_seen_at=capture.started_at,
-                      last_seen_at=capture.started_at, last_seen_capture_id=capture.id,
-                      status="visible")
-    if record.tombstone:
-        # Its words were never seen: the placeholder is kept as tombstone_text.
-        _add_version(comment, replace(record, text="", html=""), capture, NO_TEXT)
-    else:
-        _add_version(comment, record, capture)
-    return comment
+def _insert_new(session: Session, thread: Thread, capture: Capture,
+                events: list[EventRecord]) -> dict[str, int]:
+    """Insert the comments first seen in this capture (one event each: appeared, or
+    tombstoned when first seen as a tombstone) with their first version; their ids by key."""
+    if not events:
+        return {}
+    comments, versions = [], {}
+    for event in events:
+        record = event.record
+        assert record is not None, "a new comment always arrives with the record that showed it"
+        tombstoned = event.kind == "tombstoned"
+        comments.append({
+            "thread_id": thread.id, "key": record.key, "parent_key": record.parent_key,
+            "position": record.position, "author": record.author[:512],
+            "author_url": (record.author_url or None) and record.author_url[:2000],
+            "posted_at": record.posted_at, "first_seen_at": capture.started_at,
+            "last_seen_at": capture.started_at, "last_seen_capture_id": capture.id,
+            "status": EVENT_STATUS[event.kind], "misses": 0, "edit_count": 0, "times_reinstated": 0,
+            "times_removed": 1 if tombstoned else 0, "redacted": False,
+            # Its words were never seen: the placeholder is kept as tombstone_text.
+            "tombstone_text": record.text[:MAX_TEXT_CHARS] if tombstoned else None,
+            "removed_after": event.window_start if tombstoned else None,
+            "removed_before": event.window_end if tombstoned else None})
+        versions[record.key] = {
+            "seq": 1, "text": "" if record.tombstone else record.text[:MAX_TEXT_CHARS],
+            "html": "" if record.tombstone else record.html[:MAX_TEXT_CHARS],
+            "text_sha256": NO_TEXT if record.tombstone else text_hash(record.text),
+            "capture_id": capture.id, "seen_at": capture.started_at}
+    ids: dict[str, int] = {}
+    for start in range(0, len(comments), ID_CHUNK):
+        ids.update((key, comment_id) for comment_id, key in session.execute(
+            insert(Comment).returning(Comment.id, Comment.key), comments[start:start + ID_CHUNK]))
+    session.execute(insert(CommentVersion), [{**version, "comment_id": ids[key]}
+                                             for key, version in versions.items()])
+    return ids
 
 
 def _add_version(comment: Comment, record: CommentRecord, capture: Capture,
@@ -219,11 +235,43 @@ def _apply(comment: Comment, event: EventRecord, capture: Capture) -> None:
     comment.status = EVENT_STATUS.get(kind) or comment.status
 
 
+@dataclass(frozen=True)
+class CachedState:
+    """The columns of `Comment` that cache its event log."""
+    status: str
+    misses: int
+    removed_after: datetime | None
+    removed_before: datetime | None
+    edit_count: int
+    times_removed: int
+    times_reinstated: int
+
+    @classmethod
+    def of(cls, comment: Comment) -> CachedState:
+        return cls(comment.status, comment.misses, comment.removed_after, comment.removed_before,
+                   comment.edit_count, comment.times_removed, comment.times_reinstated)
+
+
+def rebuild_state(session: Session, comment_id: int) -> CachedState:
+    """Recompute a comment's cached columns from its events alone (the audit path)."""
+    events = session.execute(select(Event.kind, Event.window_start, Event.window_end, Event.details)
+                             .where(Event.comment_id == comment_id).order_by(Event.id)).all()
+    kinds = [e.kind for e in events]
+    misses, after, before = 0, None, None
+    for kind, window_start, window_end, details in events:
+        if kind in ("missing", "removed"):
+            misses = int((details or {}).get("misses", misses + 1))
+        elif kind in ("reinstated", "tombstoned"):
+            misses = 0
+        if kind in ("missing", "removed", "tombstoned"):
+            after, before = window_start, window_end
+    return CachedState(status_after(kinds), misses, after, before, kinds.count("edited"),
+                       kinds.count("removed") + kinds.count("tombstoned"), kinds.count("reinstated"))
+
+
 def rebuild_comment(session: Session, comment: Comment) -> str:
     """Recompute a comment's status from its events alone (the audit path)."""
-    kinds = session.scalars(select(Event.kind).where(Event.comment_id == comment.id)
-                            .order_by(Event.id)).all()
-    return status_after(kinds)
+    return rebuild_state(session, comment.id).status
 
 
 def record_api_check(session: Session, comment: Comment, capture: Capture, at: datetime,
