@@ -7,13 +7,18 @@ import time
 import pytest
 from flask import Flask
 
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.pipeline import capture_watch
+from archive.capture.watches import add_watch
 from archive.context import archive_context
 from archive.search import SearchQuery, index_comments, query_index, reindex
 from archive.search.updates import IndexUpdates
 from archive.store.db import get_db
 from archive.store.models import Comment, CommentVersion
 from tests.context_support import with_settings
+from tests.local_server import LocalServer
 from tests.test_search_engines import BACKENDS, build_archive, keys_of
+from tests.wordpress_markup import C, wp_page
 
 
 class Recorder:
@@ -109,3 +114,18 @@ def test_a_search_finds_what_this_process_stored_and_never_a_redacted_text(app: 
     results = query_index(archive_context(app), SearchQuery(text="zanzibar", per_page=100))
     assert keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c4"]
     assert ctx.index_updates.pending() == 0
+
+
+def test_a_new_title_reaches_every_comment_of_its_thread(app: Flask, local_server: LocalServer) -> None:
+    ctx = with_settings(app, fetch_retries=0)
+    path = "/renamed/"
+    with app.app_context(), get_db(app).write() as session:
+        watch_id = add_watch(session, local_server.url(path), allow_private=True, adapter="wordpress").id
+    comments = [C(1, "Ann", "First words."), C(2, "Bo", "Second words.")]
+    for title, events in (("Quiet headline", {"appeared": 2}), ("Zanzibar headline", {})):
+        local_server.route(path, wp_page(comments, base=local_server.url(path), title=title),
+                           content_type="text/html; charset=UTF-8")
+        summary = capture_watch(ctx, watch_id, Fetcher.from_settings(ctx.settings))
+        assert (summary.outcome, dict(summary.events)) == ("good", events)
+    results = query_index(archive_context(app), SearchQuery(text="title:zanzibar", per_page=100))
+    assert results.total == 2

@@ -261,6 +261,9 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
                             snapshot.has_tree, loaded)
     if good and view is not None:
+        if view.title and view.title != thread.title:
+            # The title is part of every comment's search document.
+            changed |= {stored.id for stored in loaded.stored.values()}
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id
         thread.adapter = thread.adapter or (adapter.name if adapter else None)
