@@ -127,5 +127,6 @@ def test_a_new_title_reaches_every_comment_of_its_thread(app: Flask, local_serve
                            content_type="text/html; charset=UTF-8")
         summary = capture_watch(ctx, watch_id, Fetcher.from_settings(ctx.settings))
         assert (summary.outcome, dict(summary.events)) == ("good", events)
+        ctx.index_updates.flush()  # each capture's own update, not one reading the newest title
     results = query_index(archive_context(app), SearchQuery(text="title:zanzibar", per_page=100))
     assert results.total == 2
