@@ -90,6 +90,10 @@ def test_pipeline_rounds_leave_a_cache_that_the_events_rebuild(app, capture_page
         assert summary.outcome == "good", summary.line()
         assert dict(summary.events) == events
         assert_cache_matches_events(app)
+        with get_db(app).read_session() as session:
+            # Every comment shown, moved or not, changed or not, was last seen by this capture.
+            assert set(session.scalars(select(Comment.key).where(
+                Comment.last_seen_capture_id == summary.capture_id))) == {str(c.id) for c in comments}
     before = assert_cache_matches_events(app)
     # A failed capture changes nothing, and the cache still matches.
     assert capture_page(None, status=503).outcome == "failed"

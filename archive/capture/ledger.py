@@ -129,28 +129,30 @@ def _load_changing(session: Session, loaded: ThreadComments, verdict: Verdict) -
 
 def _record_seen(session: Session, capture: Capture, records: list[CommentRecord], has_tree: bool,
                  loaded: ThreadComments, changing: dict[str, Comment]) -> None:
-    """Last seen, place and (newly known) parent of every stored comment a good capture showed."""
-    seen: list[int] = []
+    """Last seen, place and (newly known) parent of every stored comment a good capture
+    showed; each row is written once (PostgreSQL writes a new row version per update)."""
+    seen: set[int] = set()
     placed: dict[int, dict[str, object]] = {}
     for record in records:
         stored = loaded.stored.get(record.key)
         if stored is None or record.tombstone:
             continue
-        seen.append(stored.id)
         parent = loaded.known[record.key].parent_key
         if has_tree and parent is None and record.parent_key is not None:
             # See verdicts._seen: a place in the tree becoming known is no move.
             parent = record.parent_key
         comment = changing.get(record.key)
         if comment is not None:
-            # Loaded objects are set too: the set-based update below bypasses them.
+            # Written by the flush that writes its events' changes.
             comment.last_seen_at = capture.started_at
             comment.last_seen_capture_id = capture.id
             comment.position = record.position
             comment.parent_key = parent
         elif record.position != stored.position or parent != loaded.known[record.key].parent_key:
             placed[stored.id] = {"row_id": stored.id, "new_position": record.position, "new_parent": parent}
-    for chunk in _chunks(seen):
+        else:
+            seen.add(stored.id)
+    for chunk in _chunks(sorted(seen - placed.keys())):
         session.execute(update(Comment).where(Comment.id.in_(chunk))
                         .values(last_seen_at=capture.started_at, last_seen_capture_id=capture.id)
                         .execution_options(synchronize_session=False))
@@ -158,7 +160,8 @@ def _record_seen(session: Session, capture: Capture, records: list[CommentRecord
         # Plain executemany: the ORM's bulk update costs more than the rows.
         session.connection().execute(
             update(Comment).where(Comment.id == bindparam("row_id"))
-            .values(position=bindparam("new_position"), parent_key=bindparam("new_parent")),
+            .values(position=bindparam("new_position"), parent_key=bindparam("new_parent"),
+                    last_seen_at=capture.started_at, last_seen_capture_id=capture.id),
             list(placed.values()))
 
 
