@@ -149,6 +149,7 @@ def bench_storage(n: int, captures: int) -> None:
         fetcher = Fetcher.from_settings(ctx.settings)
 
         def size() -> int:
+            ctx.index_updates.flush()  # the index is part of what a capture stores
             return sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
 
         before = size()
