@@ -7,11 +7,12 @@ captures with no Flask app; `create_app` builds one and keeps it in
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archive.search.engines import SearchIndex, open_search
+from archive.search.updates import IndexUpdates
 from archive.settings import Settings
 from archive.store.blobs import open_blobs
 from archive.store.db import Database
@@ -29,6 +30,17 @@ class ArchiveContext:
     db: Database
     evidence: EvidenceStore
     search: SearchIndex
+    # What captures changed, waiting to be indexed together (archive/search/updates.py).
+    index_updates: IndexUpdates = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_updates", IndexUpdates(self._index_now))
+
+    def _index_now(self, comment_ids: list[int]) -> None:
+        from archive.search import index_comments
+
+        with self.db.read_session() as session:
+            index_comments(self, session, comment_ids)
 
     @classmethod
     def open(cls, settings: Settings) -> ArchiveContext:
@@ -41,6 +53,7 @@ class ArchiveContext:
         return cls(settings, db, evidence, open_search(settings, db))
 
     def close(self) -> None:
+        self.index_updates.flush()
         self.db.dispose()
 
 

@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.follow import may_follow
-from archive.capture.ledger import apply_verdict, load_comments, load_known, record_api_check, thread_state
+from archive.capture.ledger import apply_verdict, load_thread_comments, record_api_check, thread_state
 from archive.capture.watches import current_interval
 from archive.clock import Clock, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
 from archive.rules.verdicts import Snapshot, judge
-from archive.search import index_comments
 from archive.store.evidence import EvidenceError, capture_record_hash
 from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
@@ -111,12 +110,11 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
         wordpress = adapter is not None and adapter.name.startswith("wordpress")
         if first_misses and wordpress and summary.capture_id is not None:
             _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
-        if changed:
-            with ctx.db.read_session() as session:
-                index_comments(ctx, session, changed)
     except Exception:
-        # The capture and its verdict are stored; `reindex` rebuilds a lagging index.
+        # The capture and its verdict are stored; the API checks are only a hint.
         log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
+    # Indexed with other captures' changes, in one commit (archive/search/updates.py).
+    ctx.index_updates.add(changed)
     return summary
 
 
@@ -226,8 +224,8 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
     comment ids and the keys of comments that have just gone missing."""
     thread = session.get_one(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
-    comments = load_comments(session, thread.id)
-    known = load_known(session, thread.id, comments)
+    loaded = load_thread_comments(session, thread.id)
+    known = loaded.known
     pages = [f for f in fetched if f.damaged is None]
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
                 for f in pages]
@@ -266,8 +264,11 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
                         has_tree=view.has_tree if view else True, reason=reason)
     verdict = judge(known, snapshot, thread_state(thread), ctx.settings.confirm_captures)
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
-                            snapshot.has_tree, comments)
+                            snapshot.has_tree, loaded)
     if good and view is not None:
+        if view.title and view.title != thread.title:
+            # The title is part of every comment's search document.
+            changed |= {stored.id for stored in loaded.stored.values()}
         thread.title = view.title or thread.title
         thread.platform_id = view.platform_id or thread.platform_id
         thread.adapter = thread.adapter or (adapter.name if adapter else None)
@@ -313,21 +314,27 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: date
 def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
     """Ask WordPress's REST API about each comment that just went missing:
     401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
-    Runs after the capture's transaction: fetching waits on politeness delays."""
+    Runs after the capture's transaction (fetching waits on politeness delays);
+    the answers are stored together once all have come."""
     from scrapers.wordpress_api import interpret_single_comment_status
 
     parts = urlsplit(url)
+    answers = []
     for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
         api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
         result = fetcher.fetch(api_url)
         meaning = (interpret_single_comment_status(result.status) if result.status
                    else f"no answer: {result.error}")
-        with ctx.db.write() as session:
-            capture = session.get_one(Capture, capture_id)
-            comment = session.scalar(select(Comment).where(
-                Comment.thread_id == capture.thread_id, Comment.key == key))
-            if comment is not None:
-                record_api_check(session, comment, capture, result.fetched_at, result.status,
+        answers.append((key, result, meaning, api_url))
+    if not answers:
+        return
+    with ctx.db.write() as session:
+        capture = session.get_one(Capture, capture_id)
+        comments = {c.key: c for c in session.scalars(select(Comment).where(
+            Comment.thread_id == capture.thread_id, Comment.key.in_([key for key, *_ in answers])))}
+        for key, result, meaning, api_url in answers:
+            if key in comments:
+                record_api_check(session, comments[key], capture, result.fetched_at, result.status,
                                  meaning, api_url)
 
 

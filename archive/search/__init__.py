@@ -109,6 +109,8 @@ def _refresh_statistics(ctx: ArchiveContext, engine: Engine) -> None:
 def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
     plan = make_plan(query, ctx.settings.secret_key)
+    # This process's own captures are found as soon as they are stored.
+    ctx.index_updates.flush()
     engine = ctx.search.engine()
     with ctx.db.read_session() as session:
         try:

@@ -30,7 +30,9 @@ from archive.store.blobs import Blobs
 from archive.store.headers import header_lines
 from archive.store.models import Blob, Capture, Exchange
 
-ZSTD_LEVEL = 10
+# Level 6 keeps real comment pages within about 1% of level 10 at a third of
+# the time or less: compressing every changed page is part of every capture.
+ZSTD_LEVEL = 6
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Both dialects' insert() offer on_conflict_do_nothing; the core insert() does not.
 _INSERTS: dict[str, Callable[[type[Blob]], sqlite.Insert | postgresql.Insert]] = {
