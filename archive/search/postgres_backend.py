@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents
-from archive.search.plan import Plan
+from archive.search.plan import EXACT_BONUS, Plan
 from archive.search.query import And, Leaf, Node, Not
 from archive.search.sql_search import browse, run_search
 from archive.store.db import Database
@@ -57,6 +57,8 @@ def tsquery_literal(node: Node) -> str:
     if isinstance(node, Leaf):
         if node.prefix:
             return f"'{node.words[0]}':*"
+        if node.stem is not None:
+            return "(" + " | ".join(f"'{term}'" for term in node.terms) + ")"
         return " <-> ".join(f"'{word}'" for word in node.words)
     if isinstance(node, Not):
         return f"!({tsquery_literal(node.item)})"
@@ -156,5 +158,8 @@ class PostgresEngine:
         if plan.sort == "relevance" and body_leaves:
             params["rank_query"] = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
             score = "ts_rank(d.body_vec, CAST(:rank_query AS tsquery))"
+        if plan.exact_expr is not None:
+            # The words as typed rank first (stemming widened the match).
+            score += f" + CASE WHEN {match_condition(plan.exact_expr, params)} THEN {EXACT_BONUS} ELSE 0 END"
         match = f"SELECT d.comment_id AS id, {{score}} AS score FROM search_documents d WHERE {condition}"
         return run_search(session, match, params, plan, score=score, materialize=False)
