@@ -54,9 +54,9 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                                 "Allow fetching loopback, private and link-local addresses (tests, demos)."),
     "SECRET_KEY": ("ARCHIVE_SECRET_KEY", "", str,
                    "Signs sessions and search cursors; empty means a random key kept in the data folder."),
-    "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
-                       "Search engine: whoosh, database (SQLite FTS5 / PostgreSQL tsvector) "
-                       "or tantivy (a Tantivy index in <data dir>/index/tantivy/)."),
+    "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "tantivy", str,
+                       "Search engine: tantivy (a Tantivy index in <data dir>/index/tantivy/), whoosh "
+                       "or database (SQLite FTS5 / PostgreSQL tsvector); run `reindex` after switching."),
     "FETCH_TIMEOUT": ("ARCHIVE_FETCH_TIMEOUT", "30", float,
                       "Seconds one response may take, connection to last byte."),
     "MAX_RESPONSE_BYTES": ("ARCHIVE_MAX_RESPONSE_BYTES", "10000000", int,

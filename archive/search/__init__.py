@@ -1,7 +1,7 @@
 """Full-text search over every version of every comment and the thread titles.
 
-The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `whoosh`,
-`database` or `tantivy`) or imports Whoosh or Tantivy. Callers use:
+The only code that knows which engine runs (ARCHIVE_SEARCH_BACKEND: `tantivy`,
+`whoosh` or `database`) or imports Whoosh or Tantivy. Callers use:
 
     index_comments(ctx, session, ids)   after a commit that changed comments
     remove_from_index(ctx, ids)         after deleting comments
@@ -65,6 +65,7 @@ def index_comments(ctx: ArchiveContext, session: Session, comment_ids: Iterable[
     if not ids:
         return
     engine = ctx.search.engine(indexing=ids)
+    ctx.search.others_miss_updates()
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.replace(Selection(ids=chunk))
@@ -79,6 +80,7 @@ def remove_from_index(ctx: ArchiveContext, comment_ids: Iterable[int]) -> None:
     if not ids:
         return
     engine = ctx.search.engine()
+    ctx.search.others_miss_updates()
     try:
         for chunk in _chunks(ids, UPDATE_CHUNK):
             engine.delete(chunk)
@@ -91,6 +93,8 @@ def query_index(ctx: ArchiveContext, query: SearchQuery) -> SearchResults:
     """Run a search. SearchQueryError (one line, for the user) when the query is wrong."""
     plan = make_plan(query, ctx.settings.secret_key)
     engine = ctx.search.engine()
+    if not ctx.search.is_ready():
+        raise ArchiveError(ctx.search.not_ready_message())
     with ctx.db.read_session() as session:
         try:
             found = engine.search(plan, session)
@@ -115,8 +119,9 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
 
     The rebuild goes through the comments in id order, a batch per
     transaction, replacing each id range as a whole (which also drops
-    entries of comments that no longer exist); the index stays searchable
-    and other writers can interleave.
+    entries of comments that no longer exist); an index that was complete
+    stays searchable and other writers can interleave. Once done, the index
+    is marked ready (engines.py).
     """
     engine = ctx.search.engine()
     ctx.search.clear_stale()
@@ -132,6 +137,7 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
             if progress:
                 progress(done, max(total, done))
             if high is None:
+                ctx.search.mark_ready()
                 return done
             low = high
     except ctx.search.failures as exc:

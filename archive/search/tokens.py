@@ -19,8 +19,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from snowballstemmer import EnglishStemmer
-
 # Longer "words" are base64 blobs, URLs run together or keyboard mashing:
 # they are not indexed (and a query for one is refused).
 MAX_TOKEN_CHARS = 64
@@ -101,6 +99,10 @@ def tokenize(text: str) -> list[str]:
 @lru_cache(maxsize=STEM_CACHE_WORDS)
 def stem(token: str) -> str:
     """The English stem of a token ("moderation", "moderated" -> "moder")."""
+    # Imported on first use: the package loads 30 languages (60 ms), which a
+    # command that never searches or indexes need not pay for.
+    from snowballstemmer import EnglishStemmer
+
     # A new stemmer each time: a stemmer object is not safe to share between
     # threads, and making one is cheap next to the stemming (done once a word).
     return str(EnglishStemmer().stemWord(token))
