@@ -488,8 +488,17 @@ def run(args: argparse.Namespace, engines: list[str], corpus: Corpus, base: Path
     if sqlite_engines:
         app = create_app(Config(DATA_DIR=str(base / "sqlite")))
         upgrade(get_db(app).writer)
+        with get_db(app).read_session() as session:
+            kept = int(session.execute(text("SELECT COUNT(*) FROM comments")).scalar() or 0)
+        if kept not in (0, args.size):
+            raise SystemExit(f"{base} holds {kept:,} comments, not 0 or {args.size:,}: use another --keep folder")
+        if kept:
+            # A --keep folder of an earlier run: its comments are this corpus, already loaded.
+            _say(args.json, f"reusing the {kept:,} comments already in {base}")
+            small = args.size
+            engines = [e for e in engines if e != "whoosh"]
         started = time.perf_counter()
-        load(app, corpus, 0, small)
+        load(app, corpus, kept, small)
         _say(args.json, f"loaded {small:,} comments into SQLite in {time.perf_counter() - started:.1f} s")
         if "whoosh" in engines:
             bench(app, "whoosh")
