@@ -234,7 +234,7 @@ def test_a_locked_index_is_marked_stale_and_reindex_repairs_it(
 
 
 def test_a_lost_index_is_recreated_and_searches_say_to_reindex(
-        app: Flask, file_index: tuple[str, dict[str, int]]) -> None:
+        app: Flask, client, file_index: tuple[str, dict[str, int]]) -> None:
     backend, ids = file_index
     index_dir = _index_dir(app, backend)
     if backend == "whoosh":
@@ -247,6 +247,11 @@ def test_a_lost_index_is_recreated_and_searches_say_to_reindex(
     # An empty index over 54 comments would answer wrongly: searches refuse, saying what to run.
     with pytest.raises(ArchiveError, match=f"not been built for the {backend} engine.*archive reindex"):
         query_index(archive_context(app), SearchQuery(text="cafcass"))
+    # The page and the API say so too, with what to do.
+    page = client.get("/search?q=cafcass")
+    assert page.status_code == 503 and b"python -m archive reindex" in page.data
+    answer = client.get("/api/v1/search?q=cafcass")
+    assert answer.status_code == 503 and "python -m archive reindex" in answer.get_json()["error"]
     # Captures still index what they change meanwhile; that does not make the index whole.
     reindex_now(app, [ids["c1"]])
     with pytest.raises(ArchiveError, match="archive reindex"):
