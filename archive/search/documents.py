@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
@@ -109,15 +110,20 @@ def load_documents(session: Session, selection: Selection) -> list[SearchDocumen
                 .order_by(CommentVersion.comment_id, CommentVersion.seq)):
             texts.setdefault(comment_id, []).append(text)
     documents = []
+    # A thread's comments share its title: tokenized and stemmed once a batch.
+    titles: dict[str, tuple[list[str], tuple[str, ...]]] = {}
     for row in rows:
-        title = tokenize(row.title or "")[:MAX_DOCUMENT_TOKENS]
+        if row.title not in titles:
+            tokens = tokenize(row.title or "")[:MAX_DOCUMENT_TOKENS]
+            titles[row.title] = (tokens, stem_tokens(tokens)[:MAX_DOCUMENT_STEMS])
+        title, title_stems = titles[row.title]
         versions = [tokenize(text) for text in texts.get(row.id, [])]
         body = _capped([*versions, title])
-        stems = stem_tokens(token for segment in body for token in segment)[:MAX_DOCUMENT_STEMS]
+        stems = stem_tokens(chain.from_iterable(body))[:MAX_DOCUMENT_STEMS]
         documents.append(SearchDocument(
             comment_id=row.id,
             body=(*body, stems),
-            title=(*title, *stem_tokens(title)[:MAX_DOCUMENT_STEMS]),
+            title=(*title, *title_stems),
             author=() if row.redacted else tuple(tokenize(row.author or "")[:256]),
             site=(tuple(tokenize(row.host)), tuple(tokenize(row.name or "")[:256])),
             site_host=row.host,

@@ -114,9 +114,12 @@ def stem_tokens(tokens: Iterable[str]) -> tuple[str, ...]:
     A word whose stem is itself needs none: a search for any form of it
     matches the word itself (see query.Leaf.terms).
     """
-    seen: dict[str, None] = {}
-    for token in tokens:
-        root = stem(token)
-        if root != token:
-            seen.setdefault(STEM_MARK + root)
-    return tuple(seen)
+    # C-level loops over cached lookups: this runs for every comment a rebuild indexes.
+    return tuple(dict.fromkeys(filter(None, map(_marked_stem, dict.fromkeys(tokens)))))
+
+
+@lru_cache(maxsize=STEM_CACHE_WORDS)
+def _marked_stem(token: str) -> str:
+    """The token's marked stem, or "" when stemming leaves it as it is."""
+    root = stem(token)
+    return "" if root == token else STEM_MARK + root
