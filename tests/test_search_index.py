@@ -144,6 +144,7 @@ def test_reindex_in_several_batches(app: Flask, archive: dict[str, int], monkeyp
     import archive.search as search
 
     monkeypatch.setattr(search, "REINDEX_BATCH", 7)
+    monkeypatch.setattr(search, "REINDEX_BATCHES", {})
     assert reindex(archive_context(app)) == len(SPECS)
     assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
     assert query_index(archive_context(app), SearchQuery(text="filler")).total == len(SPECS) - 9

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 UPDATE_CHUNK = 500
 REINDEX_BATCH = 2000
+# Engines whose every batch costs a commit and a wait for its merges take
+# larger ones: tantivy rebuilds a million comments about a third faster with
+# 10,000 (a capture waiting for its writer meanwhile waits about a second).
+REINDEX_BATCHES = {"tantivy": 10_000}
 
 
 def _chunks(ids: list[int], size: int) -> Iterable[tuple[int, ...]]:
@@ -129,10 +133,11 @@ def reindex(ctx: ArchiveContext, progress: Callable[[int, int], None] | None = N
     with ctx.db.read_session() as session:
         total = int(session.scalar(select(func.count()).select_from(Comment)) or 0)
     done, low = 0, None
+    size = REINDEX_BATCHES.get(engine.name, REINDEX_BATCH)
     try:
         while True:
             with ctx.db.read_session() as session:
-                high = batch_bounds(session, low, REINDEX_BATCH)
+                high = batch_bounds(session, low, size)
             done += engine.replace(Selection(low=low, high=high))
             if progress:
                 progress(done, max(total, done))
