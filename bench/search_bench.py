@@ -379,7 +379,7 @@ def index_bytes(app: Any, backend: str) -> int:
     if backend in ("whoosh", "tantivy"):
         folder = data_dir / "index" / ("tantivy" if backend == "tantivy" else "")
         files = folder.iterdir() if backend == "whoosh" else folder.rglob("*")
-        return sum(path.stat().st_size for path in files if path.is_file() and path.suffix != ".ready")
+        return sum(path.stat().st_size for path in files if path.is_file() and path.suffix not in (".ready", ".stale"))
     with get_db(app).read_session() as session:
         if get_db(app).is_sqlite:
             return int(session.execute(text(
