@@ -389,6 +389,9 @@ def index_bytes(app: Any, backend: str) -> int:
 
 def index_with(app: Any, backend: str, quiet: bool) -> dict[str, float]:
     with_settings(app, search_backend=backend)
+    if backend == "tantivy":
+        # A fresh build, as when switching engines (a --keep folder may hold an earlier one).
+        shutil.rmtree(archive_context(app).settings.data_dir / "index" / "tantivy", ignore_errors=True)
     started = time.perf_counter()
     done = reindex(archive_context(app))
     elapsed = time.perf_counter() - started
