@@ -302,12 +302,12 @@ def _raw_tantivy(app: Any, plan: Any) -> Callable[[], int]:
 
     index = tantivy.Index.open(str(archive_context(app).settings.data_dir / "index" / "tantivy"))
     searcher = index.searcher()
-    q = tantivy_query(plan, keyset=False)
+    q, counted = tantivy_query(plan, keyset=False), tantivy_query(plan, keyset=False, ranked=False)
     facets = {"facet": {"terms": {"field": "facet", "size": 65_000}}}
     newest = tantivy.Order.Desc if plan.sort == "newest" else tantivy.Order.Asc
 
     def run_tantivy() -> int:
-        grouped = searcher.aggregate(q, facets)
+        grouped = searcher.aggregate(counted, facets)
         if plan.sort == "relevance":
             hits = searcher.search(q, plan.limit, count=False).hits
         else:

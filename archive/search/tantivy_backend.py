@@ -189,7 +189,8 @@ class TantivyEngine:
     def search(self, plan: Plan, session: Session) -> Found:
         del session  # the index is not in the database
         index = self._open()
-        everything, after_cursor = filtered_query(plan, keyset=False), filtered_query(plan, keyset=True)
+        everything = filtered_query(plan, keyset=False, ranked=False)
+        after_cursor = filtered_query(plan, keyset=True)
         with _unavailable():
             index.reload()
             searcher = index.searcher()

@@ -122,14 +122,15 @@ def filter_queries(plan: Plan, keyset: bool) -> list[Query]:
     return parts
 
 
-def filtered_query(plan: Plan, keyset: bool) -> Query:
+def filtered_query(plan: Plan, keyset: bool, ranked: bool = True) -> Query:
     """The query with its filters as non-scoring conjuncts (scores unchanged).
-    Without words, the filters are the query (date sorts only: nothing to score)."""
+    Without words, the filters are the query (date sorts only: nothing to score).
+    `ranked=False` leaves out what only orders the hits (for counts and facets)."""
     filters = filter_queries(plan, keyset)
     if plan.expr is None:
         return Query.all_query() if not filters else Query.boolean_query([(Occur.Must, q) for q in filters])
     words = to_query(plan.expr)
-    if plan.exact_expr is not None:
+    if ranked and plan.exact_expr is not None:
         # Matches as before; the words as typed add a bonus that ranks them first.
         words = Query.boolean_query([(Occur.Must, words),
                                      (Occur.Should, Query.const_score_query(to_query(plan.exact_expr),
