@@ -1,4 +1,4 @@
-"""The `whoosh` engine (the default): a Whoosh index in <DATA_DIR>/index/.
+"""The `whoosh` engine: a Whoosh index in <DATA_DIR>/index/.
 
 Fields hold this package's tokens separated by spaces and are analysed by a
 plain space tokenizer, so Whoosh matches exactly what the other engines
