@@ -315,6 +315,11 @@ def test_an_index_from_an_older_release_needs_a_reindex(app: Flask, backend: str
     ids = build_archive(app)
     reindex(archive_context(app))
     archive_context(app).search.ready_flag.write_text("1 2026-11-01T00:00:00Z\n")
+    if not archive_context(app).search.tracked:
+        # PostgreSQL's index is shared by hosts with folders of their own: no flag decides.
+        assert backend == "database" and not get_db(app).is_sqlite
+        assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+        return
     with pytest.raises(ArchiveError, match="built by an older release"):
         found(app, ids, "moderation")
     reindex(archive_context(app))

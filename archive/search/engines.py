@@ -14,6 +14,9 @@ Two flag files in <DATA_DIR>/index/ say what state an engine's index is in:
   `reindex`, rather than show wrong or empty results: switching engines, or
   upgrading to a release that indexes differently, needs a `reindex` (`init`
   runs it).
+  PostgreSQL's `database` index is the exception, always taken as ready: it
+  lives in a database that web processes on several machines share, each
+  with a data folder of its own, so no one folder's flag can speak for it.
 - `<backend>.stale`: an index update failed, and why; searches still run (and
   say they may be out of date) until `reindex` repairs the index and removes it.
 """
@@ -68,11 +71,14 @@ BASE_FAILURES: tuple[type[BaseException], ...] = (OSError, EOFError, SQLAlchemyE
 class SearchIndex:
     """The archive's engine, and the flags that say whether its index is complete."""
 
-    def __init__(self, make: Callable[[], Engine], db: Database, backend: str, flags: Path) -> None:
+    def __init__(self, make: Callable[[], Engine], db: Database, backend: str, flags: Path,
+                 tracked: bool = True) -> None:
         self._make = make
         self._engine: Engine | None = None
         self._db = db
         self.backend = backend
+        # False: the index is not this data folder's to vouch for (see above).
+        self.tracked = tracked
         self.stale_flag = flags / f"{backend}.stale"
         self.ready_flag = flags / f"{backend}.ready"
 
@@ -99,6 +105,8 @@ class SearchIndex:
 
     def is_ready(self) -> bool:
         """Whether the index holds every comment, in this release's format."""
+        if not self.tracked:
+            return True
         try:
             return self.ready_flag.read_text(encoding="utf-8").split(" ", 1)[0] == str(DOCUMENT_FORMAT)
         except FileNotFoundError:
@@ -147,4 +155,6 @@ def open_search(settings: Settings, db: Database) -> SearchIndex:
     """The search index ARCHIVE_SEARCH_BACKEND names; SettingsError for an unknown name."""
     check_backend(settings.search_backend)
     make = BACKENDS[settings.search_backend]
-    return SearchIndex(lambda: make(settings, db), db, settings.search_backend, settings.data_dir / "index")
+    tracked = settings.search_backend != "database" or db.is_sqlite
+    return SearchIndex(lambda: make(settings, db), db, settings.search_backend, settings.data_dir / "index",
+                       tracked)
