@@ -58,9 +58,9 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                                 "Allow fetching loopback, private and link-local addresses (tests, demos)."),
     "SECRET_KEY": ("ARCHIVE_SECRET_KEY", "", str,
                    "Signs sessions and search cursors; empty means a random key kept in the data folder."),
-    "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "whoosh", str,
-                       "Search engine: whoosh, database (SQLite FTS5 / PostgreSQL tsvector) "
-                       "or tantivy (a Tantivy index in <data dir>/index/tantivy/)."),
+    "SEARCH_BACKEND": ("ARCHIVE_SEARCH_BACKEND", "tantivy", str,
+                       "Search engine: tantivy (a Tantivy index in <data dir>/index/tantivy/), whoosh "
+                       "or database (SQLite FTS5 / PostgreSQL tsvector); run `reindex` after switching."),
     "SEARCH_EXACT_COUNT": ("ARCHIVE_SEARCH_EXACT_COUNT", "10000", int,
                            "PostgreSQL search counts results exactly up to this many (a phrase: when "
                            "at most this many comments hold all its words); above it, "

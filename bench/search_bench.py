@@ -1,27 +1,32 @@
-"""Benchmark: search index build rate and query latency, per engine, app layer vs raw engine.
+"""Benchmark: search index build time and size, and query latency, per engine, app layer vs raw engine.
 
 One synthetic corpus (8-40 words a comment, Zipf-distributed over the seed
 documents' vocabulary plus common English words; sites, threads, authors,
 statuses, edits, a few redactions) is loaded into SQLite and PostgreSQL and
-indexed by each engine through `archive.search.reindex` (docs/s). Whoosh
-indexes only the first --whoosh-max comments: it cannot index a million in
-reasonable time. The `database` engines are measured at that size too, and
-at the full size.
+indexed by each engine through `archive.search.reindex` (seconds, docs/s,
+bytes on disk). Whoosh indexes only the first --whoosh-max comments: it cannot
+index a million in reasonable time; tantivy is measured at that size too, so
+the two compare, and tantivy, SQLite FTS5 and PostgreSQL at the full size.
 
-Then each query type (term, phrase, prefix, field, filtered, date-sorted)
-runs --repeat times per query string through `archive.search.query_index`
-(parse, plan, engine, facets, snippets) and through the raw engine (the same
-native query text, precompiled, run with the driver or Whoosh directly and
-fetching the same things: the page of ids, the total and the facet counts).
-Prints median and p95 per type and engine. Asserts nothing.
+Then each query type (term, phrase, prefix, field, filtered, date-sorted,
+common word) runs --repeat times per query string through
+`archive.search.query_index` (parse, plan, engine, facets, snippets) and
+through the raw engine (the same native query, prepared in advance, run with
+the driver, Whoosh or tantivy directly and fetching the same things: the page
+of ids, the total and the facet counts). Prints p50 and p95 per type and
+engine; with --json, prints one JSON object with every figure instead of the
+tables. Asserts nothing.
 
-    .venv/bin/python bench/search_bench.py [--size 1000000] [--whoosh-max 200000]
-        [--repeat 15] [--postgres URL|none] [--keep DIR]
+    .venv/bin/python bench/search_bench.py [--size 1000000] [--whoosh-max 50000]
+        [--engines tantivy,sqlite,postgres,whoosh] [--repeat 15] [--postgres URL|none]
+        [--keep DIR] [--json]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import os
 import random
 import shutil
 import sqlite3
@@ -224,6 +229,8 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
     """
     plan = make_plan(query, archive_context(app).settings.secret_key)
     backend = archive_context(app).settings.search_backend
+    if backend == "tantivy":
+        return _raw_tantivy(app, plan)
     if backend == "whoosh":
         from whoosh import index as whoosh_index
         from whoosh.sorting import Count, FieldFacet
@@ -286,6 +293,30 @@ def raw_runner(app: Any, query: SearchQuery) -> Callable[[], int]:
     return run_sql
 
 
+def _raw_tantivy(app: Any, plan: Any) -> Callable[[], int]:
+    """Tantivy's own calls: one terms aggregation (total and facets) and one
+    top-N search (by score, or by the date fast field), ids from the fast field."""
+    import tantivy
+
+    from archive.search.tantivy_query import filtered_query as tantivy_query
+
+    index = tantivy.Index.open(str(archive_context(app).settings.data_dir / "index" / "tantivy"))
+    searcher = index.searcher()
+    q, counted = tantivy_query(plan, keyset=False), tantivy_query(plan, keyset=False, ranked=False)
+    facets = {"facet": {"terms": {"field": "facet", "size": 65_000}}}
+    newest = tantivy.Order.Desc if plan.sort == "newest" else tantivy.Order.Asc
+
+    def run_tantivy() -> int:
+        grouped = searcher.aggregate(counted, facets)
+        if plan.sort == "relevance":
+            hits = searcher.search(q, plan.limit, count=False).hits
+        else:
+            hits = searcher.search(q, plan.limit, count=False, order_by_field="sort_at", order=newest).hits
+        searcher.fast_field_values("comment_id", [address for _score, address in hits])
+        return sum(int(bucket["doc_count"]) for bucket in grouped["facet"]["buckets"])
+    return run_tantivy
+
+
 def _raw_filters(plan: Any, sqlite: bool) -> tuple[str, dict[str, Any]]:
     where, params = ["1 = 1"], {}
     if plan.status == "edited":
@@ -315,45 +346,73 @@ def _timed(run: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
     return times, result
 
 
-def _p95(values: list[float]) -> float:
+def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def measure(app: Any, label: str, size: int, repeat: int, table: list[list[str]]) -> None:
+def measure(app: Any, label: str, repeat: int, quiet: bool) -> dict[str, dict[str, float]]:
+    """p50 and p95 (ms) per query type, through the app and raw, and their ratio."""
     by_type: dict[str, tuple[list[float], list[float]]] = {}
     for kind, query in QUERIES:
         app_times, results = _timed(partial(query_index, archive_context(app), query), repeat)
         raw_times, raw_total = _timed(raw_runner(app, query), repeat)
         if results.total != raw_total:
-            print(f"  !! {label} {query.text!r}: app total {results.total} != raw {raw_total}")
-        print(f"  {label:<12} {kind:<11} {query.text[:26]:<26} hits {results.total:>7}  "
-              f"app {statistics.median(app_times):7.1f} ms  raw {statistics.median(raw_times):7.1f} ms",
-              flush=True)
+            print(f"  !! {label} {query.text!r}: app total {results.total} != raw {raw_total}", file=sys.stderr)
+        _say(quiet, f"  {label:<12} {kind:<11} {query.text[:26]:<26} hits {results.total:>7}  "
+                    f"app {statistics.median(app_times):7.1f} ms  raw {statistics.median(raw_times):7.1f} ms")
         times = by_type.setdefault(kind, ([], []))
         times[0].extend(app_times)
         times[1].extend(raw_times)
+    figures = {}
     for kind, (app_times, raw_times) in by_type.items():
-        app_med, raw_med = statistics.median(app_times), statistics.median(raw_times)
-        table.append([label, f"{size:,}", kind, f"{app_med:.1f}", f"{_p95(app_times):.1f}",
-                      f"{raw_med:.1f}", f"{_p95(raw_times):.1f}", f"{(app_med / raw_med - 1) * 100:+.0f}%"])
+        app_p50, raw_p50 = _percentile(app_times, 0.5), _percentile(raw_times, 0.5)
+        figures[kind] = {"p50_ms": round(app_p50, 2), "p95_ms": round(_percentile(app_times, 0.95), 2),
+                         "raw_p50_ms": round(raw_p50, 2), "raw_p95_ms": round(_percentile(raw_times, 0.95), 2),
+                         "app_vs_raw": round(app_p50 / raw_p50, 2)}
+    return figures
 
 
-def index_with(app: Any, backend: str, size: int, rates: list[list[str]]) -> None:
+def index_bytes(app: Any, backend: str) -> int:
+    """Bytes the engine's index takes on disk (or in the database)."""
+    data_dir = archive_context(app).settings.data_dir
+    if backend in ("whoosh", "tantivy"):
+        folder = data_dir / "index" / ("tantivy" if backend == "tantivy" else "")
+        files = folder.iterdir() if backend == "whoosh" else folder.rglob("*")
+        return sum(path.stat().st_size for path in files if path.is_file() and path.suffix not in (".ready", ".stale"))
+    with get_db(app).read_session() as session:
+        if get_db(app).is_sqlite:
+            return int(session.execute(text(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'search_fts%'")).scalar() or 0)
+        return int(session.execute(text("SELECT pg_total_relation_size('search_documents')")).scalar() or 0)
+
+
+def index_with(app: Any, backend: str, quiet: bool) -> dict[str, float]:
     with_settings(app, search_backend=backend)
-    started = time.perf_counter()
+    if backend == "tantivy":
+        # A fresh build, as when switching engines (a --keep folder may hold an earlier one).
+        shutil.rmtree(archive_context(app).settings.data_dir / "index" / "tantivy", ignore_errors=True)
+    started, cpu = time.perf_counter(), time.process_time()
     done = reindex(archive_context(app))
-    elapsed = time.perf_counter() - started
-    label = _label(app, backend)
-    rates.append([label, f"{done:,}", f"{elapsed:.1f}", f"{done / elapsed:,.0f}"])
-    print(f"indexed {done:,} comments with {label} in {elapsed:.1f} s ({done / elapsed:,.0f} docs/s)",
-          flush=True)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    size = index_bytes(app, backend)
+    _say(quiet, f"indexed {done:,} comments with {_label(app, backend)} in {elapsed:.1f} s "
+                f"({cpu:.1f} s of CPU in this process; {done / elapsed:,.0f} docs/s, {size / 1e6:,.0f} MB)")
+    # CPU seconds (every thread of this process, not the database server's): on a
+    # machine shared with other work, the wall-clock time mostly measures the others.
+    return {"comments": done, "index_seconds": round(elapsed, 1), "index_cpu_seconds": round(cpu, 1),
+            "docs_per_second": round(done / elapsed), "index_bytes": size}
 
 
 def _label(app: Any, backend: str) -> str:
-    if backend == "whoosh":
-        return "whoosh"
+    if backend in ("whoosh", "tantivy"):
+        return backend
     return "sqlite-fts5" if get_db(app).is_sqlite else "postgres"
+
+
+def _say(quiet: bool, line: str) -> None:
+    # With --json, progress goes to stderr and stdout holds the JSON alone.
+    print(line, file=sys.stderr if quiet else sys.stdout, flush=True)
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -380,74 +439,107 @@ def _postgres_app(url: str, data_dir: Path) -> tuple[Any, Callable[[], None]]:
     return app, drop
 
 
+ENGINES = ("tantivy", "sqlite", "postgres", "whoosh")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--whoosh-max", type=int, default=200_000)
+    parser.add_argument("--whoosh-max", type=int, default=50_000)
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"comma-separated, from {', '.join(ENGINES)}")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="admin URL of a PostgreSQL server, or 'none'")
     parser.add_argument("--keep", help="data folder to use and keep (default: a temporary one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with every figure")
     args = parser.parse_args()
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    if unknown := set(engines) - set(ENGINES):
+        parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
+    if args.postgres == "none" and "postgres" in engines:
+        engines.remove("postgres")
     words, weights = vocabulary()
     corpus = Corpus(words, weights)
     small = min(args.size, args.whoosh_max)
-    print(f"vocabulary {len(words)} words; corpus {args.size:,} comments; whoosh up to {small:,}", flush=True)
+    _say(args.json, f"vocabulary {len(words)} words; corpus {args.size:,} comments; whoosh up to {small:,}")
     base = Path(args.keep or tempfile.mkdtemp(prefix="search-bench-"))
     try:
-        run(args, corpus, base)
+        results = run(args, engines, corpus, base)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
+    report = {"command": " ".join(["bench/search_bench.py", *sys.argv[1:]]), "cores": os.cpu_count(),
+              "load_average_after": [round(x, 2) for x in os.getloadavg()], "repeat": args.repeat,
+              "queries_per_type": 3, "runs": results}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(results, args.repeat)
 
 
-def run(args: argparse.Namespace, corpus: Corpus, base: Path) -> None:
+def run(args: argparse.Namespace, engines: list[str], corpus: Corpus, base: Path) -> list[dict[str, Any]]:
+    """Each engine's build and query figures: one entry per engine and size."""
     small = min(args.size, args.whoosh_max)
-    rates: list[list[str]] = []
-    latency: list[list[str]] = []
+    results: list[dict[str, Any]] = []
 
-    app = create_app(Config(DATA_DIR=str(base / "sqlite")))
-    upgrade(get_db(app).writer)
-    started = time.perf_counter()
-    load(app, corpus, 0, small)
-    print(f"loaded {small:,} comments into SQLite in {time.perf_counter() - started:.1f} s", flush=True)
-    for backend in ("whoosh", "database"):
-        index_with(app, backend, small, rates)
-        measure(app, _label(app, backend), small, args.repeat, latency)
-    if args.size > small:
+    def bench(app: Any, backend: str) -> None:
+        built = index_with(app, backend, args.json)
+        label = _label(app, backend)
+        results.append({"engine": label, **built, "queries": measure(app, label, args.repeat, args.json)})
+
+    sqlite_engines = [e for e in ("whoosh", "tantivy", "sqlite") if e in engines]
+    if sqlite_engines:
+        app = create_app(Config(DATA_DIR=str(base / "sqlite")))
+        upgrade(get_db(app).writer)
+        with get_db(app).read_session() as session:
+            kept = int(session.execute(text("SELECT COUNT(*) FROM comments")).scalar() or 0)
+        if kept not in (0, args.size):
+            raise SystemExit(f"{base} holds {kept:,} comments, not 0 or {args.size:,}: use another --keep folder")
+        if kept:
+            # A --keep folder of an earlier run: its comments are this corpus, already loaded.
+            _say(args.json, f"reusing the {kept:,} comments already in {base}")
+            small = args.size
+            engines = [e for e in engines if e != "whoosh"]
         started = time.perf_counter()
-        load(app, corpus, small, args.size)
-        elapsed = time.perf_counter() - started
-        print(f"loaded {args.size:,} comments into SQLite in {elapsed:.1f} s more", flush=True)
-        index_with(app, "database", args.size, rates)
-        measure(app, "sqlite-fts5", args.size, args.repeat, latency)
-    get_db(app).dispose()
+        load(app, corpus, kept, small)
+        _say(args.json, f"loaded {small:,} comments into SQLite in {time.perf_counter() - started:.1f} s")
+        if "whoosh" in engines:
+            bench(app, "whoosh")
+            if "tantivy" in engines and args.size > small:
+                bench(app, "tantivy")  # at Whoosh's size: the ratio between the two
+        if args.size > small:
+            started = time.perf_counter()
+            load(app, corpus, small, args.size)
+            _say(args.json, f"loaded {args.size:,} comments into SQLite in {time.perf_counter() - started:.1f} s more")
+        for backend in ("tantivy", "sqlite"):
+            if backend in engines:
+                bench(app, "database" if backend == "sqlite" else backend)
+        get_db(app).dispose()
 
-    if args.postgres != "none":
+    if "postgres" in engines:
         pg_app, drop = _postgres_app(args.postgres, base / "postgres")
         try:
             started = time.perf_counter()
-            load(pg_app, corpus, 0, small)
-            elapsed = time.perf_counter() - started
-            print(f"loaded {small:,} comments into PostgreSQL in {elapsed:.1f} s", flush=True)
-            index_with(pg_app, "database", small, rates)
-            measure(pg_app, "postgres", small, args.repeat, latency)
-            if args.size > small:
-                started = time.perf_counter()
-                load(pg_app, corpus, small, args.size)
-                print(f"loaded {args.size:,} comments into PostgreSQL in "
-                      f"{time.perf_counter() - started:.1f} s more", flush=True)
-                index_with(pg_app, "database", args.size, rates)
-                measure(pg_app, "postgres", args.size, args.repeat, latency)
+            load(pg_app, corpus, 0, args.size)
+            _say(args.json, f"loaded {args.size:,} comments into PostgreSQL in {time.perf_counter() - started:.1f} s")
+            bench(pg_app, "database")
         finally:
             drop()
+    return results
 
+
+def _print_report(results: list[dict[str, Any]], repeat: int) -> None:
     print("\nindex build (reindex from the database)")
-    _print_table(["engine", "comments", "seconds", "docs/s"], rates)
-    print(f"\nquery latency in ms ({args.repeat} runs per query, 3 queries per type)")
-    _print_table(["engine", "comments", "type", "app med", "app p95", "raw med", "raw p95", "app vs raw"],
-                 latency)
+    _print_table(["engine", "comments", "seconds", "CPU s", "docs/s", "MB"],
+                 [[r["engine"], f"{r['comments']:,}", f"{r['index_seconds']:.1f}", f"{r['index_cpu_seconds']:.1f}",
+                   f"{r['docs_per_second']:,}", f"{r['index_bytes'] / 1e6:,.0f}"] for r in results])
+    print(f"\nquery latency in ms ({repeat} runs per query, 3 queries per type)")
+    rows = [[r["engine"], f"{r['comments']:,}", kind, f"{q['p50_ms']:.1f}", f"{q['p95_ms']:.1f}",
+             f"{q['raw_p50_ms']:.1f}", f"{q['raw_p95_ms']:.1f}", f"{q['app_vs_raw']:.2f}x"]
+            for r in results for kind, q in r["queries"].items()]
+    _print_table(["engine", "comments", "type", "app p50", "app p95", "raw p50", "raw p95", "app/raw"], rows)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ def test_reindex_in_several_batches(app: Flask, archive: dict[str, int], monkeyp
     import archive.search as search
 
     monkeypatch.setattr(search, "REINDEX_BATCH", 7)
+    monkeypatch.setattr(search, "REINDEX_BATCHES", {})
     assert reindex(archive_context(app)) == len(SPECS)
     assert found(app, archive, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
     assert query_index(archive_context(app), SearchQuery(text="filler")).total == len(SPECS) - 9
@@ -233,35 +234,101 @@ def test_a_locked_index_is_marked_stale_and_reindex_repairs_it(
     assert keys_of(ids, [hit.comment_id for hit in results.hits]) == ["c7"]
 
 
-def test_a_lost_index_is_recreated_and_flagged(app: Flask, file_index: tuple[str, dict[str, int]]) -> None:
-    backend, _ids = file_index
+def test_a_lost_index_is_recreated_and_searches_say_to_reindex(
+        app: Flask, client, file_index: tuple[str, dict[str, int]]) -> None:
+    backend, ids = file_index
     index_dir = _index_dir(app, backend)
     if backend == "whoosh":
         for path in index_dir.iterdir():
-            path.unlink()
+            if path.suffix not in (".ready", ".stale"):
+                path.unlink()
     else:
         shutil.rmtree(index_dir)
     with_settings(app)  # a new process: a new engine, with no index open
-    results = query_index(archive_context(app), SearchQuery(text="cafcass"))
-    assert results.total == 0 and results.stale
+    # An empty index over 54 comments would answer wrongly: searches refuse, saying what to run.
+    with pytest.raises(ArchiveError, match=f"not been built for the {backend} engine.*archive reindex"):
+        query_index(archive_context(app), SearchQuery(text="cafcass"))
+    # The page and the API say so too, with what to do.
+    page = client.get("/search?q=cafcass")
+    assert page.status_code == 503 and b"python -m archive reindex" in page.data
+    answer = client.get("/api/v1/search?q=cafcass")
+    assert answer.status_code == 503 and "python -m archive reindex" in answer.get_json()["error"]
+    # Captures still index what they change meanwhile; that does not make the index whole.
+    reindex_now(app, [ids["c1"]])
+    with pytest.raises(ArchiveError, match="archive reindex"):
+        query_index(archive_context(app), SearchQuery(text="cafcass"))
     reindex(archive_context(app))
     results = query_index(archive_context(app), SearchQuery(text="cafcass"))
     assert results.total == 6 and not results.stale
 
 
-def test_a_first_index_is_stale_only_if_it_misses_comments(app: Flask) -> None:
-    """The first capture creates the index: not stale. Comments from before it: stale."""
+def test_a_first_index_is_ready_only_if_it_misses_no_comments(app: Flask) -> None:
+    """The first capture creates the index: ready. Comments from before it: not ready."""
     with_settings(app, search_backend="whoosh")
     ids = build_archive(app)
     comment_ids = [value for key, value in ids.items() if not key.startswith("T")]
     reindex_now(app, comment_ids)
-    assert not _stale_flag(app).exists()
+    assert archive_context(app).search.is_ready() and not _stale_flag(app).exists()
     assert found(app, ids, "cafcass") == ["c1", "c2", "c3", "c4", "c7", "c8"]
     for path in _stale_flag(app).parent.iterdir():
         path.unlink()
     with_settings(app)
     reindex_now(app, [ids["c1"]])
-    assert _stale_flag(app).exists()
+    assert not archive_context(app).search.is_ready()
+    with pytest.raises(ArchiveError, match="run `python -m archive reindex`"):
+        found(app, ids, "cafcass")
+
+
+def test_switching_engines_needs_a_reindex_which_init_runs(app: Flask, runner) -> None:
+    """Each engine's index is usable only while it holds every comment in this release's format."""
+    with_settings(app, search_backend="tantivy")
+    ids = build_archive(app)
+    reindex(archive_context(app))
+    assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+    # The same data folder on another engine: never built for it, so it says so.
+    with_settings(app, search_backend="whoosh")
+    with pytest.raises(ArchiveError, match="not been built for the whoosh engine"):
+        found(app, ids, "moderation")
+    result = runner.invoke("init")
+    assert result.exit_code == 0, result.output
+    assert f"rebuilding the search index of {len(SPECS)} comments (whoosh)" in result.output
+    assert f"indexed {len(SPECS)}/{len(SPECS)} comments (100%" in result.output
+    assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+    assert "rebuilding" not in runner.invoke("init").output  # built: nothing more to do
+    # Nothing changed since tantivy's rebuild: switching back needs nothing.
+    with_settings(app, search_backend="tantivy")
+    assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+    # An update that only whoosh received leaves tantivy's index behind.
+    with_settings(app, search_backend="whoosh")
+    reindex_now(app, [ids["c1"]])
+    with_settings(app, search_backend="tantivy")
+    with pytest.raises(ArchiveError, match="not been built for the tantivy engine"):
+        found(app, ids, "moderation")
+    assert runner.invoke("reindex").exit_code == 0
+    assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_index_from_an_older_release_needs_a_reindex(app: Flask, backend: str) -> None:
+    """An index built before stemming lacks the stems: searches say to rebuild it."""
+    with_settings(app, search_backend=backend)
+    ids = build_archive(app)
+    reindex(archive_context(app))
+    archive_context(app).search.ready_flag.write_text("1 2026-11-01T00:00:00Z\n")
+    if not archive_context(app).search.tracked:
+        # PostgreSQL's index is shared by hosts with folders of their own: no flag decides.
+        assert backend == "database" and not get_db(app).is_sqlite
+        assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+        return
+    with pytest.raises(ArchiveError, match="built by an older release"):
+        found(app, ids, "moderation")
+    reindex(archive_context(app))
+    assert found(app, ids, "moderation") == ["c1", "c4", "c9"]
+
+
+def test_an_empty_archive_is_ready_at_once(app: Flask) -> None:
+    results = query_index(archive_context(app), SearchQuery(text="anything"))
+    assert results.total == 0 and archive_context(app).search.is_ready()
 
 
 def test_readers_see_each_commit(app: Flask, file_index: tuple[str, dict[str, int]]) -> None:

@@ -12,13 +12,22 @@ from archive.search import cursor as cursors
 from archive.search.highlight import best_version, highlight
 from archive.search.plan import make_plan
 from archive.search.query import And, Leaf, Not, Or, parse, positive_leaves
-from archive.search.tokens import MAX_TOKEN_CHARS, token_spans, tokenize
+from archive.search.tokens import MAX_TOKEN_CHARS, STEM_MARK, stem, stem_tokens, token_spans, tokenize
 
 SECRET = "test-secret"
 
 
 def word(text: str, field: str | None = None, prefix: bool = False) -> Leaf:
-    return Leaf(field, tuple(text.split()), prefix)
+    """A leaf as the parser makes it from unquoted text: one plain word in the
+    text or a title also matches its stem."""
+    words = tuple(text.split())
+    stemmed = len(words) == 1 and not prefix and field in (None, "title")
+    return Leaf(field, words, prefix, stem(words[0]) if stemmed else None)
+
+
+def exact(text: str, field: str | None = None) -> Leaf:
+    """A quoted word or phrase: never stemmed."""
+    return Leaf(field, tuple(text.split()))
 
 
 @pytest.mark.parametrize("text, tokens", [
@@ -60,6 +69,9 @@ def test_token_spans_point_into_the_original_text() -> None:
     ("AUTHOR:Smith*", word("smith", "author", prefix=True)),
     ("site:communitycare.co.uk", word("communitycare co uk", "site")),
     ("title:ofsted", word("ofsted", "title")),
+    ('"ofsted"', exact("ofsted")),                 # quoted: exact
+    ('title:"ofsted"', exact("ofsted", "title")),
+    ("author:smiths", exact("smiths", "author")),  # names are not stemmed
     ("don't", word("don t")),                      # split words are phrases
     ("unknown:field", word("unknown field")),      # not a field: just words
     ("and or not", And((word("and"), word("or"), word("not")))),  # operators only in capitals
@@ -107,6 +119,26 @@ def test_malformed_queries_get_a_one_line_reason(text: str, message: str) -> Non
         parse(text)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_stems() -> None:
+    assert [stem(w) for w in ("moderation", "moderated", "moderate", "courts", "dying")] == [
+        "moder", "moder", "moder", "court", "die"]
+    # Documents carry the stems that differ from their word, marked, once each.
+    assert stem_tokens(["moderated", "out", "moderation", "court"]) == (STEM_MARK + "moder",)
+    assert parse("moderation") == Leaf(None, ("moderation",), stem="moder")
+    assert parse("moderation").terms == ("moder", STEM_MARK + "moder")  # type: ignore[union-attr]
+    # No word can hold the mark, so no query reaches a stem token except through a stemmed leaf.
+    assert tokenize(f"x{STEM_MARK}moder") == ["x", "moder"]
+
+
+def test_highlight_marks_every_form_of_a_stemmed_word_and_only_exact_phrases() -> None:
+    text = "Moderation? It was moderated out, modern moderators moderate."
+    stemmed = highlight(text, positive_leaves(parse("moderation")))
+    assert stemmed == ("<mark>Moderation</mark>? It was <mark>moderated</mark> out, modern "
+                       "<mark>moderators</mark> <mark>moderate</mark>.")
+    assert highlight(text, positive_leaves(parse('"moderation"'))) == (
+        "<mark>Moderation</mark>? It was moderated out, modern moderators moderate.")
 
 
 def test_positive_leaves_skip_negations() -> None:

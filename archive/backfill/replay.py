@@ -24,7 +24,7 @@ from archive.backfill.chain import ChainState, dump_chain
 from archive.backfill.sources import Archived, SnapshotSource
 from archive.capture.fetch.fetcher import FetchResult
 from archive.capture.follow import may_follow
-from archive.capture.ledger import apply_verdict, load_comments
+from archive.capture.ledger import apply_verdict
 from archive.clock import utcnow
 from archive.context import ArchiveContext
 from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
@@ -195,8 +195,7 @@ def _store(ctx: ArchiveContext, session: Session, run_id: int, planned: Planned,
                         window_after=view.window_after if view else None,
                         has_tree=view.has_tree if view else True, reason=reason)
     verdict = judge(chain.known, snapshot, chain.thread, ctx.settings.confirm_captures)
-    changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
-                            snapshot.has_tree, load_comments(session, thread.id))
+    changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict, snapshot.has_tree)
     if good and view is not None:
         thread.title = thread.title or view.title
         thread.adapter = thread.adapter or (adapter.name if adapter else None)

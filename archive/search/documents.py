@@ -1,8 +1,10 @@
 """Comments to search documents: what every engine indexes, read from the database.
 
 One document per comment. Its body is every version's text, then the thread
-title, as separate segments: engines keep a gap between segments so that a
-phrase never matches across two versions. A redacted comment is indexed with
+title, then the marked stems of those words (archive/search/tokens.py), as
+separate segments: engines keep a gap between segments so that a phrase never
+matches across two versions. The title field is the title's words followed by
+their marked stems. So every engine indexes stems with no change of its own. A redacted comment is indexed with
 no text and no author, so that counts still include it but nothing it said
 can be found.
 """
@@ -11,24 +13,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
-from archive.search.tokens import tokenize
+from archive.search.tokens import stem_tokens, tokenize
 from archive.store.models import Comment, CommentVersion, Site, Thread
 
 # Tokens kept per document: a hostile megabyte of text must not blow up an
 # engine (PostgreSQL positions stop at 16383).
 MAX_DOCUMENT_TOKENS = 12_000
+# Distinct stems kept per document, on top of its tokens (positions stay under 16383).
+MAX_DOCUMENT_STEMS = 4_000
+# What documents hold: an index built from another format must be rebuilt
+# (archive/search/engines.py). 2: stems added.
+DOCUMENT_FORMAT = 2
 SEGMENT_BREAK = " \u00a6 "
 
 
 @dataclass(frozen=True)
 class SearchDocument:
     comment_id: int
-    # Versions' tokens (oldest first), then the title's: one list per segment.
+    # Versions' tokens (oldest first), then the title's, then the marked stems
+    # of all of them: one list per segment.
     body: tuple[tuple[str, ...], ...]
+    # The title's tokens, then their marked stems.
     title: tuple[str, ...]
     author: tuple[str, ...]
     # The site's host and name, as two segments.
@@ -100,13 +110,20 @@ def load_documents(session: Session, selection: Selection) -> list[SearchDocumen
                 .order_by(CommentVersion.comment_id, CommentVersion.seq)):
             texts.setdefault(comment_id, []).append(text)
     documents = []
+    # A thread's comments share its title: tokenized and stemmed once a batch.
+    titles: dict[str, tuple[list[str], tuple[str, ...]]] = {}
     for row in rows:
-        title = tokenize(row.title or "")
+        if row.title not in titles:
+            tokens = tokenize(row.title or "")[:MAX_DOCUMENT_TOKENS]
+            titles[row.title] = (tokens, stem_tokens(tokens)[:MAX_DOCUMENT_STEMS])
+        title, title_stems = titles[row.title]
         versions = [tokenize(text) for text in texts.get(row.id, [])]
+        body = _capped([*versions, title])
+        stems = stem_tokens(chain.from_iterable(body))[:MAX_DOCUMENT_STEMS]
         documents.append(SearchDocument(
             comment_id=row.id,
-            body=_capped([*versions, title]),
-            title=tuple(title[:MAX_DOCUMENT_TOKENS]),
+            body=(*body, stems),
+            title=(*title, *title_stems),
             author=() if row.redacted else tuple(tokenize(row.author or "")[:256]),
             site=(tuple(tokenize(row.host)), tuple(tokenize(row.name or "")[:256])),
             site_host=row.host,

@@ -1,9 +1,24 @@
-"""Which engine serves this archive (ARCHIVE_SEARCH_BACKEND), and the stale flag.
+"""Which engine serves this archive (ARCHIVE_SEARCH_BACKEND), and whether its index can be used.
 
-`whoosh` (default), `database` (SQLite FTS5 on SQLite, tsvector + GIN on
-PostgreSQL) or `tantivy` (a Tantivy index in <DATA_DIR>/index/tantivy/). When an index update fails, a flag file
-`<DATA_DIR>/index/<backend>.stale` records why; searches still run (and say
-they may be out of date) until `reindex` repairs the index and removes it.
+`tantivy` (default: a Tantivy index in <DATA_DIR>/index/tantivy/), `whoosh`
+(a Whoosh index in <DATA_DIR>/index/) or `database` (SQLite FTS5 on SQLite,
+tsvector + GIN on PostgreSQL).
+
+Two flag files in <DATA_DIR>/index/ say what state an engine's index is in:
+
+- `<backend>.ready` (holding documents.DOCUMENT_FORMAT): the index holds
+  every comment. `reindex` writes it; so does the first use of an engine on an
+  archive with no comments yet. An index update made by another engine
+  removes it (this engine's index missed that update), and so does creating
+  an index over comments it lacks. Without it searches refuse, saying to run
+  `reindex`, rather than show wrong or empty results: switching engines, or
+  upgrading to a release that indexes differently, needs a `reindex` (`init`
+  runs it).
+  PostgreSQL's `database` index is the exception, always taken as ready: it
+  lives in a database that web processes on several machines share, each
+  with a data folder of its own, so no one folder's flag can speak for it.
+- `<backend>.stale`: an index update failed, and why; searches still run (and
+  say they may be out of date) until `reindex` repairs the index and removes it.
 """
 from __future__ import annotations
 
@@ -15,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.clock import iso, utcnow
 from archive.search.base import Engine
+from archive.search.documents import DOCUMENT_FORMAT
 from archive.settings import Settings, SettingsError
 from archive.store.db import Database
 from archive.store.models import Comment
@@ -53,30 +69,64 @@ BASE_FAILURES: tuple[type[BaseException], ...] = (OSError, EOFError, SQLAlchemyE
 
 
 class SearchIndex:
-    """The archive's engine, and the flag that says its index is out of date."""
+    """The archive's engine, and the flags that say whether its index is complete."""
 
-    def __init__(self, make: Callable[[], Engine], db: Database, stale_flag: Path) -> None:
+    def __init__(self, make: Callable[[], Engine], db: Database, backend: str, flags: Path,
+                 tracked: bool = True) -> None:
         self._make = make
         self._engine: Engine | None = None
         self._db = db
-        self.stale_flag = stale_flag
+        self.backend = backend
+        # False: the index is not this data folder's to vouch for (see above).
+        self.tracked = tracked
+        self.stale_flag = flags / f"{backend}.stale"
+        self.ready_flag = flags / f"{backend}.ready"
 
     def engine(self, indexing: Sequence[int] = ()) -> Engine:
         """The engine, its index created if there is none. `indexing`: the
         comments the caller is about to index."""
         if self._engine is None:
             self._engine = self._make()
-        if self._engine.create_missing_index():
-            # A new (or deleted) index is out of date at once if the archive
-            # holds comments other than those about to be indexed.
+        created = self._engine.create_missing_index()
+        if created or not self.is_ready():
+            # An index lacks nothing if the archive holds no comments other
+            # than those about to be indexed; a new (or lost) one over other
+            # comments lacks them all.
             others = select(Comment.id).limit(1)
             if indexing:
                 others = others.where(Comment.id.not_in(indexing))
             with self._db.read_session() as session:
-                if session.scalar(others) is not None:
-                    self.mark_stale(f"{self._engine.name}: index created over an archive "
-                                    "that already has comments")
+                complete = session.scalar(others) is None
+            if complete:
+                self.mark_ready()
+            elif created:
+                self.ready_flag.unlink(missing_ok=True)
         return self._engine
+
+    def is_ready(self) -> bool:
+        """Whether the index holds every comment, in this release's format."""
+        if not self.tracked:
+            return True
+        try:
+            return self.ready_flag.read_text(encoding="utf-8").split(" ", 1)[0] == str(DOCUMENT_FORMAT)
+        except FileNotFoundError:
+            return False
+
+    def mark_ready(self) -> None:
+        self.ready_flag.parent.mkdir(parents=True, exist_ok=True)
+        self.ready_flag.write_text(f"{DOCUMENT_FORMAT} {iso(utcnow())}\n", encoding="utf-8")
+
+    def others_miss_updates(self) -> None:
+        """Called before this engine's index is updated: no other engine's index
+        gets the update, so none of them holds every comment any more."""
+        for flag in self.ready_flag.parent.glob("*.ready"):
+            if flag != self.ready_flag:
+                flag.unlink(missing_ok=True)
+
+    def not_ready_message(self) -> str:
+        return (f"the search index of this archive has not been built for the {self.backend} engine "
+                "(or was built by an older release, or by another engine since): an operator should run "
+                "`python -m archive reindex`")
 
     @property
     def failures(self) -> tuple[type[BaseException], ...]:
@@ -105,5 +155,6 @@ def open_search(settings: Settings, db: Database) -> SearchIndex:
     """The search index ARCHIVE_SEARCH_BACKEND names; SettingsError for an unknown name."""
     check_backend(settings.search_backend)
     make = BACKENDS[settings.search_backend]
-    stale_flag = settings.data_dir / "index" / f"{settings.search_backend}.stale"
-    return SearchIndex(lambda: make(settings, db), db, stale_flag)
+    tracked = settings.search_backend != "database" or db.is_sqlite
+    return SearchIndex(lambda: make(settings, db), db, settings.search_backend, settings.data_dir / "index",
+                       tracked)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from html import escape
 
 from archive.search.query import Leaf
-from archive.search.tokens import token_spans
+from archive.search.tokens import stem, token_spans
 
 SNIPPET_CHARS = 300
 # Characters of context shown before the first match.
@@ -30,6 +30,8 @@ def matched_spans(text: str, leaves: Sequence[Leaf]) -> list[tuple[int, int]]:
         for i in range(len(tokens) - size + 1):
             if size == 1 and leaf.prefix:
                 hit = tokens[i].startswith(leaf.words[0])
+            elif leaf.stem is not None:
+                hit = tokens[i] == leaf.stem or stem(tokens[i]) == leaf.stem
             else:
                 hit = tuple(tokens[i:i + size]) == leaf.words
             if hit:

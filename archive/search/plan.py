@@ -17,11 +17,14 @@ from datetime import datetime
 
 from archive.clock import to_naive_utc
 from archive.search import cursor as cursors
-from archive.search.query import Leaf, Node, parse, positive_leaves
+from archive.search.query import Leaf, Node, exact, has_stems, parse, positive_leaves
 from archive.search.types import SORTS, STATUSES, SearchQuery, SearchQueryError
 
 MAX_PER_PAGE = 100
 MAX_OFFSET = 1_000_000
+# Added to the score of a comment that matches the words as typed: more than
+# any engine's own score of a query of at most 32 words, so those come first.
+EXACT_BONUS = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,15 @@ class Plan:
     # What a cursor must belong to: the query, filters, sort and page size.
     cursor_scope: str
     secret: str = field(repr=False)
+
+    @property
+    def exact_expr(self) -> Node | None:
+        """For a relevance sort of words that stemming widened: the words as
+        typed. Engines rank the comments matching it first, then the rest by
+        score (each engine adds EXACT_BONUS to their score)."""
+        if self.expr is None or self.sort != "relevance" or not has_stems(self.expr):
+            return None
+        return exact(self.expr)
 
     @property
     def leaves(self) -> list[Leaf]:

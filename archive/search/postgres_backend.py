@@ -63,6 +63,8 @@ def tsquery_literal(node: Node, loose: bool = False) -> str:
     if isinstance(node, Leaf):
         if node.prefix:
             return f"'{node.words[0]}':*"
+        if node.stem is not None:
+            return "(" + " | ".join(f"'{term}'" for term in node.terms) + ")"
         return (" & " if loose else " <-> ").join(f"'{word}'" for word in node.words)
     if isinstance(node, Not):
         return f"!({tsquery_literal(node.item)})"
@@ -181,9 +183,11 @@ class PostgresEngine:
         body_leaves = [leaf for leaf in plan.leaves if leaf.field is None]
         if plan.sort == "relevance" and body_leaves:
             rank_query = " | ".join(f"({tsquery_literal(leaf)})" for leaf in body_leaves)
+        # The words as typed rank first (stemming widened the match).
+        exact = match_condition(plan.exact_expr, params) if plan.exact_expr is not None else None
         condition, candidates = _conjunction([match, *filters]), _conjunction([loose, *filters])
         return postgres_search.search(session, plan, condition, candidates, params, rank_query,
-                                      self.exact_count)
+                                      self.exact_count, exact)
 
 
 def _conjunction(clauses: Sequence[str | None]) -> str:

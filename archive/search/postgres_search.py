@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from archive.search.base import FacetRow, Found, facet_counts
-from archive.search.plan import Plan
+from archive.search.plan import EXACT_BONUS, Plan
 from archive.search.types import STATUSES
 
 FACETS = "status, reinstated, edited, site_host"
@@ -72,11 +72,12 @@ def two_significant(n: float) -> int:
 
 
 def search(session: Session, plan: Plan, condition: str, candidates: str, params: dict[str, Any],
-           rank_query: str | None, exact: int) -> Found:
+           rank_query: str | None, exact: int, exact_words: str | None = None) -> Found:
     """Page and counts of the comments `condition` (SQL over `d`, with `params`)
     selects. `candidates`: a condition selecting at least those, that the
     indexes answer alone (the same unless there is a phrase). `rank_query`:
-    the tsquery to rank by for a relevance sort (None: by id)."""
+    the tsquery to rank by for a relevance sort (None: by id). `exact_words`:
+    a condition met by comments holding the words as typed, which rank first."""
     direction = "ASC" if plan.sort == "oldest" else "DESC"
     # Candidates read at most: one more than are counted exactly.
     scan = exact + 1
@@ -84,9 +85,14 @@ def search(session: Session, plan: Plan, condition: str, candidates: str, params
     params = {**params, "m_limit": scan, "r_limit": exact, "p_limit": plan.limit + 1,
               "p_offset": plan.offset}
     score = "0.0::float8"
+    parts = []
     if rank_query is not None:
         params["rank_query"] = rank_query
-        score = f"CASE WHEN {hit} THEN ts_rank(d.body_vec, CAST(:rank_query AS tsquery)) ELSE 0 END::float8"
+        parts.append("ts_rank(d.body_vec, CAST(:rank_query AS tsquery))")
+    if exact_words is not None:
+        parts.append(f"CASE WHEN {exact_words} THEN {EXACT_BONUS} ELSE 0 END")
+    if parts:
+        score = f"CASE WHEN {hit} THEN {' + '.join(parts)} ELSE 0 END::float8"
     if plan.sort == "relevance":
         # The first `exact` found: all of them unless there are more.
         page = (f"SELECT 1, {_NO_FACET}, n.comment_id, n.score, n.sort_at "

@@ -11,16 +11,19 @@
 AND, OR and NOT are operators only in capitals; `and`, `or`, `not` are words.
 A plain word searches the comment text (every version) and the thread title.
 A word that the tokenizer splits (`don't`, `co.uk`) is searched as a phrase.
+A plain word in the text or a title (not in a phrase, not a prefix, not an
+author or site) also finds the other forms of its English stem:
+`moderation` finds "moderated"; comments with the word as typed rank first.
 NOT must sit beside a word to search for: `NOT a` alone, `a OR -b` are refused,
 because "everything except" is not a search.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
-from archive.search.tokens import MAX_TOKEN_CHARS, tokenize
+from archive.search.tokens import MAX_TOKEN_CHARS, STEM_MARK, stem, tokenize
 from archive.search.types import SearchQueryError
 
 MAX_QUERY_CHARS = 500
@@ -28,6 +31,8 @@ MAX_WORDS = 32
 MAX_DEPTH = 8
 MIN_PREFIX_CHARS = 2
 FIELDS = ("author", "site", "title")
+# Fields whose plain words also match their stems (names are not stemmed).
+STEMMED_FIELDS = (None, "title")
 OPERATORS = ("AND", "OR", "NOT")
 
 
@@ -36,11 +41,20 @@ class Leaf:
     """Words to find in one field (None: comment text and thread title).
 
     One word is a term, several a phrase; `prefix` makes a single word a
-    prefix.
+    prefix. `stem`: the word's stem when any word of that stem matches.
     """
     field: str | None
     words: tuple[str, ...]
     prefix: bool = False
+    stem: str | None = None
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Index terms any one of which matches a stemmed leaf: the stem as a
+        word, and the marked stem that documents carry for words whose stem
+        differs from the word (archive/search/tokens.py)."""
+        assert self.stem is not None
+        return (self.stem, STEM_MARK + self.stem)
 
 
 @dataclass(frozen=True)
@@ -220,7 +234,8 @@ class _Parser:
         self.words += len(words)
         if self.words > MAX_WORDS:
             raise SearchQueryError(f"too many words in the query (at most {MAX_WORDS})")
-        return Leaf(field, words, prefix)
+        stemmed = not quoted and not prefix and len(words) == 1 and field in STEMMED_FIELDS
+        return Leaf(field, words, prefix, stem(words[0]) if stemmed else None)
 
 
 def _has_long_run(raw: str) -> bool:
@@ -274,3 +289,20 @@ def positive_leaves(node: Node) -> list[Leaf]:
     if isinstance(node, Not):
         return []
     return [leaf for item in node.items for leaf in positive_leaves(item)]
+
+
+def exact(node: Node) -> Node:
+    """The tree with no stemming: every word as typed."""
+    if isinstance(node, Leaf):
+        return replace(node, stem=None)
+    if isinstance(node, Not):
+        return Not(exact(node.item))
+    return type(node)(tuple(exact(item) for item in node.items))
+
+
+def has_stems(node: Node) -> bool:
+    if isinstance(node, Leaf):
+        return node.stem is not None
+    if isinstance(node, Not):
+        return has_stems(node.item)
+    return any(has_stems(item) for item in node.items)

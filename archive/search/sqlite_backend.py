@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive.search.base import Found
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
-from archive.search.plan import Plan
+from archive.search.plan import EXACT_BONUS, Plan
 from archive.search.query import And, Leaf, Node, Not, Or
 from archive.search.sql_search import browse, run_search
 from archive.store.db import Database
@@ -28,6 +28,9 @@ COLUMNS = {None: "body", "title": "title", "author": "author", "site": "site"}
 def match_expression(node: Node) -> str:
     """The FTS5 MATCH string for a query tree."""
     if isinstance(node, Leaf):
+        if node.stem is not None:
+            either = " OR ".join(f'"{term}"' for term in node.terms)
+            return f"{COLUMNS[node.field]} : ({either})"
         star = " *" if node.prefix else ""
         return f'{COLUMNS[node.field]} : "{" ".join(node.words)}"{star}'
     if isinstance(node, Or):
@@ -96,4 +99,10 @@ class SqliteEngine:
         match = "SELECT rowid AS id, {score} AS score FROM search_fts WHERE search_fts MATCH :m_query"
         # bm25 is "lower is better"; the shared SQL sorts higher first.
         score = "-bm25(search_fts, 1.0, 0.5, 0.5, 0.5)" if plan.sort == "relevance" else "0.0"
-        return run_search(session, match, {"m_query": match_expression(plan.expr)}, plan, score=score)
+        params = {"m_query": match_expression(plan.expr)}
+        if plan.exact_expr is not None:
+            # The words as typed rank first: one more match, run once (an uncorrelated IN).
+            score += (f" + CASE WHEN rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :m_exact) "
+                      f"THEN {EXACT_BONUS} ELSE 0 END")
+            params["m_exact"] = match_expression(plan.exact_expr)
+        return run_search(session, match, params, plan, score=score)

@@ -16,7 +16,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from archive.search.documents import SearchDocument, segments_text
-from archive.search.plan import Plan
+from archive.search.plan import EXACT_BONUS, Plan
 from archive.search.query import And, Leaf, Node, Not
 
 EPOCH = datetime(1970, 1, 1)
@@ -62,6 +62,9 @@ def to_query(node: Node) -> Query:
         if node.prefix:
             # Tokens are letters and digits only: nothing to escape in the pattern.
             return Query.regex_query(SCHEMA, field, f"{node.words[0]}.*")
+        if node.stem is not None:
+            return Query.boolean_query([(Occur.Should, Query.term_query(SCHEMA, field, term))
+                                        for term in node.terms])
         if len(node.words) == 1:
             return Query.term_query(SCHEMA, field, node.words[0])
         return Query.phrase_query(SCHEMA, field, list(node.words))
@@ -119,13 +122,19 @@ def filter_queries(plan: Plan, keyset: bool) -> list[Query]:
     return parts
 
 
-def filtered_query(plan: Plan, keyset: bool) -> Query:
+def filtered_query(plan: Plan, keyset: bool, ranked: bool = True) -> Query:
     """The query with its filters as non-scoring conjuncts (scores unchanged).
-    Without words, the filters are the query (date sorts only: nothing to score)."""
+    Without words, the filters are the query (date sorts only: nothing to score).
+    `ranked=False` leaves out what only orders the hits (for counts and facets)."""
     filters = filter_queries(plan, keyset)
     if plan.expr is None:
         return Query.all_query() if not filters else Query.boolean_query([(Occur.Must, q) for q in filters])
     words = to_query(plan.expr)
+    if ranked and plan.exact_expr is not None:
+        # Matches as before; the words as typed add a bonus that ranks them first.
+        words = Query.boolean_query([(Occur.Must, words),
+                                     (Occur.Should, Query.const_score_query(to_query(plan.exact_expr),
+                                                                            EXACT_BONUS))])
     if not filters:
         return words
     return Query.boolean_query([(Occur.Must, words),

@@ -3,17 +3,31 @@
 Every engine is fed tokens this module made (lower-case letters and digits,
 accents removed, separated by single spaces), and every query word goes
 through the same function, so the engines never disagree about what a word
-is: no stemming, no stop words, no engine-specific splitting rules.
+is: no stop words, no engine-specific splitting or stemming rules.
+
+Stemming is done here too, by one English (Snowball "Porter2") stemmer for
+every engine: a document also carries, as extra tokens, the stems of its words
+that stemming changes, each behind STEM_MARK ("moderated" adds "\ue000moder").
+The mark is a private-use character, which no word can contain, so a stem
+token never equals a word, never starts a prefix match and never sits inside
+a phrase of words.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 # Longer "words" are base64 blobs, URLs run together or keyboard mashing:
 # they are not indexed (and a query for one is refused).
 MAX_TOKEN_CHARS = 64
+
+# Marks a stem token in an index (see above): category Co, never a token character.
+STEM_MARK = "\ue000"
+# Distinct words whose stems are remembered: an archive's vocabulary is mostly
+# far smaller, and stemming a word costs ~25 us in pure Python.
+STEM_CACHE_WORDS = 500_000
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 _ASCII_SPAN = re.compile(r"[A-Za-z0-9]+")
@@ -80,3 +94,32 @@ def tokenize(text: str) -> list[str]:
     if text.isascii():
         return [t for t in _ASCII_TOKEN.findall(text.lower()) if len(t) <= MAX_TOKEN_CHARS]
     return [token for _start, _end, token in token_spans(text)]
+
+
+@lru_cache(maxsize=STEM_CACHE_WORDS)
+def stem(token: str) -> str:
+    """The English stem of a token ("moderation", "moderated" -> "moder")."""
+    # Imported on first use: the package loads 30 languages (60 ms), which a
+    # command that never searches or indexes need not pay for.
+    from snowballstemmer import EnglishStemmer
+
+    # A new stemmer each time: a stemmer object is not safe to share between
+    # threads, and making one is cheap next to the stemming (done once a word).
+    return str(EnglishStemmer().stemWord(token))
+
+
+def stem_tokens(tokens: Iterable[str]) -> tuple[str, ...]:
+    """The marked stems of `tokens` that differ from their word, each once, in order.
+
+    A word whose stem is itself needs none: a search for any form of it
+    matches the word itself (see query.Leaf.terms).
+    """
+    # C-level loops over cached lookups: this runs for every comment a rebuild indexes.
+    return tuple(dict.fromkeys(filter(None, map(_marked_stem, dict.fromkeys(tokens)))))
+
+
+@lru_cache(maxsize=STEM_CACHE_WORDS)
+def _marked_stem(token: str) -> str:
+    """The token's marked stem, or "" when stemming leaves it as it is."""
+    root = stem(token)
+    return "" if root == token else STEM_MARK + root

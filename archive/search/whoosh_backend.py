@@ -1,4 +1,4 @@
-"""The `whoosh` engine (the default): a Whoosh index in <DATA_DIR>/index/.
+"""The `whoosh` engine: a Whoosh index in <DATA_DIR>/index/.
 
 Fields hold this package's tokens separated by spaces and are analysed by a
 plain space tokenizer, so Whoosh matches exactly what the other engines
@@ -28,7 +28,7 @@ from whoosh.sorting import Count, FieldFacet, MultiFacet, ScoreFacet
 
 from archive.search.base import Found, facet_counts
 from archive.search.documents import SearchDocument, Selection, load_documents, segments_text
-from archive.search.plan import Plan
+from archive.search.plan import EXACT_BONUS, Plan
 from archive.search.query import And, Leaf, Node, Not
 from archive.store.db import Database
 
@@ -90,6 +90,8 @@ def to_query(node: Node) -> wq.Query:
         field = FIELD_NAMES[node.field]
         if node.prefix:
             return wq.Prefix(field, node.words[0])
+        if node.stem is not None:
+            return wq.Or([wq.Term(field, term) for term in node.terms])
         if len(node.words) == 1:
             return wq.Term(field, node.words[0])
         return wq.Phrase(field, list(node.words))
@@ -139,6 +141,9 @@ def filtered_query(plan: Plan, keyset: bool) -> wq.Query:
         # A plan without words always has a filter; Every() keeps this total.
         return wq.Every() if filters is None else filters
     query = to_query(plan.expr)
+    if plan.exact_expr is not None:
+        # Matches as before; the words as typed add a bonus that ranks them first.
+        query = wq.AndMaybe(query, wq.ConstantScoreQuery(to_query(plan.exact_expr), EXACT_BONUS))
     return query if filters is None else wq.And([query, wq.ConstantScoreQuery(filters, 0.0)])
 
 

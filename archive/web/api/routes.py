@@ -25,6 +25,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive.clock import EARLIEST, LATEST, iso, parse_date
+from archive.errors import ArchiveError
 from archive.research.exports import CAPTURES, COMMENT_STATUSES, COMMENTS, EVENTS, ExportFilter, RowSource
 from archive.research.stats_queries import GROUPINGS, build_stats
 from archive.rules.stats import NOTES
@@ -343,6 +344,9 @@ def search() -> Response:
         results = query_index(archive_context(), query)
     except SearchQueryError as exc:
         raise ApiError(400, str(exc)) from None
+    except ArchiveError as exc:
+        # The query was fine; the index is not (not built for this engine, or unreadable).
+        raise ApiError(503, f"search is not available right now: {exc}") from None
     ids = [hit.comment_id for hit in results.hits]
     records = _comments_by_id(ids)
     hits = []
