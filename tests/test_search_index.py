@@ -253,6 +253,10 @@ def test_a_lost_index_is_recreated_and_searches_say_to_reindex(
     assert page.status_code == 503 and b"python -m archive reindex" in page.data
     answer = client.get("/api/v1/search?q=cafcass")
     assert answer.status_code == 503 and "python -m archive reindex" in answer.get_json()["error"]
+    text = "the whole comment as I remember writing it"
+    assert client.get("/find", query_string={"text": text}).status_code == 503
+    found = client.get("/api/v1/find", query_string={"text": text})
+    assert found.status_code == 503 and "python -m archive reindex" in found.get_json()["error"]
     # Captures still index what they change meanwhile; that does not make the index whole.
     reindex_now(app, [ids["c1"]])
     with pytest.raises(ArchiveError, match="archive reindex"):

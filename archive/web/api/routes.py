@@ -383,6 +383,8 @@ def find() -> Response:
         found = find_comments(archive_context(), get_session(), wanted)
     except FindError as exc:
         raise ApiError(400, str(exc)) from None
+    except ArchiveError as exc:
+        raise ApiError(503, f"finding comments is not available right now: {exc}") from None
     records = _comments_by_id([m.comment.id for m in found.matches])
     matches = [{"comment": public_comment(records[m.comment.id]), "similarity": m.score,
                 "history": url_for("public.comment", comment_id=m.comment.id, _external=True)}
