@@ -72,7 +72,7 @@ def _root(page: Page) -> Any:
 
 
 def _is_root(data: Any) -> bool:
-    return isinstance(data, dict) and ROOT_KEYS <= data.keys() and isinstance(data["replies"], list)
+    return isinstance(data, dict) and data.keys() >= ROOT_KEYS and isinstance(data["replies"], list)
 
 
 class IssoAdapter(Adapter):
