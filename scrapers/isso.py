@@ -84,9 +84,15 @@ class IssoAdapter(Adapter):
     def __init__(self) -> None:
         self.server: str | None = None
         self.uri: str | None = None
+        self.problem = ""
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        self.server, self.uri = parse_options(options)
+        """Take the watch's options; bad ones make every page unrecognised, never an exception
+        (as generic-css does: the core builds adapters in places that do not expect one)."""
+        try:
+            (self.server, self.uri), self.problem = parse_options(options), ""
+        except ValueError as exc:
+            self.server, self.uri, self.problem = None, None, str(exc)
 
     def first_url(self, thread_url: str) -> str:
         if self.server is None:
@@ -100,6 +106,8 @@ class IssoAdapter(Adapter):
             return 0
 
     def read(self, page: Page) -> PageResult:
+        if self.problem:
+            return PageResult(recognised=False, reason=self.problem)
         try:
             data = _root(page)
         except ValueError as exc:

@@ -158,6 +158,13 @@ def test_bad_options_are_refused_in_one_line(options: dict, message: str) -> Non
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_bad_options_make_every_answer_unrecognised_never_raise() -> None:
+    adapter = get_adapter("isso", {"isso": "ftp://i.test/"})
+    assert adapter.first_url("http://blog.test/post-1/") == "http://blog.test/post-1/"
+    result = adapter.parse(_page(_load("thread")))
+    assert not result.recognised and "not an http(s) server URL" in result.reason
+
+
 def test_an_isso_answer_is_detected_and_registered() -> None:
     assert ADAPTERS["isso"] is IssoAdapter
     chosen = choose_adapter(_page(_load("thread")))
