@@ -24,6 +24,11 @@ tombstones), so it is not what an answer is compared with.
 Isso keeps a deleted comment that has replies as a tombstone (`mode: 4`,
 empty text, no author); a deleted leaf, and a tombstone whose last reply
 went, disappear. Held comments (`mode: 2`) are never in a public answer.
+
+An empty answer carries no count: Isso answers a uri it does not know (a
+wrong `uri` option, a server that lost its database) exactly as an empty
+thread, so such an answer cannot confirm that known comments went, and the
+core treats every known comment vanishing at once as a suspect capture.
 """
 from __future__ import annotations
 
@@ -124,7 +129,10 @@ class IssoAdapter(Adapter):
             problem = _add_thread(item, comments)
             if problem:
                 return PageResult(recognised=False, reason=problem, claimed_count=total)
-        result = PageResult(recognised=True, comments=comments, claimed_count=total)
+        # Isso answers a uri it has no thread for exactly like an empty thread, so an empty
+        # answer confirms no count: known comments all vanishing at once stays suspect.
+        result = PageResult(recognised=True, comments=comments,
+                            claimed_count=total if comments or hidden else None)
         if hidden:
             result.recognised, result.reason = False, f"Isso left out {hidden} top-level comments"
         elif len(comments) != total:

@@ -120,9 +120,21 @@ def test_an_overflowing_date_is_unrecognised() -> None:
     assert not result.recognised and "unreadable page" in result.reason
 
 
-def test_the_empty_answer_is_an_empty_thread() -> None:
+def test_the_empty_answer_is_an_empty_thread_that_confirms_no_count() -> None:
     result = IssoAdapter().parse(_page(_load("empty")))
-    assert result.recognised and result.comments == [] and result.claimed_count == 0
+    assert result.recognised and result.comments == [] and result.claimed_count is None
+
+
+def test_an_empty_answer_never_confirms_a_mass_removal() -> None:
+    from archive.rules.assess import classify_view
+    from archive.rules.verdicts import Known
+
+    adapter = IssoAdapter()
+    view = adapter.combine([adapter.parse(_page(_load("empty")))])
+    known = {key: Known(key=key, status="visible", text_sha256="x" * 64, parent_key=None, posted_at=None,
+                        last_seen_at=datetime(2026, 12, 1)) for key in ("1", "2", "3")}
+    outcome, reason = classify_view(view, known)
+    assert outcome == "suspect" and "all 3 known comments vanished" in reason
 
 
 def test_an_unconfigured_adapter_says_what_it_needs() -> None:
