@@ -104,7 +104,9 @@ def test_isso_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunner, 
     assert removed == {key["critic"], key["leaf"]}
     for cid in removed:
         assert rows[cid]["times_removed"] == 1
-        assert rows[cid]["removed_after"] < rows[cid]["removed_before"], rows[cid]
+        # The window (last seen, first missed]; export times have whole seconds, and these
+        # captures can fall in one second.
+        assert rows[cid]["removed_after"] <= rows[cid]["removed_before"], rows[cid]
     visible = {key[n] for n in ("wl", "critic_reply", "deep_reply", "nell")}
     assert {rows[c]["status"] for c in visible} == {"visible"}, "replies under a tombstone stay"
     kinds = {(e["comment_id"], e["kind"]) for e in _export(runner, "events")}
