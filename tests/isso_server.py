@@ -73,9 +73,9 @@ class IssoServer:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def start(self) -> None:
-        log = (self.folder / "isso.log").open("ab")
-        self.process = subprocess.Popen([str(isso_command()), "-c", str(self.config), "run"],
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with (self.folder / "isso.log").open("ab") as log:
+            self.process = subprocess.Popen([str(isso_command()), "-c", str(self.config), "run"],
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

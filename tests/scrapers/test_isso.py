@@ -1,4 +1,5 @@
-"""The Isso adapter on answers saved from a live Isso 0.14.0 (tests/fixtures/isso/).
+"""The Isso adapter on answers saved from a live Isso 0.14.0 (tests/fixtures/isso/),
+and a check that a live Isso still answers in the same shape.
 
 thread.json: a thread of four public comments (Ann, Bob's reply, Cy's reply
 to Bob that Isso flattened under Ann, an anonymous leaf) and one held.
@@ -20,6 +21,7 @@ import pytest
 from scrapers import ADAPTERS, choose_adapter, get_adapter
 from scrapers.base import Page
 from scrapers.isso import IssoAdapter, parse_options, thread_api_url
+from tests.isso_server import IssoServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isso"
 API = "http://127.0.0.1:8080/?uri=/post-1/"
@@ -182,3 +184,24 @@ def test_an_isso_answer_is_detected_and_registered() -> None:
     chosen = choose_adapter(_page(_load("thread")))
     assert isinstance(chosen, IssoAdapter)
     assert chosen.combine([chosen.parse(_page(_load("tombstone")))]).coverage == "complete"
+
+
+def _shape(data: Any) -> Any:
+    """The keys at every level of an answer: what the saved answers must share with a live one."""
+    if isinstance(data, dict):
+        return {key: _shape(value) for key, value in data.items() if key != "config"}
+    if isinstance(data, list):
+        return _shape(data[0]) if data else []
+    return type(data).__name__ if data is not None else "null"
+
+
+def test_saved_answers_are_shaped_like_a_live_isso(isso: IssoServer) -> None:
+    uri = "/shape-check/"
+    parent = isso.post(uri, "Ann", "First")
+    reply = isso.post(uri, "Bob", "Second", parent=parent)
+    for comment_id in (parent, reply):
+        isso.activate(comment_id)
+    live = isso.thread(uri)
+    assert _shape(live) == _shape(_data("thread"))
+    result = IssoAdapter().parse(_page(json.dumps(live).encode(), isso.api_url(uri)))
+    assert result.recognised and [r.key for r in result.comments] == [str(parent), str(reply)]
