@@ -17,6 +17,7 @@ from typing import Any
 from scrapers.base import Adapter, Page
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
+from scrapers.isso import IssoAdapter
 from scrapers.wordpress import WordPressAdapter
 from scrapers.wordpress_api import WordPressApiAdapter
 from scrapers.wordpress_feed import WordPressFeedAdapter
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressApiAdapter,
         WordPressFeedAdapter,
         GuardianAdapter,
+        IssoAdapter,
         GenericCssAdapter,
     )
 }

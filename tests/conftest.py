@@ -26,7 +26,8 @@ from archive.store.models import Base
 from archive.store.schema import upgrade
 from config import TestConfig
 
-pytest_plugins = ["tests.local_server", "tests.wordpress_site", "tests.s3_server", "tests.pywb_server"]
+pytest_plugins = ["tests.local_server", "tests.wordpress_site", "tests.s3_server", "tests.pywb_server",
+                  "tests.isso_server"]
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI") == "true"
