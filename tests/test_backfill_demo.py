@@ -1,4 +1,4 @@
-"""`demo --backfill`: a second Community Care thread rebuilt from a local web archive's snapshots."""
+"""`demo` (by default): a second Community Care thread rebuilt from a local web archive's snapshots."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,7 +10,7 @@ ARCHIVED_SITE = "Community Care (archived snapshots, offline demo)"
 
 
 def test_the_demo_shows_what_a_backfill_looks_like(app, runner, client):
-    result = runner.invoke("demo", "--backfill")
+    result = runner.invoke("demo")
     assert result.exit_code == 0, result.output
     assert "backfilling “Cafcass complaints process ‘marks its own homework’, say parents”" in result.output
     assert "backfill run 1 done: 6 of 6 snapshots judged (3 good, 1 suspect, 2 unchanged)" in result.output
@@ -28,5 +28,5 @@ def test_the_demo_shows_what_a_backfill_looks_like(app, runner, client):
     page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
     assert "Rebuilt in part from web archives." in page and "6 archived snapshots" in page
 
-    again = runner.invoke("demo", "--backfill")
+    again = runner.invoke("demo")
     assert again.exit_code == 0 and "backfilling" not in again.output

@@ -41,7 +41,7 @@ def _counts(app: Flask) -> tuple[int | None, ...]:
 
 def test_demo_records_removals_and_reads_like_a_real_archive(app, runner, client) -> None:
     # One run checked twice: a demo run captures about a hundred times.
-    result = runner.invoke("demo")
+    result = runner.invoke("demo", "--no-backfill")
     assert result.exit_code == 0, result.output
     assert "[failed]" in result.output and "[suspect]" in result.output
     assert "This is a simulation" in result.output
@@ -160,7 +160,7 @@ def test_an_interrupted_demo_carries_on_and_a_second_run_loads_nothing(app, runn
         halfway = session.scalars(select(func.count()).select_from(Capture)).one()
     assert 0 < halfway < len(COMMUNITY_CARE.capture_times())
 
-    again = runner.invoke("demo")
+    again = runner.invoke("demo", "--no-backfill")
     assert again.exit_code == 0, again.output
     assert "already loaded" not in again.output
     with get_db(app).read_session() as session:
@@ -173,7 +173,7 @@ def test_an_interrupted_demo_carries_on_and_a_second_run_loads_nothing(app, runn
     assert verify.exit_code == 0 and "no mismatches" in verify.output, verify.output
 
     before = _counts(app)
-    third = runner.invoke("demo")
+    third = runner.invoke("demo", "--no-backfill")
     assert third.exit_code == 0
     assert third.output.count("already loaded, nothing changed") == 2
     assert _counts(app) == before
@@ -186,7 +186,7 @@ def test_the_demo_leaves_real_sites_and_real_captures_alone(app, runner, local_s
     with ctx.db.write() as session:
         # Paused: this test must not fetch the real site.
         add_watch(session, "https://www.communitycare.co.uk/some-other-article/", allow_private=True).paused = True
-    result = runner.invoke("demo")
+    result = runner.invoke("demo", "--no-backfill")
     assert result.exit_code == 0, result.output
     assert "not loaded: Cafcass rated" in result.output
     assert "already holds www.communitycare.co.uk as a real site" in result.output
@@ -216,7 +216,7 @@ def test_an_archive_with_the_earlier_demo_on_loopback_counts_as_loaded(app, runn
             site = Site(host=f"127.0.0.1:{port}", name=article.site_name)
             session.add(Thread(url=f"http://127.0.0.1:{port}{article.path}", site=site, title=article.title))
     before = _counts(app)
-    result = runner.invoke("demo")
+    result = runner.invoke("demo", "--no-backfill")
     assert result.exit_code == 0, result.output
     assert result.output.count("already loaded, nothing changed") == 2
     assert _counts(app) == before

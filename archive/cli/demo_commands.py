@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--backfill", "with_backfill", is_flag=True,
+@click.option("--backfill/--no-backfill", "with_backfill", default=True, show_default=True,
               help="Also rebuild a second (invented) Community Care thread from a local web archive's "
                    "2018 snapshots, as `backfill` does from the Wayback Machine.")
 def demo(with_backfill: bool) -> None:
