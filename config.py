@@ -32,6 +32,10 @@ def _folder(value: str | Path) -> Path:
     return Path(value).resolve()
 
 
+def _optional(value: str | None) -> str | None:
+    return value or None
+
+
 def _duration(value: str | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else parse_duration(value)
 
@@ -44,6 +48,9 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                  "Where capture blobs are kept: empty for the data folder, or s3://BUCKET[/PREFIX]."),
     "DATABASE_URL": ("ARCHIVE_DATABASE_URL", "", str,
                      "SQLAlchemy URL; empty means SQLite in the data folder."),
+    "BROKER_URL": ("ARCHIVE_BROKER_URL", "", _optional,
+                   "Message broker of the distributed executor (redis://... or amqp://...); "
+                   "empty for the embedded one. A redis:// broker also holds the fleet's host slots."),
     "MIN_HOST_DELAY": ("ARCHIVE_MIN_HOST_DELAY", "5", float,
                        "Minimum seconds between two requests to one host."),
     "CONFIRM_CAPTURES": ("ARCHIVE_CONFIRM_CAPTURES", "2", int,

@@ -60,6 +60,7 @@ class Settings:
     data_dir: Path
     blob_url: str
     database_url: str
+    broker_url: str | None
     min_host_delay: float
     confirm_captures: int
     user_agent: str

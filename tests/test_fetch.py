@@ -161,7 +161,8 @@ def test_crawl_delay_lengthens_the_host_delay(local_server: LocalServer, make_fe
     fetcher = make_fetcher(min_host_delay=1.0)
     fetcher.fetch(local_server.url("/a"))
     fetcher.fetch(local_server.url("/a"))
-    assert clock.sleeps == [1.0, 7.0]
+    # From the moment robots.txt is read, its Crawl-delay follows it too.
+    assert clock.sleeps == [7.0, 7.0]
 
 
 def _fetch_in_threads(fetcher: Fetcher, urls: list[str]) -> list[FetchResult]:
