@@ -15,7 +15,11 @@ machines never send requests to one host closer together than its delay:
 - in-process, only for a Fetcher built without settings (unit tests).
 
 A slot is `max(now, next free time)`; reserving it moves the next free time
-to `slot + delay`. `hold` pushes the next free time to at least `now + s`:
+to `slot + delay` (plus `LATENESS_MARGIN` on a shared gate: a process learns
+its slot a round trip after it was given, and a busy machine wakes a
+sleeping thread late, so a request may leave a little after its slot; the
+margin keeps the next process's request from arriving closer than the delay
+behind such a late one). `hold` pushes the next free time to at least `now + s`:
 the fetcher calls it when an answer ends (so a slow answer still gets its
 delay after it, and a Crawl-delay read from robots.txt binds the requests
 reserved after it) and for a server's Retry-After. A slot further away than
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 REDIS_PREFIX = "archive:host-slot:"
+LATENESS_MARGIN = 0.05
 # An idle host's key outlives its last slot by this long, then Redis drops it.
 REDIS_IDLE_MS = 3_600_000
 
@@ -142,7 +147,8 @@ class RedisGate:
 
     def reserve(self, host: str, delay: float, max_wait: float) -> Turn:
         granted, wait = self._reserve(keys=[self.prefix + host],
-                                      args=[_micros(delay), _micros(max_wait), REDIS_IDLE_MS])
+                                      args=[_micros(delay + LATENESS_MARGIN), _micros(max_wait),
+                                            REDIS_IDLE_MS])
         return Turn(int(wait) / 1_000_000, granted=bool(granted))
 
     def hold(self, host: str, seconds: float) -> None:
@@ -182,6 +188,7 @@ class DatabaseGate:
         self._owns = owns
 
     def reserve(self, host: str, delay: float, max_wait: float) -> Turn:
+        delay += LATENESS_MARGIN
         if self._db.is_sqlite:
             return self._sqlite_reserve(host, delay, max_wait)
         with self._db.write() as session:
