@@ -23,6 +23,7 @@ from archive.capture.fetch.fetcher import HOST_WAIT_CAP, Fetcher
 from archive.capture.fetch.politeness import (
     LATENESS_MARGIN,
     DatabaseGate,
+    HostGate,
     RedisGate,
     host_of,
     open_gate,
@@ -33,8 +34,7 @@ from archive.capture.watches import add_watch
 from archive.context import ArchiveContext
 from archive.store.db import Database
 from archive.store.models import Event, HostSlot, Watch
-from tests.context_support import with_settings
-from tests.gate_support import TOLERANCE, UA, GateSpec, fetch_in_processes, gaps
+from tests.gate_support import TOLERANCE, GateSpec, fetch_in_processes, gaps
 from tests.local_server import LocalServer
 from tests.wordpress_markup import C, wp_page
 
@@ -155,3 +155,69 @@ def test_redis_is_the_gate_with_a_redis_broker(ctx: ArchiveContext) -> None:
     finally:
         redis_gate.close()
         database_gate.close()
+
+
+@pytest.fixture(params=["database", "redis"])
+def shared_gate(request: pytest.FixtureRequest, ctx: ArchiveContext) -> Iterator[HostGate]:
+    """The gate the archive's processes share: its database, or Redis under this session's prefix."""
+    if request.param == "database":
+        yield DatabaseGate(ctx.db)
+        return
+    url, prefix = request.getfixturevalue("redis_session")
+    gate = RedisGate(url, prefix=f"{prefix}{uuid.uuid4().hex[:8]}:")
+    yield gate
+    gate.close()
+
+
+def _watched(ctx: ArchiveContext, server: LocalServer) -> int:
+    url = server.url("/article/")
+    server.route("/article/", wp_page([C(1, "Ann", "First"), C(2, "Bob", "Second")], base=url))
+    with ctx.db.write() as session:
+        return add_watch(session, url, allow_private=True, adapter="wordpress").id
+
+
+def test_the_preview_waits_its_turn_at_the_gate(ctx: ArchiveContext, local_server: LocalServer) -> None:
+    url = local_server.url("/article/")
+    local_server.route("/article/", wp_page([C(1, "Ann", "First")], base=url))
+    held = 1.0
+    since = time.monotonic()
+    # As if a capture worker had just fetched from this host with a 1 s delay.
+    DatabaseGate(ctx.db).hold(host_of(url), held)
+    preview = bounded_preview(url, ctx.settings, adapter_name="wordpress")
+    assert preview.ok and preview.found == 1
+    assert min(r.at for r in local_server.requests) - since >= held - TOLERANCE
+
+
+def test_a_preview_gives_up_on_a_host_busy_past_its_cap(ctx: ArchiveContext,
+                                                         local_server: LocalServer) -> None:
+    url = local_server.url("/article/")
+    local_server.route("/article/", wp_page([C(1, "Ann", "First")], base=url))
+    DatabaseGate(ctx.db).hold(host_of(url), PREVIEW_SECONDS + 60)
+    started = time.monotonic()
+    preview = bounded_preview(url, ctx.settings, adapter_name="wordpress")
+    assert time.monotonic() - started < PREVIEW_SECONDS
+    assert local_server.requests == []
+    assert len(preview.problems) == 1 and "127.0.0.1 is busy: its next free turn is" in preview.problems[0]
+
+
+def test_a_long_backlog_fails_the_capture_instead_of_fetching_early(
+        ctx: ArchiveContext, local_server: LocalServer, shared_gate: HostGate) -> None:
+    watch_id = _watched(ctx, local_server)
+    with Fetcher.from_settings(ctx.settings, gate=shared_gate) as fetcher:
+        assert run_capture_job(ctx, watch_id, fetcher, "schedule").outcome == "good"
+        # The comments vanish, but the host is booked far beyond what a fetch waits for.
+        local_server.route("/article/", wp_page([], base=local_server.url("/article/")))
+        shared_gate.hold("127.0.0.1", HOST_WAIT_CAP + 60)
+        local_server.clear_requests()
+        before = time.monotonic()
+        summary = run_capture_job(ctx, watch_id, fetcher, "schedule")
+    assert time.monotonic() - before < 30
+    assert summary.outcome == "failed"
+    assert "127.0.0.1 is busy: its next free turn is" in summary.reason
+    assert "it will be tried later" in summary.reason
+    assert local_server.requests == []
+    with ctx.db.read_session() as session:
+        kinds = set(session.scalars(select(Event.kind)))
+        watch = session.get_one(Watch, watch_id)
+    assert kinds == {"appeared"}  # a failed capture removes nothing
+    assert watch.last_outcome == "failed" and watch.next_due_at > watch.last_capture_at

@@ -197,7 +197,9 @@ class Fetcher:
             timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
             retries=settings.fetch_retries, allow_private=settings.allow_private_addresses)
         arguments.update(overrides)
-        return cls(gate=open_gate(settings), **arguments)
+        if arguments.get("gate") is None:
+            arguments["gate"] = open_gate(settings)
+        return cls(**arguments)
 
     def close(self) -> None:
         self._session.close()
