@@ -137,6 +137,7 @@ def capture_figures(database: str, due: dict[int, datetime]) -> dict[str, Any]:
     return {
         "captures": len(rows), "outcomes": dict(Counter(row.outcome for row in rows)),
         "captures_per_second": round(len(rows) / span, 2), "seconds": round(span, 1),
+        "watches_captured_per_second": round(sum(1 for n in per_watch.values() if n) / span, 2),
         "wait_p50_s": round(statistics.median(waits), 2) if waits else None,
         "wait_p95_s": round(waits[int(0.95 * (len(waits) - 1))], 2) if waits else None,
         "wait_max_s": round(waits[-1], 2) if waits else None,
