@@ -19,7 +19,9 @@ to `slot + delay` (plus `LATENESS_MARGIN` on a shared gate: a process learns
 its slot a round trip after it was given, and a busy machine wakes a
 sleeping thread late, so a request may leave a little after its slot; the
 margin keeps the next process's request from arriving closer than the delay
-behind such a late one). `hold` pushes the next free time to at least `now + s`:
+behind such a late one; a request that leaves later than the margin, on a
+machine too loaded to wake its thread in time, can still come that much
+closer to the next). `hold` pushes the next free time to at least `now + s`:
 the fetcher calls it when an answer ends (so a slow answer still gets its
 delay after it, and a Crawl-delay read from robots.txt binds the requests
 reserved after it) and for a server's Retry-After. A slot further away than
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 REDIS_PREFIX = "archive:host-slot:"
-LATENESS_MARGIN = 0.05
+LATENESS_MARGIN = 0.1
 # An idle host's key outlives its last slot by this long, then Redis drops it.
 REDIS_IDLE_MS = 3_600_000
 
