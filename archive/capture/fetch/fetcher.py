@@ -182,7 +182,8 @@ class Fetcher:
         self._random = random.Random()
         self._watch = SocketWatch()
         self._session = build_session(self._watch, allow_private)
-        # Without a gate shared with other processes, this Fetcher's own.
+        # The gate is the Fetcher's from now on (closed with it); without a
+        # gate shared with other processes, one of its own.
         self._gate = gate if gate is not None else LocalGate(monotonic)
         self.max_host_wait = max_host_wait
         self._host_locks: dict[str, threading.Lock] = {}
