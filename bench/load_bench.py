@@ -296,6 +296,8 @@ def main() -> None:
         endpoint = stack.enter_context(s3(folder / "s3"))
         for executor in executors:
             results.append(run(args, executor, port, control, endpoint, folder / executor))
+            # Each run's figures as soon as it ends: a later run may fail.
+            say(args, json.dumps(results[-1]))
     report(args, results)
 
 
