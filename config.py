@@ -80,7 +80,8 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                 "Captures run at once by the scheduler (one host is never fetched in parallel)."),
     "BROKER_URL": ("ARCHIVE_BROKER_URL", "", _optional,
                    "Celery broker (redis://... or amqp://...) that capture jobs go through to "
-                   "`worker` processes; empty runs them in the scheduler's own pool."),
+                   "`worker` processes; empty runs them in the scheduler's own pool. A redis:// "
+                   "broker also holds the fleet's host slots (politeness); otherwise the database does."),
     "BROKER_QUEUE": ("ARCHIVE_BROKER_QUEUE", "archive-captures", str,
                      "Name of the broker queue of capture jobs (and the prefix of the archive's Redis keys)."),
     "BROKER_VISIBILITY_TIMEOUT": ("ARCHIVE_BROKER_VISIBILITY_TIMEOUT", "3900", float,

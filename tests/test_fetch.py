@@ -161,7 +161,21 @@ def test_crawl_delay_lengthens_the_host_delay(local_server: LocalServer, make_fe
     fetcher = make_fetcher(min_host_delay=1.0)
     fetcher.fetch(local_server.url("/a"))
     fetcher.fetch(local_server.url("/a"))
-    assert clock.sleeps == [1.0, 7.0]
+    # From the moment robots.txt is read, its Crawl-delay follows it too.
+    assert clock.sleeps == [7.0, 7.0]
+
+
+def test_a_turn_further_than_the_cap_is_not_waited_for(local_server: LocalServer, make_fetcher,
+                                                        clock: FakeClock) -> None:
+    local_server.route("/a", "x")
+    fetcher = make_fetcher(min_host_delay=10.0, max_host_wait=5.0)
+    result = fetcher.fetch(local_server.url("/a"))
+    assert result.error == ("127.0.0.1 is busy: its next free turn is 10 s away, more than the 5 s "
+                            "a fetch waits; nothing was sent, it will be tried later")
+    assert not result.ok and clock.sleeps == []
+    assert [r.path for r in local_server.requests] == ["/robots.txt"]
+    clock.now += 10
+    assert fetcher.fetch(local_server.url("/a")).ok
 
 
 def _fetch_in_threads(fetcher: Fetcher, urls: list[str]) -> list[FetchResult]:

@@ -10,7 +10,8 @@ preview says how many a capture will read, and reads none of them.
 This is the web side's one exception to "never fetch" (archive/web/__init__.py),
 so it is bounded: one page, no retries, and at most `PREVIEW_SECONDS` in all
 (robots.txt, redirects and politeness waits included) before the operator
-gets an answer.
+gets an answer. Its requests take their turns at the same host gate as every
+capture worker's (archive/capture/fetch/politeness.py).
 """
 from __future__ import annotations
 
@@ -76,10 +77,10 @@ def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = 
                     options: Mapping[str, Any] | None = None) -> Preview:
     """`preview_url` for a web request: a fetcher of its own without retries, cut off at
     PREVIEW_SECONDS (the fetch goes on in the background until its own time-out)."""
-    fetcher = Fetcher(user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
-                      timeout=min(settings.fetch_timeout, PREVIEW_SECONDS),
-                      max_bytes=settings.max_response_bytes, retries=0,
-                      allow_private=settings.allow_private_addresses)
+    # The fleet's host gate, like every capture: a preview waits its host's
+    # turn, and gives up rather than wait past its own time cap.
+    fetcher = Fetcher.from_settings(settings, timeout=min(settings.fetch_timeout, PREVIEW_SECONDS),
+                                    retries=0, max_host_wait=PREVIEW_SECONDS)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
     future = pool.submit(preview_url, url, fetcher, allow_private=settings.allow_private_addresses,
                          adapter_name=adapter_name, options=options)

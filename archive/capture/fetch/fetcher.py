@@ -7,8 +7,11 @@ means. On the way it
 
 - sends its User-Agent and obeys robots.txt (archive.robots), per origin;
 - waits a minimum delay between two requests to one host (longer when
-  robots.txt asks with Crawl-delay), and never fetches one host from two
-  threads at once, while other hosts proceed in parallel;
+  robots.txt asks with Crawl-delay), counted across every process of the
+  archive through the host gate (archive.politeness), and never fetches one
+  host from two of its own threads at once, while other hosts proceed in
+  parallel; a host whose next free turn is further away than
+  `max_host_wait` is not fetched at all (a failed fetch, tried again later);
 - sends If-None-Match / If-Modified-Since when asked: a 304 is a result;
 - retries timeouts, connection errors, 429 and 5xx a bounded number of
   times, with exponential backoff and jitter or the server's Retry-After;
@@ -17,10 +20,11 @@ means. On the way it
   private-address guard (archive.addresses) and robots.txt, and waits its
   host's turn.
 
-Politeness waits use the injected `sleep` and `monotonic`, so tests can see
-the waits asked for; the per-response time cap uses real time. The time a
-result says it was fetched comes from the injected `clock` (the wall clock,
-except in the demo's simulated captures).
+Politeness waits use the injected `sleep` (and, without a shared gate, the
+injected `monotonic`), so tests can see the waits asked for; the
+per-response time cap uses real time. The time a result says it was fetched
+comes from the injected `clock` (the wall clock, except in the demo's
+simulated captures).
 
 Retries are done here rather than with urllib3's `Retry`: a retry is a new
 request to the host, so it must wait its turn like any other, its waits
@@ -37,12 +41,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
 from archive.capture.fetch.addresses import check_url, normalise_url
-from archive.capture.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsFile, RobotsRules
+from archive.capture.fetch.politeness import HostGate, LocalGate, host_of, open_gate
+from archive.capture.fetch.robots import (
+    ROBOTS_MAX_BYTES,
+    RobotsCache,
+    RobotsFile,
+    RobotsRules,
+    rules_from,
+)
 from archive.capture.fetch.transport import (
     NETWORK_ERRORS,
     SocketWatch,
@@ -66,6 +77,8 @@ ROBOTS_REDIRECTS = 5
 # Longest wait a server can ask for (Retry-After) or impose (Crawl-delay).
 RETRY_AFTER_CAP = 120.0
 CRAWL_DELAY_CAP = 120.0
+# Longest a request waits for its host's turn before the fetch gives up.
+HOST_WAIT_CAP = 300.0
 BACKOFF_BASE = 1.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -114,6 +127,7 @@ class _Answer:
     error: str | None = None
     retryable: bool = False
     refused: bool = False
+    busy: bool = False  # the host's turn was too far away: nothing was sent
     elapsed_ms: int = 0
 
     @property
@@ -125,14 +139,6 @@ class _Answer:
         if self.error is None and self.status in REDIRECT_STATUSES:
             return self.headers.get("location") or None
         return None
-
-
-class _Host:
-    """Politeness state of one host: whose turn it is, and when the next request may go."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.next_allowed = float("-inf")
 
 
 def product_token(user_agent: str) -> str:
@@ -166,7 +172,8 @@ class Fetcher:
     def __init__(self, *, user_agent: str, min_host_delay: float, timeout: float, max_bytes: int,
                  retries: int, allow_private: bool, sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, gate: HostGate | None = None,
+                 max_host_wait: float = HOST_WAIT_CAP) -> None:
         self.user_agent = user_agent
         self.robots_token = product_token(user_agent)
         self.min_host_delay = max(0.0, min_host_delay)
@@ -175,24 +182,33 @@ class Fetcher:
         self.retries = max(0, retries)
         self.allow_private = allow_private
         self._sleep = sleep
-        self._monotonic = monotonic
         self._clock = clock
         self._random = random.Random()
         self._watch = SocketWatch()
         self._session = build_session(self._watch, allow_private)
-        self._hosts: dict[str, _Host] = {}
+        # The gate is the Fetcher's from now on (closed with it); without a
+        # gate shared with other processes, one of its own.
+        self._gate = gate if gate is not None else LocalGate(monotonic)
+        self.max_host_wait = max_host_wait
+        self._host_locks: dict[str, threading.Lock] = {}
         self._hosts_lock = threading.Lock()
         self._robots = RobotsCache(self._get_robots, monotonic)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Fetcher:
-        """A Fetcher as the archive's settings describe it."""
-        return cls(user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
-                   timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
-                   retries=settings.fetch_retries, allow_private=settings.allow_private_addresses)
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Fetcher:
+        """A Fetcher as the archive's settings describe it, sharing the fleet's host gate."""
+        arguments: dict[str, Any] = dict(
+            user_agent=settings.user_agent, min_host_delay=settings.min_host_delay,
+            timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes,
+            retries=settings.fetch_retries, allow_private=settings.allow_private_addresses)
+        arguments.update(overrides)
+        if arguments.get("gate") is None:
+            arguments["gate"] = open_gate(settings)
+        return cls(**arguments)
 
     def close(self) -> None:
         self._session.close()
+        self._gate.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -263,7 +279,14 @@ class Fetcher:
             answer = self._get(url, headers, self.min_host_delay, ROBOTS_MAX_BYTES, truncate=True)
             location = answer.location
             if location is None:
-                return RobotsFile(answer.status, answer.body, answer.error, answer.refused)
+                found = RobotsFile(answer.status, answer.body, answer.error, answer.refused,
+                                   answer.busy)
+                # A Crawl-delay binds every request reserved from now on, in
+                # every process, not only those this Fetcher sends.
+                delay = self._delay(rules_from(found)[0])
+                if delay > self.min_host_delay:
+                    self._gate.hold(host_of(url), delay)
+                return found
             try:
                 url = normalise_url(urljoin(url, location))
             except UrlRejected:
@@ -272,31 +295,43 @@ class Fetcher:
         # RFC 9309 treats like a 4xx (rules_from: 3xx -> allow all).
         return RobotsFile(answer.status, b"")
 
-    def _host(self, url: str) -> _Host:
-        name = urlsplit(url).hostname or ""
+    def _host_lock(self, host: str) -> threading.Lock:
         with self._hosts_lock:
-            return self._hosts.setdefault(name, _Host())
+            return self._host_locks.setdefault(host, threading.Lock())
 
     def _get(self, url: str, headers: dict[str, str], delay: float, limit: int,
              truncate: bool) -> _Answer:
-        """One request with retries, each waiting its host's turn."""
-        host = self._host(url)
+        """One request with retries, each waiting its host's turn at the gate."""
+        host = host_of(url)
         elapsed_ms = 0
-        with host.lock:
+        with self._host_lock(host):
             attempt = 0
             while True:
-                wait = host.next_allowed - self._monotonic()
-                if wait > 0:
-                    self._sleep(wait)
+                turn = self._gate.reserve(host, delay, self.max_host_wait)
+                if not turn.granted:
+                    return self._host_busy(url, headers, host, turn.wait, elapsed_ms)
+                if turn.wait > 0:
+                    self._sleep(turn.wait)
                 answer = self._attempt(url, headers, limit, truncate)
                 elapsed_ms += answer.elapsed_ms
-                host.next_allowed = self._monotonic() + delay
                 pause = self._retry_pause(answer, attempt)
+                # Counted from the end of the answer as well: a slow answer
+                # still has the delay after it, and a retry its back-off.
+                after = max(delay, pause or 0.0)
+                if after > 0:
+                    self._gate.hold(host, after)
                 if pause is None:
                     answer.elapsed_ms = elapsed_ms
                     return answer
-                host.next_allowed = max(host.next_allowed, self._monotonic() + pause)
                 attempt += 1
+
+    def _host_busy(self, url: str, headers: dict[str, str], host: str, wait: float,
+                   elapsed_ms: int) -> _Answer:
+        # Not a network failure: nothing was sent, and trying later will do.
+        error = (f"{host} is busy: its next free turn is {wait:.0f} s away, more than the "
+                 f"{self.max_host_wait:g} s a fetch waits; nothing was sent, it will be tried later")
+        return _Answer(url=url, request_headers=dict(headers), error=error, busy=True, fetched_at=self._clock(),
+                       elapsed_ms=elapsed_ms)
 
     def _retry_pause(self, answer: _Answer, attempt: int) -> float | None:
         """Seconds to wait before trying again, or None to keep this answer."""
@@ -317,7 +352,7 @@ class Fetcher:
 
     def _attempt(self, url: str, headers: dict[str, str], limit: int, truncate: bool) -> _Answer:
         answer = _Answer(url=url, request_headers=dict(headers), fetched_at=self._clock())
-        host = urlsplit(url).hostname or ""
+        host = host_of(url)
         started = time.monotonic()
         with self._watch.deadline(self.timeout) as deadline:
             try:

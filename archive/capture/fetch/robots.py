@@ -7,8 +7,9 @@
 - 429 and 5xx: everything is disallowed for now, and asked again sooner
   than a good answer would be;
 - no answer at all (timeout, connection refused, a private address the
-  guard refused): disallowed as well, but marked `unreachable`, so the
-  caller reports the network problem rather than a robots.txt rule.
+  guard refused, or the host's turn too far away to ask): disallowed as
+  well, but marked `unreachable`, so the caller reports the network problem
+  rather than a robots.txt rule; a file not asked for is not cached.
 
 Rules are cached per origin (scheme, host, port) for `ttl` seconds.
 """
@@ -35,6 +36,8 @@ class RobotsFile:
     body: bytes
     error: str | None = None
     refused: bool = False
+    # Not asked: the host's turn was too far away. Nothing to remember.
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ class RobotsCache:
             entry = self._entries.get(origin)
             if entry is not None and entry[0] > self._monotonic():
                 return entry[1]
-            rules, failed = rules_from(self._get(origin))
-            ttl = self._failure_ttl if failed else self._ttl
-            self._entries[origin] = (self._monotonic() + ttl, rules)
+            answer = self._get(origin)
+            rules, failed = rules_from(answer)
+            if not answer.busy:
+                ttl = self._failure_ttl if failed else self._ttl
+                self._entries[origin] = (self._monotonic() + ttl, rules)
             return rules
