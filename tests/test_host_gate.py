@@ -19,7 +19,7 @@ import pytest
 import redis
 from sqlalchemy import delete, select
 
-from archive.capture.fetch.fetcher import HOST_WAIT_CAP, Fetcher
+from archive.capture.fetch.fetcher import HOST_WAIT_CAP, MAX_LATE_TURNS, Fetcher
 from archive.capture.fetch.politeness import (
     LATENESS_MARGIN,
     DatabaseGate,
@@ -222,3 +222,23 @@ def test_a_long_backlog_fails_the_capture_instead_of_fetching_early(
     assert kinds == {"appeared"}  # a failed capture removes nothing
     assert watch.last_outcome == "failed" and watch.last_capture_at is not None
     assert watch.next_due_at > watch.last_capture_at  # tried again later
+
+
+def test_a_turn_missed_is_asked_for_again_and_never_taken_late(local_server: LocalServer,
+                                                               shared_gate: HostGate) -> None:
+    """A process that wakes more than the lateness margin after its turn asks
+    for a new one (the next process's turn may be near); one that keeps
+    waking late sends nothing and says why."""
+    local_server.route("/page", "x")
+    slept: list[float] = []
+
+    def oversleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds + LATENESS_MARGIN + 0.05)
+
+    with Fetcher(user_agent="GateTest/1.0", min_host_delay=0.2, timeout=10.0, max_bytes=100_000,
+                 retries=0, allow_private=True, sleep=oversleep, gate=shared_gate) as fetcher:
+        result = fetcher.fetch(local_server.url("/page"))
+    assert result.error is not None and "missed 6 turns in a row" in result.error
+    assert len(slept) >= MAX_LATE_TURNS + 1
+    assert local_server.requests == []

@@ -46,7 +46,7 @@ from urllib.parse import urljoin
 import requests
 
 from archive.capture.fetch.addresses import check_url, normalise_url
-from archive.capture.fetch.politeness import HostGate, LocalGate, host_of, open_gate
+from archive.capture.fetch.politeness import LATENESS_MARGIN, HostGate, LocalGate, host_of, open_gate
 from archive.capture.fetch.robots import (
     ROBOTS_MAX_BYTES,
     RobotsCache,
@@ -79,6 +79,8 @@ RETRY_AFTER_CAP = 120.0
 CRAWL_DELAY_CAP = 120.0
 # Longest a request waits for its host's turn before the fetch gives up.
 HOST_WAIT_CAP = 300.0
+# Turns missed in a row (each left too late to be taken) before a fetch gives up.
+MAX_LATE_TURNS = 5
 BACKOFF_BASE = 1.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -305,13 +307,23 @@ class Fetcher:
         host = host_of(url)
         elapsed_ms = 0
         with self._host_lock(host):
-            attempt = 0
+            attempt = late = 0
             while True:
                 turn = self._gate.reserve(host, delay, self.max_host_wait)
                 if not turn.granted:
                     return self._host_busy(url, headers, host, turn.wait, elapsed_ms)
-                if turn.wait > 0:
-                    self._sleep(turn.wait)
+                if turn.due is None:
+                    if turn.wait > 0:
+                        self._sleep(turn.wait)
+                else:
+                    self._sleep(max(0.0, turn.due - time.monotonic()))
+                    if time.monotonic() - turn.due > LATENESS_MARGIN:
+                        # Too late for this turn (a slow commit, a thread woken
+                        # late): the next turn may already be near. Ask again.
+                        late += 1
+                        if late > MAX_LATE_TURNS:
+                            return self._host_busy(url, headers, host, None, elapsed_ms)
+                        continue
                 answer = self._attempt(url, headers, limit, truncate)
                 elapsed_ms += answer.elapsed_ms
                 pause = self._retry_pause(answer, attempt)
@@ -325,13 +337,17 @@ class Fetcher:
                     return answer
                 attempt += 1
 
-    def _host_busy(self, url: str, headers: dict[str, str], host: str, wait: float,
+    def _host_busy(self, url: str, headers: dict[str, str], host: str, wait: float | None,
                    elapsed_ms: int) -> _Answer:
+        """`wait`: how far the host's next turn is; None when this process kept
+        missing its turns (too loaded to send on time)."""
         # Not a network failure: nothing was sent, and trying later will do.
-        error = (f"{host} is busy: its next free turn is {wait:.0f} s away, more than the "
-                 f"{self.max_host_wait:g} s a fetch waits; nothing was sent, it will be tried later")
-        return _Answer(url=url, request_headers=dict(headers), error=error, busy=True, fetched_at=self._clock(),
-                       elapsed_ms=elapsed_ms)
+        why = (f"its next free turn is {wait:.0f} s away, more than the {self.max_host_wait:g} s a fetch waits"
+               if wait is not None else
+               f"this process missed {MAX_LATE_TURNS + 1} turns in a row, too loaded to send in time")
+        error = f"{host} is busy: {why}; nothing was sent, it will be tried later"
+        return _Answer(url=url, request_headers=dict(headers), error=error, busy=True,
+                       fetched_at=self._clock(), elapsed_ms=elapsed_ms)
 
     def _retry_pause(self, answer: _Answer, attempt: int) -> float | None:
         """Seconds to wait before trying again, or None to keep this answer."""

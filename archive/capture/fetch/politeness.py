@@ -19,9 +19,9 @@ to `slot + delay` (plus `LATENESS_MARGIN` on a shared gate: a process learns
 its slot a round trip after it was given, and a busy machine wakes a
 sleeping thread late, so a request may leave a little after its slot; the
 margin keeps the next process's request from arriving closer than the delay
-behind such a late one; a request that leaves later than the margin, on a
-machine too loaded to wake its thread in time, can still come that much
-closer to the next). `hold` pushes the next free time to at least `now + s`:
+behind such a late one; a fetcher that finds itself later than the margin,
+after a slow commit or on a machine too loaded to wake its thread in time,
+does not send but asks for a new turn: see `Turn.due`). `hold` pushes the next free time to at least `now + s`:
 the fetcher calls it when an answer ends (so a slow answer still gets its
 delay after it, and a Crawl-delay read from robots.txt binds the requests
 reserved after it) and for a server's Retry-After. A slot further away than
@@ -72,6 +72,10 @@ class Turn:
 
     wait: float
     granted: bool = True
+    # On a shared gate: when the turn starts, on this process's time.monotonic().
+    # A request leaving more than LATENESS_MARGIN after it must not go (the
+    # next process's turn was reserved behind it); it asks for a new turn.
+    due: float | None = None
 
 
 class HostGate(Protocol):
@@ -148,10 +152,12 @@ class RedisGate:
         self._hold = self._client.register_script(_HOLD)
 
     def reserve(self, host: str, delay: float, max_wait: float) -> Turn:
+        asked = time.monotonic()
         granted, wait = self._reserve(keys=[self.prefix + host],
                                       args=[_micros(delay + LATENESS_MARGIN), _micros(max_wait),
                                             REDIS_IDLE_MS])
-        return Turn(int(wait) / 1_000_000, granted=bool(granted))
+        # Redis timed the slot when it ran the script: at the earliest when it was asked.
+        return Turn(int(wait) / 1_000_000, granted=bool(granted), due=asked + int(wait) / 1_000_000)
 
     def hold(self, host: str, seconds: float) -> None:
         self._hold(keys=[self.prefix + host], args=[_micros(seconds), REDIS_IDLE_MS])
@@ -193,10 +199,12 @@ class DatabaseGate:
         delay += LATENESS_MARGIN
         if self._db.is_sqlite:
             return self._sqlite_reserve(host, delay, max_wait)
+        asked = time.monotonic()
         with self._db.write() as session:
             wait = session.scalar(_PG_RESERVE, {"host": host, "delay": delay, "max_wait": max_wait})
         if wait is not None:
-            return Turn(max(0.0, float(wait)))
+            # The server timed the slot at its statement's start: at the earliest when it was asked.
+            return Turn(max(0.0, float(wait)), due=asked + float(wait))
         with self._db.read_session() as session:
             ahead = session.scalar(_PG_WAIT, {"host": host})
         return Turn(float(ahead or max_wait), granted=False)
@@ -206,13 +214,13 @@ class DatabaseGate:
         # commits, and every process on the one machine shares its clock.
         with self._db.write() as session:
             row = session.get(HostSlot, host)
-            now = utcnow()
+            now, read_at = utcnow(), time.monotonic()
             slot = max(now, row.next_at) if row is not None else now
             wait = (slot - now).total_seconds()
             if wait > max_wait:
                 return Turn(wait, granted=False)
             _store(session, row, host, slot + timedelta(seconds=delay))
-            return Turn(wait)
+        return Turn(wait, due=read_at + wait)
 
     def hold(self, host: str, seconds: float) -> None:
         with self._db.write() as session:
