@@ -234,7 +234,7 @@ def test_a_turn_missed_is_asked_for_again_and_never_taken_late(local_server: Loc
 
     def oversleep(seconds: float) -> None:
         slept.append(seconds)
-        time.sleep(seconds + LATENESS_MARGIN + 0.05)
+        time.sleep(seconds + LATENESS_MARGIN)
 
     with Fetcher(user_agent="GateTest/1.0", min_host_delay=0.2, timeout=10.0, max_bytes=100_000,
                  retries=0, allow_private=True, sleep=oversleep, gate=shared_gate) as fetcher:

@@ -317,9 +317,12 @@ class Fetcher:
                         self._sleep(turn.wait)
                 else:
                     self._sleep(max(0.0, turn.due - time.monotonic()))
-                    if time.monotonic() - turn.due > LATENESS_MARGIN:
+                    if time.monotonic() - turn.due > LATENESS_MARGIN / 2:
                         # Too late for this turn (a slow commit, a thread woken
                         # late): the next turn may already be near. Ask again.
+                        # Half the margin: the other half is for the time from
+                        # here to the request's arrival, which a loaded machine
+                        # stretches too.
                         late += 1
                         if late > MAX_LATE_TURNS:
                             return self._host_busy(url, headers, host, None, elapsed_ms)
