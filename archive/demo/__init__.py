@@ -92,7 +92,20 @@ def load_demo(ctx: ArchiveContext, say: Callable[[str], None] = print) -> list[L
         say(f"capturing “{article.title}”\n  {article.url}\n"
             f"  from a local copy of {article.host}, every {_hours(article)} hours on a simulated clock")
         loaded.append(_describe(ctx, _load_article(ctx, article, say), article, already=False))
+    _complete_index(ctx, say)
     return loaded
+
+
+def _complete_index(ctx: ArchiveContext, say: Callable[[str], None]) -> None:
+    """An index first opened after the demo's first comments were stored cannot
+    vouch that it holds them all, and searches would refuse: rebuild it (the
+    demo is a few hundred comments), so the demo is searchable as it ends."""
+    from archive.search import reindex
+
+    ctx.index_updates.flush()
+    ctx.search.engine()
+    if not ctx.search.is_ready():
+        say(f"indexing the demo's comments: {reindex(ctx)} documents")
 
 
 def _hours(article: Article) -> int:
