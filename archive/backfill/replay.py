@@ -27,8 +27,8 @@ from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict
 from archive.clock import utcnow
 from archive.context import ArchiveContext
-from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
-from archive.rules.verdicts import Snapshot, judge
+from archive.rules.assess import FetchOutcome, classify_fetches, classify_view, snapshot_of
+from archive.rules.verdicts import judge
 from archive.store.evidence import capture_record_hash
 from archive.store.headers import HeaderLines
 from archive.store.models import BackfillRun, Capture, Exchange, Thread, Watch
@@ -189,11 +189,7 @@ def _store(ctx: ArchiveContext, session: Session, run_id: int, planned: Planned,
             provenance=page.archived.provenance or None))
     session.add(capture)
     session.flush()
-    snapshot = Snapshot(outcome=outcome, at=at,
-                        comments=tuple(view.comments) if (view and good) else (),
-                        coverage=view.coverage if (view and good) else "none",
-                        window_after=view.window_after if view else None,
-                        has_tree=view.has_tree if view else True, reason=reason)
+    snapshot = snapshot_of(view, outcome, at, reason)
     verdict = judge(chain.known, snapshot, chain.thread, ctx.settings.confirm_captures)
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict, snapshot.has_tree)
     if good and view is not None:

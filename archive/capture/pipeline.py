@@ -25,8 +25,8 @@ from archive.capture.watches import current_interval
 from archive.clock import Clock, utcnow
 from archive.context import ArchiveContext
 from archive.errors import ArchiveError
-from archive.rules.assess import FetchOutcome, classify_fetches, classify_view
-from archive.rules.verdicts import Snapshot, judge
+from archive.rules.assess import FetchOutcome, classify_fetches, classify_view, snapshot_of
+from archive.rules.verdicts import judge
 from archive.store.evidence import EvidenceError, capture_record_hash
 from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
@@ -257,11 +257,7 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
             error=item.damaged or r.error))
     session.add(capture)
     session.flush()
-    snapshot = Snapshot(outcome=outcome, at=started,
-                        comments=tuple(view.comments) if (view and good) else (),
-                        coverage=view.coverage if (view and good) else "none",
-                        window_after=view.window_after if view else None,
-                        has_tree=view.has_tree if view else True, reason=reason)
+    snapshot = snapshot_of(view, outcome, started, reason)
     verdict = judge(known, snapshot, thread_state(thread), ctx.settings.confirm_captures)
     changed = apply_verdict(session, thread, capture, list(snapshot.comments), verdict,
                             snapshot.has_tree, loaded)

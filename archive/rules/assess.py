@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from archive.rules.verdicts import Known, Outcome
+from archive.rules.verdicts import Known, Outcome, Snapshot
 from scrapers.base import ThreadView
 
 GONE_STATUSES = (404, 410)
@@ -74,3 +75,13 @@ def classify_view(view: ThreadView, known: Mapping[str, Known]) -> tuple[Outcome
             return "suspect", (f"all {len(vanished)} known comments vanished at once "
                                "and the page gives no count to confirm it")
     return "good", ""
+
+
+def snapshot_of(view: ThreadView | None, outcome: Outcome, at: datetime, reason: str) -> Snapshot:
+    """What the verdict engine is shown of a classified capture: its comments
+    and coverage only when the capture is good (anything else proves nothing)."""
+    good = outcome in ("good", "unchanged")
+    return Snapshot(outcome=outcome, at=at, comments=tuple(view.comments) if (view and good) else (),
+                    coverage=view.coverage if (view and good) else "none",
+                    window_after=view.window_after if view else None,
+                    has_tree=view.has_tree if view else True, reason=reason)
