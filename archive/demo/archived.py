@@ -13,13 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
@@ -29,6 +27,7 @@ from archive.backfill.run import run_backfill
 from archive.backfill.sources import CdxSource
 from archive.capture.fetch.fetcher import Fetcher
 from archive.context import ArchiveContext
+from archive.demo.site import LoopbackServer
 from archive.store.models import Site, Thread
 
 # A stand-in host: invented content never joins a real site the archive may watch.
@@ -113,19 +112,17 @@ def snapshot_bodies() -> list[tuple[str, bytes]]:
     return [(ts, WALL if shown is None else _page(shown, edits)) for ts, shown, edits in SNAPSHOTS]
 
 
-class DemoWebArchive:
+class DemoWebArchive(LoopbackServer):
     """A CDX server and its `id_` replay for one page's snapshots; a context manager."""
 
     def __init__(self, url: str, snapshots: list[tuple[str, bytes]]) -> None:
         self.url = url
         self.snapshots = dict(snapshots)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="demo-archive")
+        super().__init__(_handler_for(self), "demo-archive")
 
     @property
     def cdx_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/demo/cdx"
+        return f"{self.local_origin}/demo/cdx"
 
     def answer(self, path: str, query: str) -> tuple[int, bytes]:
         if path == "/demo/cdx":
@@ -138,16 +135,6 @@ class DemoWebArchive:
         prefix, _, original = path.removeprefix("/demo/").partition("id_/")
         body = self.snapshots.get(prefix) if original == self.url else None
         return (200, body) if body is not None else (404, b"not archived")
-
-    def __enter__(self) -> DemoWebArchive:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def _digest(body: bytes) -> str:

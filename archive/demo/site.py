@@ -15,6 +15,7 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Self
 
 from archive.demo.content import Article, Stage
 from archive.demo.pages import MAINTENANCE_PAGE, article_page, rest_comment
@@ -24,21 +25,37 @@ DEMO_HEADER = "X-Archive-Demo"
 _REST_COMMENT = re.compile(r"^/wp-json/wp/v2/comments/(\d+)/?$")
 
 
-class DemoSite:
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1; a context manager that starts and stops it."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+        self._server = ThreadingHTTPServer((_HOST, 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=name)
+
+    @property
+    def local_origin(self) -> str:
+        return f"http://{_HOST}:{self._server.server_port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class DemoSite(LoopbackServer):
     """Serves one article; use as a context manager (starts and stops the server)."""
 
     def __init__(self, article: Article) -> None:
         self.article = article
         self.stage: Stage = article.stage_at(article.published)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((_HOST, 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name=f"demo-site-{article.post_id}")
-
-    @property
-    def local_origin(self) -> str:
-        return f"http://{_HOST}:{self._server.server_port}"
+        super().__init__(_handler_for(self), f"demo-site-{article.post_id}")
 
     def set_stage(self, stage: Stage) -> None:
         with self._lock:
@@ -68,16 +85,6 @@ class DemoSite:
         if if_none_match == etag:
             return 304, {**demo, "ETag": etag}, b""
         return 200, headers, body
-
-    def __enter__(self) -> DemoSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
