@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lxml.html  # noqa: E402
 
 from scrapers.base import Page  # noqa: E402
-from scrapers.wordpress import WordPressAdapter  # noqa: E402
+from scrapers.wordpress.page import WordPressAdapter  # noqa: E402
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORDS = ("cafcass ofsted report court children officer practice family judge "

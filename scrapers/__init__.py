@@ -18,9 +18,7 @@ from scrapers.base import Adapter, Page
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
-from scrapers.wordpress import WordPressAdapter
-from scrapers.wordpress_api import WordPressApiAdapter
-from scrapers.wordpress_feed import WordPressFeedAdapter
+from scrapers.wordpress import WordPressAdapter, WordPressApiAdapter, WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     cls.name: cls for cls in (
@@ -52,7 +50,7 @@ def choose_adapter(page: Page) -> Adapter | None:
     best: tuple[int, Adapter | None] = (0, None)
     for cls in ADAPTERS.values():
         adapter = cls()
-        score = adapter.detect(page)
+        score = adapter.score(page)
         if score > best[0]:
             best = (score, adapter)
     return best[1]

@@ -27,9 +27,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 Coverage = Literal["complete", "window", "none"]
+# How a capture gets an adapter's pages: "http" fetches each URL the adapter
+# asks for; "browser" loads the article in headless Chromium and hands the
+# adapter the responses the page received (archive/capture/fetch/browser.py).
+FetchMode = Literal["http", "browser"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,31 @@ class ThreadView:
     platform_id: str | None = None
 
 
+@dataclass(frozen=True)
+class BrowserPlan:
+    """How a browser capture loads one thread: what to open, what to wait for, what to click.
+
+    The browser never waits for "network idle" (comment widgets long-poll):
+    it waits for `ready_selector` to appear or a response whose URL contains
+    `ready_response`, then `settle_ms`; then clicks `more_selector` (a "load
+    more" button) while it is there, at most `max_clicks` times, settling
+    after each click. Every bound is also capped by the archive's settings."""
+    url: str
+    ready_selector: str | None = None
+    ready_response: str | None = None
+    more_selector: str | None = None
+    max_clicks: int = 20
+    settle_ms: int = 1500
+    scroll: bool = True
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One request asking the platform about a comment that just went missing."""
+    key: str
+    url: str
+
+
 class Adapter(ABC):
     """Base class of one platform's adapter; subclasses set the class attributes."""
 
@@ -101,12 +130,47 @@ class Adapter(ABC):
     # capture to (an API host); links anywhere else are never followed
     # (archive/capture/follow.py decides, for captures and previews alike).
     follow_hosts: ClassVar[frozenset[str]] = frozenset()
+    fetch_mode: ClassVar[FetchMode] = "http"
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A watch's options for this adapter, cleaned; ValueError (one line) when they are wrong.
+        The default takes none."""
+        if options:
+            raise ValueError(f"{cls.name}: this adapter takes no options")
+        return None
 
     def first_url(self, thread_url: str) -> str:
         return thread_url
 
+    def browser_plan(self, thread_url: str) -> BrowserPlan:
+        """What a browser capture opens and waits for (only asked when `fetch_mode` is "browser")."""
+        return BrowserPlan(url=self.first_url(thread_url))
+
+    def reads_response(self, page: Page) -> bool:
+        """In a browser capture: whether this response is one `parse` should read
+        (the widget's JSON, say, and not its scripts, styles or images)."""
+        return False
+
+    def follow_ups(self, thread_url: str, keys: Sequence[str]) -> list[FollowUp]:
+        """Requests asking the platform about comments that just went missing
+        (WordPress's REST API answers 401/403 for a held comment, 404 for a
+        deleted one). The default asks nothing."""
+        return []
+
+    def read_follow_up(self, status: int | None, body: bytes) -> str:
+        """What one follow-up answer means, in words an operator reads."""
+        return f"HTTP {status}" if status else "no answer"
+
+    def score(self, page: Page) -> int:
+        """`detect`, guarded like `parse`: hostile bytes score 0, never raise."""
+        try:
+            return max(0, min(100, int(self.detect(page))))
+        except Exception:
+            return 0
+
     def detect(self, page: Page) -> int:
-        """How sure this adapter is that it reads `page` (0 = not at all, 100 = certain)."""
+        """How sure this adapter is that it reads `page` (0 = not at all, 100 = certain); may raise."""
         return 0
 
     def parse(self, page: Page) -> PageResult:

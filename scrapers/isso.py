@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult
-from scrapers.wordpress_text import fragment_text
+from scrapers.text import fragment_text
 
 VISIBLE, TOMBSTONE = 1, 4
 MAX_URI_LENGTH = 2000

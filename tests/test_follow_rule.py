@@ -21,7 +21,7 @@ from archive.capture.watches import add_watch
 from archive.context import archive_context
 from archive.store.db import get_db
 from scrapers.guardian import GuardianAdapter
-from scrapers.wordpress import WordPressAdapter
+from scrapers.wordpress.page import WordPressAdapter
 from tests.local_server import LocalServer
 
 ARTICLE = "/hostile-article/"

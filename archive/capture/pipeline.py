@@ -312,7 +312,7 @@ def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, 
     401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
     Runs after the capture's transaction (fetching waits on politeness delays);
     the answers are stored together once all have come."""
-    from scrapers.wordpress_api import interpret_single_comment_status
+    from scrapers.wordpress.api import interpret_single_comment_status
 
     parts = urlsplit(url)
     answers = []

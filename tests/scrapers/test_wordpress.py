@@ -13,7 +13,7 @@ import pytest
 
 from scrapers import choose_adapter
 from scrapers.base import CommentRecord, Page, PageResult
-from scrapers.wordpress import WordPressAdapter, fragment_text, parse_text_date
+from scrapers.wordpress.page import WordPressAdapter, fragment_text, parse_text_date
 from tests.scrapers.wordpress_pages import load
 
 ADAPTER = WordPressAdapter()

@@ -7,8 +7,8 @@ import pytest
 
 from scrapers import choose_adapter
 from scrapers.base import Page, PageResult
-from scrapers.wordpress import WordPressAdapter
-from scrapers.wordpress_feed import WordPressFeedAdapter
+from scrapers.wordpress.feed import WordPressFeedAdapter
+from scrapers.wordpress.page import WordPressAdapter
 from tests.scrapers.wordpress_pages import load
 
 ADAPTER = WordPressFeedAdapter()

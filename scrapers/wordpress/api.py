@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress import (
+from scrapers.wordpress.page import (
     blocked_reason,
     decode_html,
     fragment_text,

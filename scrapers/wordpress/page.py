@@ -27,11 +27,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.base import Adapter, Page, PageResult
-from scrapers.wordpress_comments import COMMENT_ID, read_comments
 
 # fragment_text, parse_iso_utc and parse_text_date are imported from here by the
 # other WordPress adapters and the tests.
-from scrapers.wordpress_text import fragment_text, parse_iso_utc, parse_text_date
+from scrapers.text import fragment_text, parse_iso_utc, parse_text_date
+from scrapers.wordpress.comments import COMMENT_ID, read_comments
 
 __all__ = ["WordPressAdapter", "blocked_reason", "decode_html", "fragment_text", "looks_like_html",
            "parse_iso_utc", "parse_text_date", "post_id_of", "title_of", "wordpress_signs"]

@@ -21,7 +21,7 @@ from typing import Final
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.base import CommentRecord
-from scrapers.wordpress_text import children_text, fragment_text, nodes_text, parse_iso_utc, parse_text_date
+from scrapers.text import children_text, fragment_text, nodes_text, parse_iso_utc, parse_text_date
 
 COMMENT_ID = re.compile(r"(?:li-|div-)?comment-(\d{1,19})")
 CONTENT_CLASSES_SET = frozenset(("comment-content", "wp-block-comment-content"))

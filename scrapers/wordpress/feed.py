@@ -26,7 +26,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress import (
+from scrapers.wordpress.page import (
     blocked_reason,
     decode_html,
     fragment_text,

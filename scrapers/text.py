@@ -1,4 +1,4 @@
-"""Text and date rules shared by the WordPress adapters (article page, REST API, feed).
+"""Text and date rules shared by the adapters: a comment body's HTML as a reader sees it.
 
 All three must agree on a comment's text, or a comment read one way and then
 another would look edited. `fragment_text` is the rule: the plain text of a
