@@ -209,6 +209,7 @@ CHANGES = {
     "exchange removed": lambda c: c.exchanges.pop(),
     "exchange method": lambda c: setattr(c.exchanges[0], "method", "POST"),
     "exchange request body": lambda c: setattr(c.exchanges[0], "request_body_sha256", SHA_B),
+    "fetch mode": lambda c: setattr(c, "fetch_mode", "browser"),
     "browser dom": lambda c: setattr(c, "dom_sha256", SHA_B),
     "browser screenshot": lambda c: setattr(c, "screenshot_sha256", SHA_B),
 }

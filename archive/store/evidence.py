@@ -162,7 +162,9 @@ def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
     if capture.source not in (None, "live"):
         # Only then, so the hashes of every live capture stay what they were.
         record["source"] = capture.source
-    # A browser capture's DOM and screenshot, likewise only when kept.
+    # A browser capture's mode, DOM and screenshot, likewise only when they are not the default.
+    if capture.fetch_mode not in (None, "http"):
+        record["fetch_mode"] = capture.fetch_mode
     for name in ("dom_sha256", "screenshot_sha256"):
         if getattr(capture, name):
             record[name] = getattr(capture, name)

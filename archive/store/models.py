@@ -187,6 +187,8 @@ class Capture(Base):
     # Hash chain over captures (archive.evidence): tampering is detectable.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
+    # How it fetched: 'http' (each page the adapter asked for) or 'browser' (the page loaded in Chromium).
+    fetch_mode: Mapped[str] = mapped_column(String(8), default="http", server_default="http")
     # A browser capture's secondary evidence (archive/capture/browser_capture.py):
     # the page's final DOM (UTF-8 HTML, hostile) and a PNG screenshot.
     dom_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256", name="fk_captures_dom_sha256"))

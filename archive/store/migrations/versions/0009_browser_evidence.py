@@ -1,6 +1,7 @@
-"""browser captures: the final DOM and the screenshot of a capture, the request body of an exchange
+"""browser captures: how a capture fetched, the final DOM and the screenshot of a capture, the request body of an exchange
 
-A browser capture (archive/capture/browser_capture.py) keeps, beside its
+A capture records its fetch mode ('http', or 'browser'). A browser capture
+(archive/capture/browser_capture.py) keeps, beside its
 exchanges, the page's final DOM and a screenshot as blobs; an exchange the page
 sent with a body (a widget's POST) keeps that body as a blob too.
 
@@ -19,6 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('captures', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('fetch_mode', sa.String(length=8), server_default='http', nullable=False))
         batch_op.add_column(sa.Column('dom_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('screenshot_sha256', sa.String(length=64), nullable=True))
         batch_op.create_foreign_key('fk_captures_dom_sha256', 'blobs', ['dom_sha256'], ['sha256'])
@@ -38,3 +40,4 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_captures_dom_sha256', type_='foreignkey')
         batch_op.drop_column('screenshot_sha256')
         batch_op.drop_column('dom_sha256')
+        batch_op.drop_column('fetch_mode')
