@@ -50,8 +50,8 @@ def browser_capture(app: Flask) -> int:
         comment = Comment(thread=thread, key="1", author="Ann")
         comment.versions.append(CommentVersion(seq=1, text=f"{SECRET} hello", text_sha256="x"))
         session.add(comment)
-        for body in (ARTICLE, ANSWER, POSTED, COUNTED, DOM, SCREENSHOT):
-            store.put(session, body)
+        for kept in (ARTICLE, ANSWER, POSTED, COUNTED, DOM, SCREENSHOT):
+            store.put(session, kept)
         capture = Capture(thread=thread, started_at=T0, finished_at=T0 + timedelta(seconds=4), outcome="good",
                           coverage="complete", fetch_mode="browser", dom_sha256=_sha(DOM),
                           screenshot_sha256=_sha(SCREENSHOT))

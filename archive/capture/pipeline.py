@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from archive.capture.browser_capture import classify_browser, fetch_in_browser
+from archive.capture.browser_capture import classify_browser, fetch_in_browser, with_notes
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.fetched import BrowserEvidence, Fetched
 from archive.capture.follow import may_follow
@@ -154,8 +154,8 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
     max_pages = ctx.settings.max_comment_pages
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
     if adapter is not None and adapter.fetch_mode == "browser":
-        fetched, browser = fetch_in_browser(ctx, plan.url, adapter, fetcher)
-        return _Fetch(adapter, fetched, browser=browser)
+        in_browser, evidence = fetch_in_browser(ctx, plan.url, adapter, fetcher)
+        return _Fetch(adapter, in_browser, browser=evidence)
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[Fetched] = []
@@ -246,6 +246,8 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, fetch: _Fetch, s
         view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
         decided = classify_view(view, known)
     outcome, reason = decided
+    if fetch.browser is not None:
+        reason = with_notes(outcome, reason, fetch.browser)
     if outcome == "good" and pages and all(f.reused_body for f in pages):
         outcome = "unchanged"
     good = outcome in ("good", "unchanged")
