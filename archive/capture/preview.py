@@ -115,6 +115,11 @@ def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name
             preview.problems.append("no adapter recognises this page: choose one "
                                     "(generic-css reads any site given CSS selectors)")
             return preview
+    if adapter.fetch_mode == "browser":
+        # A preview is one bounded fetch in a web request: it never starts a browser.
+        preview.problems.append(f"{adapter.name} reads comments only in a browser capture: the page "
+                                "answered, but the preview does not load it in a browser")
+        return preview
     result = adapter.parse(page)
     _describe(preview, adapter, result, [link for link in result.follow if may_follow(link, url, adapter)])
     return preview
