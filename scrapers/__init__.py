@@ -18,6 +18,7 @@ from scrapers.base import Adapter, Page
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
+from scrapers.viafoura import ViafouraAdapter
 from scrapers.wordpress import WordPressAdapter, WordPressApiAdapter, WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressFeedAdapter,
         GuardianAdapter,
         IssoAdapter,
+        ViafouraAdapter,
         GenericCssAdapter,
     )
 }
