@@ -1,7 +1,7 @@
 """A small Viafoura on loopback: an article page and the public Live Comments API, in the
 shapes saved in tests/fixtures/viafoura/ (scrapers/viafoura.py says where they come from).
 
-    def test_something(viafoura: ViafouraServer) -> None:
+    def test_something(viafoura: ViafouraServer) -> None:     # a fixture around `serving()`
         root = viafoura.post("Ann", "First!")
         viafoura.post("Bob", "Reply", parent=root)
         viafoura.tombstone(root)           # state "deleted", no content, keeps its replies
@@ -11,7 +11,7 @@ shapes saved in tests/fixtures/viafoura/ (scrapers/viafoura.py says where they c
         with viafoura.failing(): ...       # the API answers 500 (the article still 200)
         with viafoura.stopped(): ...       # nothing listens on the port
 
-One real HTTP server on 127.0.0.1 per test module, serving one container:
+One real HTTP server on 127.0.0.1 (`serving()`; a test module starts one), serving one container:
 `article_url` (with its `vf:container_id` meta tag), and under `api_base`
 the container lookup, the listing (`page_size` top-level comments a page,
 each with at most `inline_replies` of its replies, paged by `starting_from`;
@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 SITE = "00000000-0000-4000-8000-8e2c1f4a7b19"
 CONTAINER_ID = "26844213"
@@ -255,17 +253,11 @@ def _handler(server: ViafouraServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="module")
-def viafoura_module() -> Iterator[ViafouraServer]:
+@contextlib.contextmanager
+def serving() -> Iterator[ViafouraServer]:
+    """A running server, stopped on the way out (a test module's fixture wraps it)."""
     server = ViafouraServer()
     try:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def viafoura(viafoura_module: ViafouraServer) -> ViafouraServer:
-    """The module's server, emptied for this test."""
-    viafoura_module.reset()
-    return viafoura_module
