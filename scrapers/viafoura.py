@@ -1,18 +1,17 @@
 """Viafoura comments (The Independent, Reach's titles) through its public Live Comments API.
 
-Sources read (never copied) for the answer shapes, in July 2026's public repositories:
-Viafoura's own docs page on moderation (support.viafoura.com, "How to moderate
-comments": a disabled or spam comment "will no longer appear"); RISJbot's
-Liverpool Echo spider (bootstrap, container lookup, `contents`/`more_available`
-paging by `starting_from`, "deleted comments don't have a `content` entry");
-gbnews-watch (`src/viafoura.ts`: the comment object's fields, the replies
-endpoint, `state` values "visible" | "hidden" | "banned"); a Telegraph client
-built on the same API (limit 100 top-level comments a page and reply_limit 50 at
-most, replies inline after their parent, an unknown cursor silently answered with
-page 1, `total_visible_content` measured 0.6-0.9% above a whole walk); an AP
-News client (container answer `container_id`, `content_container_uuid`,
-`total_visible_content`, `settings`); La Nacion's Arc pages (`<meta
-name="vf:container_id">`, `<vf-conversations>`).
+Sources read (never copied) for the answer shapes, all public: Viafoura's own
+support page "How to moderate comments" (a disabled or spam comment "will no
+longer appear"); RISJbot's Liverpool Echo spider (bootstrap, container lookup,
+`contents`/`more_available` paging by `starting_from`, "deleted comments don't
+have a `content` entry"); gbnews-watch (`src/viafoura.ts`: the comment object's
+fields, the replies endpoint, `state` values "visible" | "hidden" | "banned");
+a Telegraph client built on the same API (at most 100 top-level comments a page
+and `reply_limit` 50, replies inline after their parent, an unknown cursor
+silently answered with page 1, `total_visible_content` measured 0.6-0.9% above
+a whole walk); an AP News client (the container answer's `container_id`,
+`content_container_uuid`, `total_visible_content`, `settings.is_hidden`); La
+Nacion's Arc pages (`<meta name="vf:container_id">`, `<vf-conversations>`).
 
 A capture, all over plain GET:
 
@@ -34,7 +33,8 @@ make; the page does not carry it, so a watch names it in its options:
 
 `container` (the page's `vf:container_id`) is needed only when the page does
 not carry it; with it, a capture starts at the API and never fetches the page.
-`api` defaults to the public host (tests point it at loopback).
+`api` defaults to the public host; another one must be the article's own host
+(tests point it at loopback), as a capture follows links nowhere else.
 
 Comment objects: `content_uuid` (the key), `parent_uuid` (the container for a
 top-level comment, else the comment answered), `thread_uuid` (the top-level
@@ -84,6 +84,7 @@ DEFAULT_API = f"https://{API_HOST}/v4/livecomments/"
 PAGE_LIMIT = 100      # the API answers 400 above this
 REPLY_LIMIT = 50      # likewise
 MAX_CONTAINER_ID = 200
+MAX_API_URL = 500
 OPTIONS = ("site", "container", "api")
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _UUID = re.compile(rf"^{UUID}$")
@@ -117,10 +118,10 @@ def parse_options(options: Mapping[str, Any] | None) -> ViafouraOptions:
         raise ValueError(f'viafoura: the option "container" must be a container id of at most '
                          f"{MAX_CONTAINER_ID} printable characters")
     api = options.get("api", DEFAULT_API)
-    parts = urlsplit(api) if isinstance(api, str) else None
+    parts = urlsplit(api) if isinstance(api, str) and len(api) <= MAX_API_URL else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
             or parts.query or parts.fragment or parts.username is not None:
-        raise ValueError(f"viafoura: {api!r} is not an http(s) API base URL without query or fragment")
+        raise ValueError(f"viafoura: {str(api)[:80]!r} is not an http(s) API base URL without query or fragment")
     base = parts._replace(path=parts.path if parts.path.endswith("/") else parts.path + "/").geturl()
     return ViafouraOptions(site.strip().lower(), container.strip() if container else None, base)
 
@@ -241,6 +242,10 @@ class ViafouraAdapter(Adapter):
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
             return ViafouraPage(recognised=False, url=page.url,
                                 reason="the container answer has no total_visible_content count")
+        settings = data.get("settings")
+        if isinstance(settings, dict) and settings.get("is_hidden") is True:
+            # The whole conversation is off this article: not moderation of its comments.
+            return ViafouraPage(recognised=False, url=page.url, reason="the conversation is hidden on this article")
         container_id = data.get("container_id")
         return ViafouraPage(recognised=True, kind="container", url=page.url, container=uuid.lower(),
                             claimed_count=total,

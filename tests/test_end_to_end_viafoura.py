@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from archive.context import archive_context
 from tests.conftest import ArchiveRunner
 from tests.viafoura_server import SITE, ViafouraServer, comment_object, serving
 
@@ -89,6 +90,8 @@ def test_the_server_answers_in_the_fixtures_shapes(viafoura: ViafouraServer) -> 
 
 def test_viafoura_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunner, viafoura: ViafouraServer,
                                                              tmp_path: Path) -> None:
+    confirm = archive_context(runner.app).settings.confirm_captures
+    assert confirm == 2, "this story confirms a removal in the second good capture without it"
     ids: dict[str, str] = {}
     for name, author, text, parent in SEED:
         ids[name] = viafoura.post(author, text, parent=ids[parent] if parent else None)

@@ -241,6 +241,13 @@ def test_a_container_answer_without_uuid_or_count_is_unrecognised(body: Any, rea
     assert not result.recognised and reason in result.reason
 
 
+def test_a_hidden_conversation_is_unrecognised_not_emptied() -> None:
+    container = load("container")
+    container["settings"]["is_hidden"] = True
+    result = adapter().parse(page(container_url(OPTIONS, "26844213"), container))
+    assert not result.recognised and result.reason == "the conversation is hidden on this article"
+
+
 def test_the_flat_container_form_nests_its_record() -> None:
     result = adapter().parse(page(container_url(OPTIONS, "26844213"), {"container": load("container")}))
     assert result.recognised and result.claimed_count == 9
@@ -279,6 +286,7 @@ def test_without_options_every_page_is_unrecognised() -> None:
     ({"site": SITE, "api": "ftp://example.com/"}, "not an http(s) API base URL"),
     ({"site": SITE, "api": "https://example.com/?a=1"}, "not an http(s) API base URL"),
     ({"site": SITE, "api": 7}, "not an http(s) API base URL"),
+    ({"site": SITE, "api": "https://example.com/" + "a" * 600}, "not an http(s) API base URL"),
 ])
 def test_bad_options_are_refused_in_one_line(options: Any, message: str) -> None:
     with pytest.raises(ValueError) as caught:
