@@ -8,8 +8,9 @@ import pytest
 
 from scrapers import choose_adapter
 from scrapers.base import Page, PageResult
-from scrapers.wordpress.api import WordPressApiAdapter, interpret_single_comment_status
+from scrapers.wordpress.api import WordPressApiAdapter
 from scrapers.wordpress.page import WordPressAdapter
+from scrapers.wordpress.status import interpret_single_comment_status
 from tests.scrapers.wordpress_pages import load
 
 ADAPTER = WordPressApiAdapter()
