@@ -136,8 +136,8 @@ def test_follow_ups_reach_only_hosts_a_capture_may_follow(app, site, monkeypatch
     assert len(asked) == 1 and asked[0].header("host") == own.split("/")[2]
     with get_db(app).read_session() as session:
         checks = session.scalars(select(Event).where(Event.kind == "api-check")).all()
-        assert [(c.details["url"], c.details["http_status"], c.details["meaning"]) for c in checks] == [
-            (own, 401, "exists but hidden")]
+        assert [c.details for c in checks] == [
+            {"url": own, "http_status": 401, "meaning": "exists but hidden"}]
 
 
 @pytest.mark.parametrize("status", [500, 503, 429, 403])
