@@ -13,7 +13,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,7 +38,7 @@ from scrapers.base import Adapter, Page, PageResult, ThreadView
 log = logging.getLogger(__name__)
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)
-# REST look-ups after one capture: a mass removal must not become a flood.
+# Follow-up look-ups (`Adapter.follow_ups`) after one capture: a mass removal must not become a flood.
 MAX_API_CHECKS = 20
 # url -> (ETag, Last-Modified, SHA-256 of the body they validate)
 Validators = dict[str, tuple[str | None, str | None, str]]
@@ -110,11 +109,10 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
         log.exception("capture of watch %s failed", watch_id)
         return _record_crash(ctx, plan, started, clock(), exc)
     try:
-        wordpress = adapter is not None and adapter.name.startswith("wordpress")
-        if first_misses and wordpress and summary.capture_id is not None:
-            _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
+        if first_misses and adapter is not None and summary.capture_id is not None:
+            _check_api(ctx, summary.capture_id, adapter, first_misses, plan.url, fetcher)
     except Exception:
-        # The capture and its verdict are stored; the API checks are only a hint.
+        # The capture and its verdict are stored; the follow-up checks are only a hint.
         log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
     # Indexed with other captures' changes, in one commit (archive/search/updates.py).
     ctx.index_updates.add(changed)
@@ -325,21 +323,20 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: date
         return CaptureSummary(plan.watch_id, plan.url, "failed", reason, capture_id=capture.id)
 
 
-def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
-    """Ask WordPress's REST API about each comment that just went missing:
-    401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
-    Runs after the capture's transaction (fetching waits on politeness delays);
-    the answers are stored together once all have come."""
-    from scrapers.wordpress.api import interpret_single_comment_status
-
-    parts = urlsplit(url)
+def _check_api(ctx: ArchiveContext, capture_id: int, adapter: Adapter, keys: list[str], url: str,
+               fetcher: Fetcher) -> None:
+    """Ask the platform about each comment that just went missing, as the adapter's
+    `follow_ups` say (WordPress's REST API: 401/403 hidden, 404 deleted), and store
+    what `read_follow_up` makes of each answer. Runs after the capture's transaction
+    (fetching waits on politeness delays); the answers are stored together once all
+    have come. Only links a capture may follow are asked, at most MAX_API_CHECKS."""
+    asks = [ask for ask in adapter.follow_ups(url, keys) if may_follow(ask.url, url, adapter)]
     answers = []
-    for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
-        api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
-        result = fetcher.fetch(api_url)
-        meaning = (interpret_single_comment_status(result.status) if result.status
+    for ask in asks[:MAX_API_CHECKS]:
+        result = fetcher.fetch(ask.url)
+        meaning = (adapter.read_follow_up(result.status, result.body) if result.status
                    else f"no answer: {result.error}")
-        answers.append((key, result, meaning, api_url))
+        answers.append((ask.key, result, meaning, ask.url))
     if not answers:
         return
     with ctx.db.write() as session:

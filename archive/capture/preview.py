@@ -23,10 +23,10 @@ from typing import Any
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.capture.follow import may_follow
-from archive.errors import ArchiveError
+from archive.capture.watches import check_options
 from archive.rules.assess import FetchOutcome, classify_fetches
 from archive.settings import Settings
-from scrapers import ADAPTERS, choose_adapter, get_adapter
+from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, CommentRecord, Page, PageResult
 
 SHOWN_COMMENTS = 10
@@ -59,18 +59,10 @@ class Preview:
 
 
 def build_adapter(name: str | None, options: Mapping[str, Any] | None) -> Adapter | None:
-    """The named adapter, configured with the watch's options; ArchiveError if unknown or misconfigured."""
-    if not name:
-        return None
-    if name not in ADAPTERS:
-        raise ArchiveError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
-    if name == "generic-css":
-        from scrapers.generic_css import parse_options
-        try:
-            parse_options(options or {})
-        except ValueError as exc:
-            raise ArchiveError(str(exc)) from None
-    return get_adapter(name, options)
+    """The named adapter, configured with the watch's options as it cleans them; ArchiveError
+    if the adapter is unknown or refuses the options (archive/capture/watches.py)."""
+    cleaned = check_options(name, options)
+    return get_adapter(name, cleaned) if name else None
 
 
 def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = None,
