@@ -124,6 +124,9 @@ def test_capture_page_shows_the_browser_evidence_served_safely(app: Flask, brows
     assert "in a headless browser" in page
     assert f"/blobs/{_sha(DOM)}" in page and f"/blobs/{_sha(POSTED)}" in page
     assert f'src="/captures/{browser_capture}/screenshot"' in page
+    with get_db(app).read_session() as session:
+        thread_id = session.get_one(Capture, browser_capture).thread_id
+    assert "in a browser" in client.get(f"/threads/{thread_id}/captures").get_data(as_text=True)
     image = client.get(f"/captures/{browser_capture}/screenshot")
     assert image.status_code == 200 and image.data == SCREENSHOT
     assert image.headers["Content-Type"] == "image/png" and image.headers["X-Content-Type-Options"] == "nosniff"
