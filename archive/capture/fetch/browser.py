@@ -9,8 +9,11 @@
   as to any capture, this process stays the only one that talks to the
   network, and every response is an exchange the capture can keep. A
   refused request is a `FetchResult` with `error` set, and the page sees it
-  fail. A redirect is followed by the fetcher; the page is told to go to
-  the final URL, and that second request is answered from the first fetch;
+  fail. A redirect is followed by the fetcher and the page gets the final
+  answer under the URL it asked for (Playwright does not route the request
+  that follows a redirect, so the page must never see one: that request
+  would leave past the fetcher). In case anything else slips past the
+  route, Chromium's only proxy is a port that refuses connections;
 - ends at the deadline (ARCHIVE_BROWSER_SECONDS) whatever the page does: a
   script running `for(;;){}` hangs every Playwright call, so the only end
   is SIGKILL to each process group of the load (the child's and Chromium's,
@@ -121,8 +124,6 @@ class _Load:
         self.seconds = settings.browser_seconds
         self._lock = threading.Lock()
         self._results: dict[int, FetchResult] = {}
-        # (method, URL) the page will ask for after a redirect -> the fetch that followed it.
-        self._redirected: dict[tuple[str, str], FetchResult] = {}
         self._finished = False
         self._send_lock = threading.Lock()
         self._peak = 0
@@ -132,6 +133,8 @@ class _Load:
     def run(self) -> BrowserLoad:
         deadline = time.monotonic() + self.seconds
         parent_end, child_end = socket.socketpair()
+        # Bound, never listening: a connection to it is refused at once.
+        dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="browser-fetch")
         work = scratch = None
         processes: LoadProcesses | None = None
@@ -150,8 +153,9 @@ class _Load:
                     stdout=log, stderr=log, env=_child_env(work, scratch), cwd=work)
             child_end.close()
             processes = LoadProcesses(child.pid, str(work))
+            dead_end.bind(("127.0.0.1", 0))
             parent_end.settimeout(SEND_TIMEOUT)
-            parent_end.sendall(encode(self._job(work, deadline)))
+            parent_end.sendall(encode(self._job(work, deadline, dead_end.getsockname()[1])))
             error, notes = self._converse(parent_end, processes, pool, deadline, child, work)
         except (OSError, WireError) as exc:
             error, notes = f"the browser capture failed: {_one_line(exc)}", []
@@ -164,8 +168,8 @@ class _Load:
             if child is not None:
                 child.kill()
                 child.wait()
-            parent_end.close()
-            child_end.close()
+            for sock in (parent_end, child_end, dead_end):
+                sock.close()
             for folder in (work, scratch):
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
@@ -173,16 +177,17 @@ class _Load:
             responses = [self._results[i] for i in sorted(self._results)]
         return BrowserLoad(responses, self._dom, self._screenshot, error, self._peak or None, notes)
 
-    def _job(self, work: Path, deadline: float) -> dict[str, Any]:
+    def _job(self, work: Path, deadline: float, dead_port: int) -> dict[str, Any]:
         plan = self.plan
         return {"kind": "job", "url": plan.url, "ready_selector": plan.ready_selector,
-                "ready_response": plan.ready_response, "more_selector": plan.more_selector,
+                "ready_response": plan.ready_response, "more_selector": plan.more_selector, "seconds": self.seconds,
                 "max_clicks": max(0, min(plan.max_clicks, self.settings.browser_max_clicks)),
                 "settle_ms": max(0, plan.settle_ms), "scroll": plan.scroll,
                 "browser": self.settings.browser, "user_data_dir": str(work / "profile"),
                 "user_agent": self.settings.user_agent, "deadline": deadline,
                 "max_requests": self.settings.browser_max_requests, "max_dom": MAX_DOM_BYTES,
-                "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes}
+                "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes,
+                "proxy": f"http://127.0.0.1:{dead_port}"}
 
     def _converse(self, sock: socket.socket, processes: LoadProcesses, pool: ThreadPoolExecutor,
                   deadline: float, child: subprocess.Popen[bytes], work: Path) -> tuple[str | None, list[str]]:
@@ -219,11 +224,6 @@ class _Load:
         request_id, method, url = head.get("id"), str(head.get("method")), str(head.get("url"))
         if not isinstance(request_id, int):
             raise WireError("a request without an id")
-        with self._lock:
-            earlier = self._redirected.pop((method, url), None)
-        if earlier is not None:
-            self._answer(sock, request_id, earlier, follow_up=True)
-            return
         pool.submit(self._fetch, sock, request_id, method, url, head, body)
 
     def _fetch(self, sock: socket.socket, request_id: int, method: str, url: str, head: dict[str, Any],
@@ -240,18 +240,13 @@ class _Load:
             if self._finished:
                 return
             self._results[request_id] = result
-            if result.redirects and result.error is None:
-                self._redirected[(result.method_after, result.final_url)] = result
-        self._answer(sock, request_id, result, follow_up=False)
+        self._answer(sock, request_id, result)
 
-    def _answer(self, sock: socket.socket, request_id: int, result: FetchResult, follow_up: bool) -> None:
+    def _answer(self, sock: socket.socket, request_id: int, result: FetchResult) -> None:
         head: dict[str, Any] = {"kind": "response", "id": request_id, "status": result.status,
-                                "error": result.error, "header_lines": [], "redirect_to": None}
+                                "error": result.error, "header_lines": []}
         body = b""
-        if result.error is None and result.redirects and not follow_up:
-            keeps = result.method_after == result.method != "GET"
-            head.update(status=307 if keeps else 302, redirect_to=result.final_url)
-        elif result.error is None:
+        if result.error is None:
             head["header_lines"] = [[n, v] for n, v in result.header_lines if n.lower() not in DROPPED_HEADERS]
             body = result.body
         try:
