@@ -163,6 +163,15 @@ def test_robots_txt_binds_the_page_s_own_requests(server: LocalServer, fetcher: 
     assert load.dom is not None and "Article" in load.dom.decode()
 
 
+def test_a_page_robots_txt_forbids_is_not_loaded(server: LocalServer, fetcher: Fetcher,
+                                                  settings: Settings) -> None:
+    server.route("/private/article", COMMENTS_PAGE)
+    load = _load(server, fetcher, settings, "/private/article", ready_selector="p.comment")
+    assert load.error == "the page could not be loaded: robots.txt disallows this URL for ArchiveTestBot"
+    assert [r.robots_disallowed for r in load.responses] == [True]
+    assert load.dom is None and server.count("/private/article") == 0
+
+
 def test_a_post_from_the_page_goes_through_the_fetcher(server: LocalServer, fetcher: Fetcher,
                                                        settings: Settings) -> None:
     query = json.dumps({"query": "{ comments { text } }"})
@@ -277,12 +286,14 @@ def test_a_page_that_eats_memory_crashes_only_its_renderer(server: LocalServer, 
     assert "renderer crashed" in load.error or "deadline" in load.error
 
 
-def test_a_missing_or_broken_chromium_is_one_line(server: LocalServer, fetcher: Fetcher,
+def test_a_missing_or_broken_chromium_or_a_bad_url_is_one_line(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
     missing = replace(settings, browser="/nonexistent/chromium")
     load = load_in_browser(BrowserPlan(url=server.url("/article")), fetcher, missing)
     assert load.error == ("Chromium not found at /nonexistent/chromium "
                           "(install Debian's chromium package, or set ARCHIVE_BROWSER)")
+    local = load_in_browser(BrowserPlan(url="file:///etc/passwd"), fetcher, settings)
+    assert local.error == "the page could not be loaded: only http and https URLs can be fetched (got file:)"
     broken = replace(settings, browser="/bin/false")
     load = _load(server, fetcher, broken, "/article")
     assert load.error is not None and load.error.startswith("Chromium failed to start: ")

@@ -52,10 +52,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive import ROOT
+from archive.capture.fetch.addresses import normalise_url
 from archive.capture.fetch.browser_wire import MAX_HEAD, FrameBuffer, WireError, encode
 from archive.capture.fetch.fetcher import METHODS, Fetcher, FetchResult
 from archive.capture.fetch.processes import LoadProcesses
 from archive.clock import utcnow
+from archive.errors import UrlRejected
 
 if TYPE_CHECKING:
     from archive.settings import Settings
@@ -107,6 +109,11 @@ def load_in_browser(plan: BrowserPlan, fetcher: Fetcher, settings: Settings) -> 
     problem = browser_problem(settings)
     if problem is not None:
         return BrowserLoad([], None, None, problem, None)
+    try:
+        # Only http(s): Playwright's route never sees a file: URL, Chromium would just open it.
+        normalise_url(plan.url)
+    except UrlRejected as exc:
+        return BrowserLoad([], None, None, f"the page could not be loaded: {exc}", None)
     with _ONE_LOAD:
         return _Load(plan, fetcher, settings).run()
 
@@ -233,9 +240,13 @@ class _Load:
         elif len(body) > MAX_POST_BYTES:
             result = _refusal(method, url, f"a request body larger than {MAX_POST_BYTES} bytes")
         else:
-            result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
-                                        body=body if method == "POST" else None,
-                                        content_type=_text(head.get("content_type")))
+            try:
+                result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
+                                            body=body if method == "POST" else None,
+                                            content_type=_text(head.get("content_type")))
+            except Exception as exc:
+                # The host gate's database, say: the page must still get an answer.
+                result = _refusal(method, url, f"the fetch failed: {type(exc).__name__}: {_one_line(exc)}")
         with self._lock:
             if self._finished:
                 return

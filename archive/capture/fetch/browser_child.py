@@ -120,8 +120,11 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
         if url.startswith(("data:", "blob:")):
             await route.continue_()
             return
-        if not url.startswith(("http://", "https://")) or state.requests >= job["max_requests"]:
-            state.over_cap += url.startswith(("http://", "https://"))
+        if not url.startswith(("http://", "https://")):
+            await route.abort("blockedbyclient")
+            return
+        if state.requests >= job["max_requests"]:
+            state.over_cap += 1
             await route.abort("blockedbyclient")
             return
         state.requests += 1
@@ -175,7 +178,7 @@ async def _wait_ready(page: Page, job: dict[str, Any], state: _State, until: flo
             return True
         except PlaywrightError:
             return False
-    while not state.crashed:
+    while not state.crashed and not state.closed:
         if response and any(response in url for url in state.answered):
             return True
         if selector and await _find(page, selector, until) is not None:
