@@ -150,6 +150,27 @@ def test_clicks_stop_at_the_plan_s_bound_and_say_so(server: LocalServer, fetcher
     assert load.notes == ["the 'load more' button '#more' still showed after 1 clicks"]
 
 
+def test_a_widget_in_a_cross_origin_iframe_is_waited_for(server: LocalServer, fetcher: Fetcher,
+                                                         settings: Settings) -> None:
+    widget = server.url("/widget", host="localhost")
+    server.route("/framed", f'<!doctype html><body><h1>Article</h1><iframe src="{widget}"></iframe></body>')
+    server.route("/widget", COMMENTS_PAGE)
+    server.route("/api/comments", _comments(1, 1), content_type="application/json")
+    load = _load(server, fetcher, settings, "/framed", ready_selector="p.comment", settle_ms=100)
+    assert load.error is None, load.error
+    assert [r.url for r in load.responses] == [server.url("/framed"), widget,
+                                               server.url("/api/comments?page=1", host="localhost")]
+
+
+def test_the_plan_may_wait_for_a_response_instead(server: LocalServer, fetcher: Fetcher,
+                                                  settings: Settings) -> None:
+    server.route("/article", COMMENTS_PAGE)
+    server.route("/api/comments", _comments(1, 1), content_type="application/json")
+    load = _load(server, fetcher, settings, "/article", ready_response="/api/comments?page=", settle_ms=0)
+    assert load.error is None, load.error
+    assert load.responses[-1].body == _comments(1, 1).encode()
+
+
 def test_robots_txt_binds_the_page_s_own_requests(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
     server.route("/fenced", COMMENTS_PAGE.replace("/api/comments?page=1", "/private/comments"))

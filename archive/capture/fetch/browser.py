@@ -146,6 +146,7 @@ class _Load:
         work = scratch = None
         processes: LoadProcesses | None = None
         child: subprocess.Popen[bytes] | None = None
+        notes: list[str] = []
         try:
             root = self.settings.data_dir / "browser"
             root.mkdir(parents=True, exist_ok=True)
@@ -165,13 +166,13 @@ class _Load:
             parent_end.sendall(encode(self._job(work, deadline, dead_end.getsockname()[1])))
             error, notes = self._converse(parent_end, processes, pool, deadline, child, work)
         except (OSError, WireError) as exc:
-            error, notes = f"the browser capture failed: {_one_line(exc)}", []
+            error = f"the browser capture failed: {_one_line(exc)}"
         finally:
             with self._lock:
                 self._finished = True
             pool.shutdown(wait=False, cancel_futures=True)
-            if processes is not None:
-                processes.kill()
+            if processes is not None and not processes.kill():
+                notes.append("some of the browser's processes outlived SIGKILL for 5 s")
             if child is not None:
                 child.kill()
                 child.wait()

@@ -152,7 +152,8 @@ async def _find(page: Page, selector: str, until: float, visible: bool = False) 
     for frame in page.frames:
         try:
             handle = await asyncio.wait_for(frame.query_selector(selector), max(0.05, _left(until)))
-            if handle is not None and (not visible or await handle.is_visible()):
+            if handle is not None and (
+                    not visible or await asyncio.wait_for(handle.is_visible(), max(0.05, _left(until)))):
                 return handle
         except (TimeoutError, PlaywrightError):
             continue
