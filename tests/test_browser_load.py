@@ -237,34 +237,31 @@ def test_a_redirect_is_fetched_once_and_the_page_follows_it(server: LocalServer,
 
 def test_requests_beyond_the_cap_are_not_sent_and_the_load_goes_on(server: LocalServer, fetcher: Fetcher,
                                                                    settings: Settings) -> None:
-    images = "".join(f'<img src="/pictures/{n}.gif">' for n in range(12))
-    server.route("/gallery", f"<!doctype html><body><p class=ready>pictures</p>{images}</body>")
+    server.route("/busy-page", "<!doctype html><body><p class=ready>ready</p><script>"
+                               "for (let n = 0; n < 12; n++) fetch('/beacons/' + n);</script></body>")
+    for n in range(12):
+        server.route(f"/beacons/{n}", "{}", content_type="application/json")
     capped = replace(settings, browser_max_requests=5)
-    load = _load(server, fetcher, capped, "/gallery", ready_selector="p.ready", settle_ms=500)
+    load = _load(server, fetcher, capped, "/busy-page", ready_selector="p.ready", settle_ms=500)
     assert load.error is None, load.error
     assert len(load.responses) == 5
     assert load.notes == ["8 requests beyond the cap of 5 were not sent"]
-    assert sum(server.count(f"/pictures/{n}.gif") for n in range(12)) == 4
+    assert sum(server.count(f"/beacons/{n}") for n in range(12)) == 4
 
 
-def test_a_script_that_never_ends_is_stopped_at_the_deadline(server: LocalServer, fetcher: Fetcher,
-                                                             settings: Settings) -> None:
-    server.route("/spin", "<p id=x>x</p><script>setTimeout(() => { for (;;) {} }, 50)</script>")
-    load = _load(server, fetcher, settings, "/spin", ready_selector="p.never", settle_ms=100)
-    assert load.error is not None and f"{DEADLINE} s deadline" in load.error
-    assert load.responses[0].ok
-
-
-def test_a_page_that_never_finishes_loading_fails_by_its_deadline(server: LocalServer,
-                                                                  settings: Settings) -> None:
-    # The document arrives a byte every half second, slower than the deadline,
-    # and the fetcher would wait longer still: the deadline must end it.
-    server.route("/trickle", "<p class=comment>xxxxxxx", drip=0.4)
-    with Fetcher(user_agent=UA, min_host_delay=0.0, timeout=15.0, max_bytes=1_000_000, retries=0,
-                 allow_private=True) as patient:
-        load = _load(server, patient, settings, "/trickle", ready_selector="p.comment")
-    assert load.error is not None and f"{DEADLINE} s deadline" in load.error
-    assert load.dom is None and load.screenshot is None
+def test_images_are_not_fetched_unless_the_settings_ask(server: LocalServer, fetcher: Fetcher,
+                                                        settings: Settings) -> None:
+    images = "".join(f'<img src="/pictures/{n}.gif">' for n in range(3))
+    server.route("/gallery", f"<!doctype html><body><p class=ready>pictures</p>{images}</body>")
+    load = _load(server, fetcher, settings, "/gallery", ready_selector="p.ready", settle_ms=300)
+    assert load.error is None, load.error
+    assert [r.url for r in load.responses] == [server.url("/gallery")]
+    assert load.notes == ["3 image requests were not sent (ARCHIVE_BROWSER_SKIP)"]
+    assert sum(server.count(f"/pictures/{n}.gif") for n in range(3)) == 0
+    everything = replace(settings, browser_skip=frozenset())
+    load = _load(server, fetcher, everything, "/gallery", ready_selector="p.ready", settle_ms=300)
+    assert load.error is None and load.notes == []
+    assert sorted(r.url for r in load.responses[1:]) == [server.url(f"/pictures/{n}.gif") for n in range(3)]
 
 
 def _freeze_child_once_asked(server: LocalServer, path: str, settings: Settings) -> threading.Thread:

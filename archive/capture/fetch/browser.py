@@ -19,17 +19,20 @@
   is SIGKILL to each process group of the load (the child's and Chromium's,
   archive.capture.fetch.processes), sent after every load, good or bad;
 - caps what the child may send: the DOM (MAX_DOM_BYTES), the screenshot
-  (MAX_SCREENSHOT_BYTES), a POST's body (MAX_POST_BYTES); the page's
-  requests beyond ARCHIVE_BROWSER_MAX_REQUESTS are not sent at all (the
-  page sees them fail, the load goes on: only the adapter's responses
-  matter, and a page with many images must not fail for them), which
-  `notes` says.
+  (MAX_SCREENSHOT_BYTES), a POST's body (MAX_POST_BYTES);
+- leaves requests out without failing the load (the page sees them fail;
+  `notes` says how many): the kinds ARCHIVE_BROWSER_SKIP names (images,
+  media and fonts by default), and every request beyond
+  ARCHIVE_BROWSER_MAX_REQUESTS. Only the adapter's responses matter, and a
+  page with many images must neither fail for them nor make the site
+  answer each one.
 
 Requests are fetched four at a time (FETCH_THREADS); the Fetcher still
-sends one host's requests one after another, its delay apart, so a page
-with many requests to its own host needs a deadline to match. A fetch still
-running at the deadline finishes in the background (within the fetcher's
-time cap) and is not reported.
+sends one host's requests one after another, its delay apart
+(ARCHIVE_MIN_HOST_DELAY), which is why images are skipped by default: a
+page with many requests to its own host needs a deadline to match. A fetch
+still running at the deadline finishes in the background (within the
+fetcher's time cap) and is not reported.
 
 One load runs at a time in a process (`_ONE_LOAD`): Chromium takes hundreds
 of MiB, and a worker pool of them would take the machine.
@@ -193,7 +196,8 @@ class _Load:
                 "settle_ms": max(0, plan.settle_ms), "scroll": plan.scroll,
                 "browser": self.settings.browser, "user_data_dir": str(work / "profile"),
                 "user_agent": self.settings.user_agent, "deadline": deadline,
-                "max_requests": self.settings.browser_max_requests, "max_dom": MAX_DOM_BYTES,
+                "max_requests": self.settings.browser_max_requests, "skip": sorted(self.settings.browser_skip),
+                "max_dom": MAX_DOM_BYTES,
                 "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes,
                 "proxy": f"http://127.0.0.1:{dead_port}"}
 

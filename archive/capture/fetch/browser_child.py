@@ -59,6 +59,7 @@ class _State:
 
     requests: int = 0
     over_cap: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # resource type -> requests not sent
     answered: list[str] = field(default_factory=list)  # URLs fulfilled with an answer
     document_error: str | None = None  # why the main document was not answered
     crashed: bool = False
@@ -121,6 +122,10 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
             await route.continue_()
             return
         if not url.startswith(("http://", "https://")):
+            await route.abort("blockedbyclient")
+            return
+        if request.resource_type in job["skip"]:
+            state.skipped[request.resource_type] = state.skipped.get(request.resource_type, 0) + 1
             await route.abort("blockedbyclient")
             return
         if state.requests >= job["max_requests"]:
@@ -298,6 +303,8 @@ async def _load(playwright: Playwright, job: dict[str, Any], link: _Link) -> dic
     if not state.crashed and not state.closed:
         kept = await _keep(page, job, link, notes)
         error = "; ".join(e for e in (error, kept) if e) or None
+    for kind, count in sorted(state.skipped.items()):
+        notes.append(f"{count} {kind} requests were not sent (ARCHIVE_BROWSER_SKIP)")
     if state.over_cap:
         notes.append(f"{state.over_cap} requests beyond the cap of {job['max_requests']} were not sent")
     if state.crashed:
