@@ -23,6 +23,10 @@ from archive.store.blobs import S3_URL
 from config import SETTINGS, Config
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps")
+# Kinds of request (Playwright's resource types) a browser capture may leave
+# out: none of them carries comments. Documents, scripts and the page's own
+# fetches always go.
+SKIPPABLE_REQUESTS = frozenset({"image", "media", "font", "stylesheet", "texttrack", "manifest"})
 
 
 class SettingsError(ArchiveError):
@@ -66,6 +70,8 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "BROWSER_SECONDS": _seconds(5, inclusive=True),
     "BROWSER_MAX_CLICKS": _at_least(0),
     "BROWSER_MAX_REQUESTS": _at_least(1),
+    "BROWSER_SKIP": (f"empty or a comma-separated list of {', '.join(sorted(SKIPPABLE_REQUESTS))}",
+                     lambda v: v <= SKIPPABLE_REQUESTS),
 }
 
 
@@ -103,6 +109,7 @@ class Settings:
     browser_seconds: float
     browser_max_clicks: int
     browser_max_requests: int
+    browser_skip: frozenset[str]
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

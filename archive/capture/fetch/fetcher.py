@@ -108,7 +108,7 @@ class FetchResult:
     elapsed_ms: int
     error: str | None
     robots_disallowed: bool = False
-    method: str = "GET"  # as asked; a redirected POST may have ended as a GET (`method_after`)
+    method: str = "GET"  # as asked; a redirected POST may have ended as a GET (see `method_after`)
     request_body: bytes | None = None  # a POST's body as sent on the first hop
 
     @property
@@ -123,11 +123,6 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status is not None and 200 <= self.status < 300
-
-    @property
-    def method_after(self) -> str:
-        """The method of the last hop: a POST stays one only through 307 and 308 redirects."""
-        return method_after(self.method, [hop["status"] for hop in self.redirects])
 
 
 def method_after(method: str, statuses: list[int | None]) -> str:
