@@ -174,20 +174,20 @@ def _check_capture_page(app: Flask) -> None:
 
 def test_only_the_article_and_the_widgets_answers_decide(browser_app: Flask, widget_isso: IssoServer,
                                                          site: LocalServer, tmp_path: Path) -> None:
-    """A refused image decides nothing; a page whose widget never asked is suspect; a missing article is gone."""
+    """A refused script decides nothing; a page whose widget never asked is suspect; a missing article is gone."""
     runner = ArchiveRunner(browser_app)
     site.robots("User-agent: *\nDisallow: /private/\n")
     uri = f"/2026/12/pictured-{uuid.uuid4().hex[:8]}/"
     site.route(uri, ARTICLE.format(isso=widget_isso.base_url).replace(
-        "</article>", '<img src="/private/photo.png" alt=""></article>'))
+        "</article>", '<script src="/private/track.js"></script></article>'))
     seed(widget_isso, uri)
     url = site.url(uri)
     watch(runner, tmp_path, url, "isso-browser", None)
     assert "[good]" in capture(runner, url)
     with get_db(browser_app).read_session() as session:
-        refused = session.query(Exchange).filter(Exchange.url == site.url("/private/photo.png")).one()
+        refused = session.query(Exchange).filter(Exchange.url == site.url("/private/track.js")).one()
         assert refused.status is None and refused.error and "robots.txt" in refused.error
-    assert site.count("/private/photo.png") == 0, "refused by the fetcher, never sent"
+    assert site.count("/private/track.js") == 0, "refused by the fetcher, never sent"
 
     # Comments already on the page (a copy, a cache) but no request to Isso: proves nothing.
     static = f"/2026/12/static-{uuid.uuid4().hex[:8]}/"
