@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.base import Adapter, Page
+from scrapers.disqus import DisqusAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
@@ -27,30 +28,44 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressFeedAdapter,
         GuardianAdapter,
         IssoAdapter,
+        DisqusAdapter,
         GenericCssAdapter,
     )
 }
 
 
-def get_adapter(name: str, options: Mapping[str, Any] | None = None) -> Adapter:
-    """A fresh adapter; `options` (a watch's settings) go to its `configure`, if it has one."""
+def get_adapter(name: str, options: Mapping[str, Any] | None = None,
+                settings: object | None = None) -> Adapter:
+    """A fresh adapter; `options` (a watch's settings) go to its `configure`, if it has one.
+    `settings` (the archive's, when the caller has them) fill in the options the
+    adapter's `setting_options` names and the watch left out."""
     try:
         adapter = ADAPTERS[name]()
     except KeyError:
         known = ", ".join(sorted(ADAPTERS)) or "none"
         raise ValueError(f"unknown adapter {name!r} (known: {known})") from None
-    configure = getattr(adapter, "configure", None)
-    if options and configure is not None:
-        configure(options)
-    return adapter
+    return _configured(adapter, options, settings)
 
 
-def choose_adapter(page: Page) -> Adapter | None:
-    """The adapter that reads this page best, or None when none recognises it."""
+def choose_adapter(page: Page, settings: object | None = None) -> Adapter | None:
+    """The adapter that reads this page best, or None when none recognises it;
+    configured from `settings` as `get_adapter` does."""
     best: tuple[int, Adapter | None] = (0, None)
     for cls in ADAPTERS.values():
         adapter = cls()
         score = adapter.score(page)
         if score > best[0]:
             best = (score, adapter)
-    return best[1]
+    return None if best[1] is None else _configured(best[1], None, settings)
+
+
+def _configured(adapter: Adapter, options: Mapping[str, Any] | None, settings: object | None) -> Adapter:
+    merged = dict(options or {})
+    for option, setting in adapter.setting_options.items():
+        value = getattr(settings, setting, None)
+        if option not in merged and value:
+            merged[option] = value
+    configure = getattr(adapter, "configure", None)
+    if merged and configure is not None:
+        configure(merged)
+    return adapter
