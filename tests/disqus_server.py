@@ -254,7 +254,7 @@ class DisqusServer:
 
     def _page(self, thread: FakeThread, page: int) -> tuple[list[dict[str, Any]], bool]:
         listed = thread.listed()
-        depth = {}
+        depth: dict[int, int] = {}
         for post in listed:
             depth[post.id] = 0 if post.parent is None else depth.get(post.parent, 0) + 1
         chunk = listed[page * self.page_size:(page + 1) * self.page_size]
@@ -268,7 +268,8 @@ class DisqusServer:
         posts, more = self._page(thread, 0)
         data = {"code": 0, "cursor": cursor_json(0, more, thread.count()),
                 "response": {"thread": thread_json(thread, link), "posts": posts, "order": "popular",
-                             "lastModified": int(datetime.now(UTC).timestamp())}}
+                             "lastModified": int(max([START, *(p.created for p in thread.posts)])
+                                                 .replace(tzinfo=UTC).timestamp())}}
         return 200, "text/html; charset=utf-8", embed_html(data)
 
     def _api(self, path: str, query: dict[str, str]) -> tuple[int, str, str]:

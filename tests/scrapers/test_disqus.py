@@ -285,9 +285,10 @@ def test_the_archive_setting_supplies_the_key_a_watch_leaves_out() -> None:
     class Settings:
         disqus_api_key = "fromSettings"
 
-    assert getattr(get_adapter("disqus", None, Settings()), "options") == {"api_key": "fromSettings"}
+    keyed = get_adapter("disqus", None, Settings())
+    assert isinstance(keyed, DisqusAdapter) and keyed.options == {"api_key": "fromSettings"}
     mine = get_adapter("disqus", {"api_key": "fromWatch"}, Settings())
-    assert getattr(mine, "options") == {"api_key": "fromWatch"}
+    assert isinstance(mine, DisqusAdapter) and mine.options == {"api_key": "fromWatch"}
     chosen = choose_adapter(_page(_fixture("embed-page1.html"), EMBED), Settings())
     assert isinstance(chosen, DisqusAdapter) and chosen.options == {"api_key": "fromSettings"}
     assert "disqus" in ADAPTERS
