@@ -46,7 +46,8 @@ whether `thread.posts` counts deleted placeholders (taken as not: with a tombsto
 a count that did include it fails the check); what a deleted placeholder still carries
 (its message and author are ignored); `response.order` in the thread data (the API pages
 are asked in that order, "popular" when absent); whether cursors stay valid while votes
-reorder a "popular" thread (a skipped post fails the count).
+reorder a "popular" thread (a skipped post fails the count). disqus.com's robots.txt is
+obeyed like any host's and was not checked: a refusal fails the capture.
 """
 from __future__ import annotations
 
@@ -171,9 +172,10 @@ def _check_code(data: Any) -> None:
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
     if data.get("code") != 0:
+        # Both are the answer's own words: one short line in the capture's reason.
         message = data.get("response")
-        shown = message[:200] if isinstance(message, str) else ""
-        raise ValueError(f"Disqus answered code {data.get('code')!r}" + (f": {shown}" if shown else ""))
+        shown = " ".join(message.split())[:200] if isinstance(message, str) else ""
+        raise ValueError(f"Disqus answered code {repr(data.get('code'))[:40]}" + (f": {shown}" if shown else ""))
 
 
 def _cursor_next(cursor: Any) -> str | None:
@@ -223,6 +225,8 @@ class DisqusAdapter(Adapter):
 
     def detect(self, page: Page) -> int:
         text = decode_body(page)
+        if "disqus" not in text:   # every sign below spells it so: most pages stop here
+            return 0
         if _thread_data(text) is not None:
             return 95
         shortname = _first(_SHORTNAME, text)

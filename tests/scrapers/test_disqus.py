@@ -305,3 +305,9 @@ def test_detect_claims_embed_pages_and_disqus_articles_only() -> None:
 def test_a_page_result_of_another_adapter_is_never_mistaken_for_a_disqus_page() -> None:
     view = _adapter().combine([PageResult(recognised=True)])
     assert not view.recognised
+
+
+def test_an_error_answer_is_reported_on_one_short_line() -> None:
+    body = json.dumps({"code": "9" * 5000, "response": "bad\nthing " * 500}).encode()
+    result = _adapter().parse(_page(body, API))
+    assert not result.recognised and "\n" not in result.reason and len(result.reason) < 400
