@@ -19,6 +19,7 @@ from scrapers.disqus import DisqusAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
+from scrapers.viafoura import ViafouraAdapter
 from scrapers.wordpress import WordPressAdapter, WordPressApiAdapter, WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
@@ -28,6 +29,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressFeedAdapter,
         GuardianAdapter,
         IssoAdapter,
+        ViafouraAdapter,
         DisqusAdapter,
         GenericCssAdapter,
     )
