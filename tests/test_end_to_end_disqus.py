@@ -21,7 +21,9 @@ import pytest
 
 import config
 from archive import create_app
-from archive.context import archive_context
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.preview import preview_url
+from archive.context import ArchiveContext, archive_context
 from tests.conftest import ArchiveRunner
 from tests.disqus_server import API_KEY, DisqusServer, FakeThread
 
@@ -159,3 +161,23 @@ def test_a_long_thread_needs_the_api_key_from_the_watch_or_the_setting(
         assert set(_comments(keyed)) == {str(pid) for name, pid in ids.items() if name != "held"}
     finally:
         archive_context(app).close()
+
+
+def test_the_operator_preview_takes_the_key_from_the_settings_as_captures_do(
+        ctx: ArchiveContext, disqus: DisqusServer) -> None:
+    thread, _ids = _seed(disqus)
+    url = disqus.url(thread.path)
+    options = {"base": disqus.base_url, "forum": "localnews", "identifier": thread.identifier}
+
+    class Keyed:
+        disqus_api_key = API_KEY
+
+    fetcher = Fetcher.from_settings(ctx.settings)
+    try:
+        bare = preview_url(url, fetcher, allow_private=True, adapter_name="disqus", options=options)
+        keyed = preview_url(url, fetcher, allow_private=True, adapter_name="disqus", options=options,
+                            settings=Keyed())
+    finally:
+        fetcher.close()
+    assert any("API key" in problem for problem in bare.problems), bare.problems
+    assert keyed.ok and (keyed.found, keyed.claimed, keyed.unread_pages) == (3, 6, 1), keyed.problems
