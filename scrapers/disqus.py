@@ -18,7 +18,8 @@ A capture reads, in order:
 
 Options (`validate_options`): `forum` (the shortname), `identifier` and/or `url`
 (the thread as the embed names it), `api_key`, and `base` (Disqus's address,
-`https://disqus.com/` unless a test or mirror says otherwise).
+`https://disqus.com/` unless a test says otherwise: the capture follows links only to
+disqus.com and the article's own host, so another base must be the article's host).
 
 A post is `{"id": "5256177490", "parent": null | 123 | "123", "message": "<p>HTML</p>",
 "raw_message", "createdAt": "2021-02-05T22:37:28" (UTC, no zone), "author": {"name",
