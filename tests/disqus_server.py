@@ -24,7 +24,7 @@ A deleted post stays listed while it has listed replies (`isDeleted: true`, empt
 message, anonymous author), and disappears otherwise; held posts (`isApproved: false`)
 are neither listed nor counted; the thread's `posts` counts the listed posts that are
 not deleted. The JSON shapes follow what scrapers/disqus.py's docstring cites;
-`post_json` and `thread_json` are shared with tests/fixtures/make_disqus_fixtures.py.
+tests/fixtures/make_disqus_fixtures.py saves the fixtures from this server.
 """
 from __future__ import annotations
 
