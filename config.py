@@ -102,6 +102,9 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                          "CDX server `backfill` asks when no --cdx or --warc is given."),
     "BACKFILL_RATE": ("ARCHIVE_BACKFILL_RATE", "24", float,
                       "Most requests per minute `backfill` sends to one web archive."),
+    "DISQUS_API_KEY": ("ARCHIVE_DISQUS_API_KEY", "", str,
+                       "Public key for Disqus's API, which the disqus adapter needs to read a thread "
+                       "longer than its embed page shows; a watch's option api_key overrides it."),
 }
 
 

@@ -146,7 +146,8 @@ def _last_good_validators(session: Session, thread_id: int) -> Validators:
 def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
     """Fetch the article and every page the adapter follows, parsing as we go."""
     max_pages = ctx.settings.max_comment_pages
-    adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    adapter: Adapter | None = (get_adapter(plan.adapter_name, plan.options, ctx.settings)
+                               if plan.adapter_name else None)
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[_Fetched] = []
@@ -165,7 +166,7 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
         page = Page(url=url, final_url=result.final_url or url, status=status,
                     headers=result.headers, body=body)
         if adapter is None:
-            adapter = choose_adapter(page)
+            adapter = choose_adapter(page, ctx.settings)
             if adapter is None:
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
