@@ -118,6 +118,9 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                              "Most requests one browser capture sends; the page's further requests fail."),
     "BROWSER_SKIP": ("ARCHIVE_BROWSER_SKIP", "image,media,font", _names,
                      "Kinds of request a browser capture never sends (each would wait its host's turn)."),
+    "DISQUS_API_KEY": ("ARCHIVE_DISQUS_API_KEY", "", str,
+                       "Public key for Disqus's API, which the disqus adapter needs to read a thread "
+                       "longer than its embed page shows; a watch's option api_key overrides it."),
 }
 
 

@@ -65,6 +65,8 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "BROKER_VISIBILITY_TIMEOUT": _seconds(1, inclusive=True),
     "DISPATCH_SECONDS": _seconds(0, inclusive=False),
     "HEARTBEAT_SECONDS": _seconds(0, inclusive=False),
+    "DISQUS_API_KEY": ("empty or a Disqus public API key (letters, digits, - and _)",
+                       lambda v: bool(re.fullmatch(r"[A-Za-z0-9_-]{0,128}", v))),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
     "BROWSER": ("the path of a Chromium executable", lambda v: bool(v.strip())),
     "BROWSER_SECONDS": _seconds(5, inclusive=True),
@@ -110,6 +112,7 @@ class Settings:
     browser_max_clicks: int
     browser_max_requests: int
     browser_skip: frozenset[str]
+    disqus_api_key: str
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.base import Adapter, Page
+from scrapers.disqus import DisqusAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
@@ -41,25 +42,28 @@ ADAPTERS: dict[str, type[Adapter]] = {
         IssoAdapter,
         IssoBrowserAdapter,
         ViafouraAdapter,
+        DisqusAdapter,
         GenericCssAdapter,
     )
 }
 
 
-def get_adapter(name: str, options: Mapping[str, Any] | None = None) -> Adapter:
-    """A fresh adapter, given `options` (a watch's settings) through `configure`."""
+def get_adapter(name: str, options: Mapping[str, Any] | None = None,
+                settings: object | None = None) -> Adapter:
+    """A fresh adapter, given `options` (a watch's settings) through `configure`.
+    `settings` (the archive's, when the caller has them) fill in the options the
+    adapter's `setting_options` names and the watch left out."""
     try:
         adapter = ADAPTERS[name]()
     except KeyError:
         known = ", ".join(sorted(ADAPTERS)) or "none"
         raise ValueError(f"unknown adapter {name!r} (known: {known})") from None
-    if options:
-        adapter.configure(options)
-    return adapter
+    return _configured(adapter, options, settings)
 
 
-def choose_adapter(page: Page) -> Adapter | None:
-    """The adapter that reads this page best, or None when none recognises it.
+def choose_adapter(page: Page, settings: object | None = None) -> Adapter | None:
+    """The adapter that reads this page best, or None when none recognises it;
+    configured from `settings` as `get_adapter` does.
 
     Browser adapters are left out: a plain page lacks the comments they read
     (those appear only once JavaScript has run), so a watch names them."""
@@ -71,4 +75,15 @@ def choose_adapter(page: Page) -> Adapter | None:
         score = adapter.score(page)
         if score > best[0]:
             best = (score, adapter)
-    return best[1]
+    return None if best[1] is None else _configured(best[1], None, settings)
+
+
+def _configured(adapter: Adapter, options: Mapping[str, Any] | None, settings: object | None) -> Adapter:
+    merged = dict(options or {})
+    for option, setting in adapter.setting_options.items():
+        value = getattr(settings, setting, None)
+        if option not in merged and value:
+            merged[option] = value
+    if merged:
+        adapter.configure(merged)
+    return adapter

@@ -134,6 +134,10 @@ class Adapter(ABC):
     # (archive/capture/follow.py decides, for captures and previews alike).
     follow_hosts: ClassVar[frozenset[str]] = frozenset()
     fetch_mode: ClassVar[FetchMode] = "http"
+    # Options the archive's settings supply when a watch leaves them out: option
+    # name -> field of archive.settings.Settings (adapters never import the settings;
+    # scrapers/__init__.py `get_adapter` fills these in from what the core hands it).
+    setting_options: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -150,7 +150,8 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
     """Fetch the article and every page the adapter follows, parsing as we go; or,
     for a browser adapter (only ever named on the watch), load the page in a browser."""
     max_pages = ctx.settings.max_comment_pages
-    adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    adapter: Adapter | None = (get_adapter(plan.adapter_name, plan.options, ctx.settings)
+                               if plan.adapter_name else None)
     if adapter is not None and adapter.fetch_mode == "browser":
         in_browser, evidence = fetch_in_browser(ctx, plan.url, adapter, fetcher)
         return _Fetch(adapter, in_browser, browser=evidence)
@@ -172,7 +173,7 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
         page = Page(url=url, final_url=result.final_url or url, status=status,
                     headers=result.headers, body=body)
         if adapter is None:
-            adapter = choose_adapter(page)
+            adapter = choose_adapter(page, ctx.settings)
             if adapter is None:
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
