@@ -193,6 +193,14 @@ def test_a_page_robots_txt_forbids_is_not_loaded(server: LocalServer, fetcher: F
     assert load.dom is None and server.count("/private/article") == 0
 
 
+def test_an_error_page_is_named_as_such(server: LocalServer, fetcher: Fetcher, settings: Settings) -> None:
+    server.route("/gone", "<p>Not here</p>", status=410)
+    load = _load(server, fetcher, settings, "/gone", ready_selector="p.comment", settle_ms=0)
+    assert load.error == ("the page answered HTTP 410 and never showed the element 'p.comment' "
+                          f"within the {DEADLINE} s deadline")
+    assert load.responses[0].status == 410 and load.dom is not None and b"Not here" in load.dom
+
+
 def test_a_post_from_the_page_goes_through_the_fetcher(server: LocalServer, fetcher: Fetcher,
                                                        settings: Settings) -> None:
     query = json.dumps({"query": "{ comments { text } }"})

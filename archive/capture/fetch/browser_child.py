@@ -62,6 +62,7 @@ class _State:
     skipped: dict[str, int] = field(default_factory=dict)  # resource type -> requests not sent
     answered: list[str] = field(default_factory=list)  # URLs fulfilled with an answer
     document_error: str | None = None  # why the main document was not answered
+    document_status: int | None = None  # its HTTP status when it was
     crashed: bool = False
     closed: bool = False
 
@@ -138,12 +139,15 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
                                      "accept": headers.get("accept"),
                                      "content_type": headers.get("content-type")},
                                     request.post_data_buffer or b"")
+        document = request.is_navigation_request() and request.frame.parent_frame is None
         if head.get("error") or head.get("status") is None:
-            if request.is_navigation_request() and request.frame.parent_frame is None:
+            if document:
                 state.document_error = state.document_error or head.get("error") or "no answer"
             await route.abort("failed")
         else:
             state.answered.append(url)
+            if document:
+                state.document_status = int(head["status"])
             lines: dict[str, str] = {}
             for name, value in head["header_lines"]:
                 lines[name] = f"{lines[name]}, {value}" if name in lines else value
@@ -236,7 +240,9 @@ async def _drive(page: Page, job: dict[str, Any], state: _State, until: float,
     if not await _wait_ready(page, job, state, until):
         if state.crashed:
             return None
-        return f"the page never showed {_awaited(job)} within the {job['seconds']:g} s deadline"
+        status = state.document_status or 200
+        answered = f"the page answered HTTP {status} and " if status >= 400 else "the page "
+        return f"{answered}never showed {_awaited(job)} within the {job['seconds']:g} s deadline"
     await _settle(job, until)
     if job["scroll"]:
         await _scroll(page, until)
