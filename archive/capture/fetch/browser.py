@@ -30,9 +30,10 @@
 Requests are fetched four at a time (FETCH_THREADS); the Fetcher still
 sends one host's requests one after another, its delay apart
 (ARCHIVE_MIN_HOST_DELAY), which is why images are skipped by default: a
-page with many requests to its own host needs a deadline to match. A fetch
-still running at the deadline finishes in the background (within the
-fetcher's time cap) and is not reported.
+page with many requests to its own host needs a deadline to match. Nothing
+is sent after the deadline (the fetcher's `send_by`); an answer still
+arriving then is read to its end in the background (within the fetcher's
+time cap) and not reported.
 
 One load runs at a time in a process (`_ONE_LOAD`): Chromium takes hundreds
 of MiB, and a worker pool of them would take the machine.
@@ -139,9 +140,10 @@ class _Load:
         self._peak = 0
         self._dom: bytes | None = None
         self._screenshot: bytes | None = None
+        self._deadline = time.monotonic() + self.seconds
 
     def run(self) -> BrowserLoad:
-        deadline = time.monotonic() + self.seconds
+        deadline = self._deadline
         parent_end, child_end = socket.socketpair()
         # Bound, never listening: a connection to it is refused at once.
         dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -248,7 +250,8 @@ class _Load:
             try:
                 result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
                                             body=body if method == "POST" else None,
-                                            content_type=_text(head.get("content_type")))
+                                            content_type=_text(head.get("content_type")),
+                                            send_by=self._deadline)
             except Exception as exc:
                 # The host gate's database, say: the page must still get an answer.
                 result = _refusal(method, url, f"the fetch failed: {type(exc).__name__}: {_one_line(exc)}")
