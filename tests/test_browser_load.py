@@ -32,10 +32,10 @@ IN_CI = os.environ.get("CI") == "true"
 # Short: the hostile pages each cost up to their deadline.
 DEADLINE = 8
 
-COMMENTS_PAGE = """<!doctype html><html><body><h1>Article</h1><div id="comments"></div>
+WIDGET_PAGE = """<!doctype html><html><body><h1>Article</h1><div id="comments"></div>
 <button id="more" hidden>Load more</button>
 <script>
-let next = "/api/comments?page=1";
+let next = "API?page=1";
 async function load() {
   const answer = await fetch(next, {headers: {"Accept": "application/json"}});
   const data = await answer.json();
@@ -53,10 +53,15 @@ load();
 </script></body></html>"""
 
 
-def _comments(page: int, pages: int) -> str:
+def _widget(api: str) -> str:
+    """An article whose script loads its comments from `api` (?page=1, then the answers' "next")."""
+    return WIDGET_PAGE.replace("API", api)
+
+
+def _comments(page: int, pages: int, api: str) -> str:
     return json.dumps({"comments": [{"author": f"reader{page}-{i}", "text": f"comment {i} of page {page}"}
                                     for i in range(3)],
-                       "next": f"/api/comments?page={page + 1}" if page < pages else None})
+                       "next": f"{api}?page={page + 1}" if page < pages else None})
 
 
 @pytest.fixture(scope="module")
@@ -111,15 +116,15 @@ def _load(server: LocalServer, fetcher: Fetcher, settings: Settings, path: str, 
 
 def test_a_widget_loaded_by_script_is_captured_with_its_json(server: LocalServer, fetcher: Fetcher,
                                                              settings: Settings) -> None:
-    server.route("/article", COMMENTS_PAGE)
-    server.route("/api/comments", _comments(1, 1), content_type="application/json")
+    server.route("/article", _widget("/api/first"))
+    server.route("/api/first", _comments(1, 1, "/api/first"), content_type="application/json")
     load = _load(server, fetcher, settings, "/article", ready_selector="p.comment", settle_ms=100)
     assert load.error is None, load.error
     urls = [r.url for r in load.responses]
-    assert urls == [server.url("/article"), server.url("/api/comments?page=1")]
+    assert urls == [server.url("/article"), server.url("/api/first?page=1")]
     api = load.responses[1]
-    assert api.ok and api.method == "GET" and api.body == _comments(1, 1).encode()
-    assert server.last("/api/comments").header("user-agent") == UA
+    assert api.ok and api.method == "GET" and api.body == _comments(1, 1, "/api/first").encode()
+    assert server.last("/api/first").header("user-agent") == UA
     assert load.dom is not None and "reader1-2: comment 2 of page 1" in load.dom.decode()
     assert load.screenshot is not None and load.screenshot.startswith(b"\x89PNG\r\n\x1a\n")
     assert load.peak_rss_bytes is not None and load.peak_rss_bytes > 10_000_000
@@ -127,22 +132,23 @@ def test_a_widget_loaded_by_script_is_captured_with_its_json(server: LocalServer
 
 def test_load_more_is_clicked_until_it_is_gone(server: LocalServer, fetcher: Fetcher,
                                                settings: Settings) -> None:
-    server.route("/thread", COMMENTS_PAGE)
+    server.route("/thread", _widget("/api/thread"))
     for page in (1, 2, 3):
-        server.route(f"/api/comments?page={page}", _comments(page, 3), content_type="application/json")
+        server.route(f"/api/thread?page={page}", _comments(page, 3, "/api/thread"),
+                     content_type="application/json")
     load = _load(server, fetcher, settings, "/thread", ready_selector="p.comment",
                  more_selector="#more", settle_ms=300)
     assert load.error is None, load.error
-    assert [r.url for r in load.responses][1:] == [server.url(f"/api/comments?page={n}") for n in (1, 2, 3)]
+    assert [r.url for r in load.responses][1:] == [server.url(f"/api/thread?page={n}") for n in (1, 2, 3)]
     assert load.dom is not None and "reader3-0: comment 0 of page 3" in load.dom.decode()
     assert load.notes == []
 
 
 def test_clicks_stop_at_the_plan_s_bound_and_say_so(server: LocalServer, fetcher: Fetcher,
                                                     settings: Settings) -> None:
-    server.route("/long-thread", COMMENTS_PAGE)
+    server.route("/long-thread", _widget("/api/long"))
     for page in (1, 2, 3):
-        server.route(f"/api/comments?page={page}", _comments(page, 3), content_type="application/json")
+        server.route(f"/api/long?page={page}", _comments(page, 3, "/api/long"), content_type="application/json")
     load = _load(server, fetcher, settings, "/long-thread", ready_selector="p.comment",
                  more_selector="#more", max_clicks=1, settle_ms=300)
     assert load.error is None, load.error
@@ -154,29 +160,29 @@ def test_a_widget_in_a_cross_origin_iframe_is_waited_for(server: LocalServer, fe
                                                          settings: Settings) -> None:
     widget = server.url("/widget", host="localhost")
     server.route("/framed", f'<!doctype html><body><h1>Article</h1><iframe src="{widget}"></iframe></body>')
-    server.route("/widget", COMMENTS_PAGE)
-    server.route("/api/comments", _comments(1, 1), content_type="application/json")
+    server.route("/widget", _widget("/api/framed"))
+    server.route("/api/framed", _comments(1, 1, "/api/framed"), content_type="application/json")
     load = _load(server, fetcher, settings, "/framed", ready_selector="p.comment", settle_ms=100)
     assert load.error is None, load.error
     assert [r.url for r in load.responses] == [server.url("/framed"), widget,
-                                               server.url("/api/comments?page=1", host="localhost")]
+                                               server.url("/api/framed?page=1", host="localhost")]
 
 
 def test_the_plan_may_wait_for_a_response_instead(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
-    server.route("/article", COMMENTS_PAGE)
-    server.route("/api/comments", _comments(1, 1), content_type="application/json")
-    load = _load(server, fetcher, settings, "/article", ready_response="/api/comments?page=", settle_ms=0)
+    server.route("/answered", _widget("/api/answers"))
+    server.route("/api/answers", _comments(1, 1, "/api/answers"), content_type="application/json")
+    load = _load(server, fetcher, settings, "/answered", ready_response="/api/answers?page=", settle_ms=0)
     assert load.error is None, load.error
-    assert load.responses[-1].body == _comments(1, 1).encode()
+    assert load.responses[-1].body == _comments(1, 1, "/api/answers").encode()
 
 
 def test_robots_txt_binds_the_page_s_own_requests(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
-    server.route("/fenced", COMMENTS_PAGE.replace("/api/comments?page=1", "/private/comments"))
-    server.route("/private/comments", _comments(1, 1), content_type="application/json")
+    server.route("/fenced", _widget("/private/comments"))
+    server.route("/private/comments", _comments(1, 1, "/private/comments"), content_type="application/json")
     load = _load(server, fetcher, settings, "/fenced", ready_selector="p.comment", settle_ms=100)
-    refused = [r for r in load.responses if r.url == server.url("/private/comments")]
+    refused = [r for r in load.responses if r.url == server.url("/private/comments?page=1")]
     assert len(refused) == 1 and refused[0].robots_disallowed and refused[0].error
     assert server.count("/private/comments") == 0
     assert load.error == ("the page never showed the element 'p.comment' within the "
@@ -186,7 +192,7 @@ def test_robots_txt_binds_the_page_s_own_requests(server: LocalServer, fetcher: 
 
 def test_a_page_robots_txt_forbids_is_not_loaded(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
-    server.route("/private/article", COMMENTS_PAGE)
+    server.route("/private/article", _widget("/api/first"))
     load = _load(server, fetcher, settings, "/private/article", ready_selector="p.comment")
     assert load.error == "the page could not be loaded: robots.txt disallows this URL for ArchiveTestBot"
     assert [r.robots_disallowed for r in load.responses] == [True]
@@ -230,8 +236,8 @@ fetch("/graphql", {method: "POST", headers: {"Content-Type": "application/json"}
 
 def test_a_redirect_is_fetched_once_and_the_page_follows_it(server: LocalServer, fetcher: Fetcher,
                                                             settings: Settings) -> None:
-    server.route("/moved-article", COMMENTS_PAGE)
-    server.route("/api/comments", _comments(1, 1), content_type="application/json")
+    server.route("/moved-article", _widget("/api/moved"))
+    server.route("/api/moved", _comments(1, 1, "/api/moved"), content_type="application/json")
     server.redirect("/old-article", "/moved-article", status=301)
     server.clear_requests()
     load = _load(server, fetcher, settings, "/old-article", ready_selector="p.comment", settle_ms=100)
@@ -240,7 +246,7 @@ def test_a_redirect_is_fetched_once_and_the_page_follows_it(server: LocalServer,
     assert first.url == server.url("/old-article") and first.final_url == server.url("/moved-article")
     assert first.redirects == [{"url": server.url("/old-article"), "status": 301}]
     assert server.count("/moved-article") == 1
-    assert [r.url for r in load.responses][1:] == [server.url("/api/comments?page=1")]
+    assert [r.url for r in load.responses][1:] == [server.url("/api/moved?page=1")]
 
 
 def test_requests_beyond_the_cap_are_not_sent_and_the_load_goes_on(server: LocalServer, fetcher: Fetcher,
