@@ -177,6 +177,24 @@ def test_the_plan_may_wait_for_a_response_instead(server: LocalServer, fetcher: 
     assert load.responses[-1].body == _comments(1, 1, "/api/answers").encode()
 
 
+def test_a_widget_that_loads_when_scrolled_into_view(server: LocalServer, fetcher: Fetcher,
+                                                     settings: Settings) -> None:
+    server.route("/lazy", """<!doctype html><body><h1>Article</h1><div style="height: 5000px"></div>
+<div id="comments"></div><script>
+new IntersectionObserver((seen, observer) => {
+  if (!seen[0].isIntersecting) return;
+  observer.disconnect();
+  fetch("/api/lazy").then(r => r.json()).then(d => {
+    document.getElementById("comments").innerHTML = "<p class=comment>" + d.comments[0].text + "</p>";
+  });
+}).observe(document.getElementById("comments"));
+</script></body>""")
+    server.route("/api/lazy", _comments(1, 1, "/api/lazy"), content_type="application/json")
+    load = _load(server, fetcher, settings, "/lazy", ready_selector="p.comment", settle_ms=100)
+    assert load.error is None, load.error
+    assert load.dom is not None and "comment 0 of page 1" in load.dom.decode()
+
+
 def test_robots_txt_binds_the_page_s_own_requests(server: LocalServer, fetcher: Fetcher,
                                                   settings: Settings) -> None:
     server.route("/fenced", _widget("/private/comments"))
@@ -210,12 +228,19 @@ def test_an_error_page_is_named_as_such(server: LocalServer, fetcher: Fetcher, s
 def test_a_post_from_the_page_goes_through_the_fetcher(server: LocalServer, fetcher: Fetcher,
                                                        settings: Settings) -> None:
     query = json.dumps({"query": "{ comments { text } }"})
-    server.route("/graphql-article", """<!doctype html><body><div id="out"></div><div id="socket"></div>
+    server.route("/graphql-article", """<!doctype html><body><div id="out"></div>
+<div id="socket"></div><div id="worker"></div>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
 <script>
 const socket = new WebSocket("ws://" + location.host + "/live");
 socket.onopen = () => { document.getElementById("socket").textContent = "socket open"; };
 socket.onclose = () => { document.getElementById("socket").textContent = "socket closed"; };
+// Playwright's "block" makes register() resolve to nothing instead of a registration.
+navigator.serviceWorker.register("/worker.js").then(
+  (registration) => {
+    document.getElementById("worker").textContent = registration ? "worker registered" : "worker blocked";
+  },
+  () => { document.getElementById("worker").textContent = "worker refused"; });
 fetch("/graphql", {method: "POST", headers: {"Content-Type": "application/json"}, body: QUERY})
   .then(r => r.json()).then(d => { document.getElementById("out").innerHTML = "<p class=done>" + d.text + "</p>"; });
 </script></body>""".replace("QUERY", json.dumps(query)))
@@ -231,6 +256,7 @@ fetch("/graphql", {method: "POST", headers: {"Content-Type": "application/json"}
     dom = load.dom.decode() if load.dom else ""
     assert "answered by POST" in dom and "socket closed" in dom
     assert server.count("/live") == 0
+    assert "worker blocked" in dom and server.count("/worker.js") == 0
     assert all(r.url.startswith("http") for r in load.responses)
 
 
