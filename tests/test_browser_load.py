@@ -324,6 +324,28 @@ def _freeze_child_once_asked(server: LocalServer, path: str, settings: Settings)
     return thread
 
 
+def test_a_browser_that_dies_is_reported(server: LocalServer, fetcher: Fetcher, settings: Settings) -> None:
+    server.route("/doomed", "<p>x</p>")
+
+    def kill_chromium() -> None:
+        until = time.monotonic() + DEADLINE
+        while time.monotonic() < until and not server.count("/doomed"):
+            time.sleep(0.05)
+        for name in os.listdir("/proc"):
+            try:
+                cmdline = Path("/proc", name, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(settings.data_dir).encode() in cmdline and b"--type=" not in cmdline:
+                os.kill(int(name), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_chromium, daemon=True)
+    killer.start()
+    load = _load(server, fetcher, settings, "/doomed", ready_selector="p.never")
+    killer.join()
+    assert load.error == "the browser closed unexpectedly"
+
+
 def test_a_child_that_hangs_is_killed_at_the_deadline(server: LocalServer, fetcher: Fetcher,
                                                       settings: Settings) -> None:
     server.route("/frozen", "<p>x</p><img src='/frozen-picture.gif'>")

@@ -304,11 +304,11 @@ async def _load(playwright: Playwright, job: dict[str, Any], link: _Link) -> dic
     page.on("crash", lambda _page: setattr(state, "crashed", True))
     try:
         error = await _drive(page, job, state, until, notes)
+        if not state.crashed and not state.closed:
+            kept = await _keep(page, job, link, notes)
+            error = "; ".join(e for e in (error, kept) if e) or None
     except _NotLoaded as exc:
-        return {"kind": "done", "error": str(exc), "notes": notes}
-    if not state.crashed and not state.closed:
-        kept = await _keep(page, job, link, notes)
-        error = "; ".join(e for e in (error, kept) if e) or None
+        error = str(exc)
     for kind, count in sorted(state.skipped.items()):
         notes.append(f"{count} {kind} requests were not sent (ARCHIVE_BROWSER_SKIP)")
     if state.over_cap:
