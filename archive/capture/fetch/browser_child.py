@@ -154,7 +154,10 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
                 lines[name] = f"{lines[name]}, {value}" if name in lines else value
             await route.fulfill(status=int(head["status"]), headers=lines, body=body)
     except PlaywrightError:
-        pass  # the page went away or navigated: nobody waits for this answer
+        # The page went away or navigated; or the request is one Playwright
+        # cannot describe: it must not hang, and must not leave unanswered.
+        with contextlib.suppress(PlaywrightError):
+            await route.abort("failed")
 
 
 async def _find(page: Page, selector: str, until: float, visible: bool = False) -> ElementHandle | None:
