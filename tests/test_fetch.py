@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -531,3 +532,15 @@ def test_robots_txt_binds_a_post_too(local_server: LocalServer, make_fetcher) ->
 def test_other_methods_are_refused(make_fetcher) -> None:
     with pytest.raises(ValueError, match="the fetcher sends GET and POST only, not 'PUT'"):
         make_fetcher().fetch("http://127.0.0.1:9/x", method="PUT")
+
+
+def test_nothing_is_sent_after_send_by(local_server: LocalServer, make_fetcher) -> None:
+    local_server.route("/a", "x")
+    fetcher = make_fetcher(min_host_delay=30.0)
+    assert fetcher.fetch(local_server.url("/a"), send_by=time.monotonic() + 60).ok
+    # The host's next turn is 30 s away, after this fetch's last moment.
+    waiting = fetcher.fetch(local_server.url("/a"), send_by=time.monotonic() + 2)
+    assert waiting.error == "127.0.0.1's next free turn comes after this capture's deadline: nothing was sent"
+    gone = make_fetcher().fetch(local_server.url("/a"), send_by=time.monotonic() - 1)
+    assert gone.error == "this capture's deadline has passed: nothing was sent"
+    assert local_server.count("/a") == 1 and local_server.count("/robots.txt") == 1

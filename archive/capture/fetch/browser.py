@@ -30,9 +30,10 @@
 Requests are fetched four at a time (FETCH_THREADS); the Fetcher still
 sends one host's requests one after another, its delay apart
 (ARCHIVE_MIN_HOST_DELAY), which is why images are skipped by default: a
-page with many requests to its own host needs a deadline to match. A fetch
-still running at the deadline finishes in the background (within the
-fetcher's time cap) and is not reported.
+page with many requests to its own host needs a deadline to match. Nothing
+is sent after the deadline (the fetcher's `send_by`); an answer still
+arriving then is read to its end in the background (within the fetcher's
+time cap) and not reported.
 
 One load runs at a time in a process (`_ONE_LOAD`): Chromium takes hundreds
 of MiB, and a worker pool of them would take the machine.
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import select
+import selectors
 import shutil
 import socket
 import subprocess
@@ -139,9 +140,10 @@ class _Load:
         self._peak = 0
         self._dom: bytes | None = None
         self._screenshot: bytes | None = None
+        self._deadline = time.monotonic() + self.seconds
 
     def run(self) -> BrowserLoad:
-        deadline = time.monotonic() + self.seconds
+        deadline = self._deadline
         parent_end, child_end = socket.socketpair()
         # Bound, never listening: a connection to it is refused at once.
         dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -206,31 +208,37 @@ class _Load:
         """Answer the child until it is done, gone or out of time: (error, notes)."""
         frames = FrameBuffer(max(MAX_DOM_BYTES, MAX_SCREENSHOT_BYTES, MAX_POST_BYTES) + MAX_HEAD)
         sampled = 0.0
-        while True:
-            now = time.monotonic()
-            if now - sampled >= POLL_SECONDS:
-                self._peak, sampled = max(self._peak, processes.rss_bytes()), now
-            if now >= deadline:
-                return f"the browser capture passed its {self.seconds:g} s deadline", []
-            readable, _, _ = select.select([sock], [], [], min(POLL_SECONDS, deadline - now))
-            if not readable:
-                continue
-            data = sock.recv(1 << 20)
-            if not data:
-                return _ended(child, work), []
-            for head, body in frames.feed(data):
-                kind = head["kind"]
-                if kind == "request":
-                    self._ask(sock, pool, head, body)
-                elif kind == "dom" and len(body) <= MAX_DOM_BYTES:
-                    self._dom = body
-                elif kind == "screenshot" and len(body) <= MAX_SCREENSHOT_BYTES:
-                    self._screenshot = body
-                elif kind == "done":
-                    notes = [str(n)[:300] for n in head.get("notes") or []][:20]
-                    return (_one_line(head["error"]) if head.get("error") else None), notes
-                else:
-                    raise WireError(f"an unexpected {kind!r} frame of {len(body)} bytes")
+        # Not select.select: a busy worker's descriptors may be numbered past its 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            while True:
+                now = time.monotonic()
+                if now - sampled >= POLL_SECONDS:
+                    self._peak, sampled = max(self._peak, processes.rss_bytes()), now
+                if now >= deadline:
+                    return f"the browser capture passed its {self.seconds:g} s deadline", []
+                if not selector.select(min(POLL_SECONDS, deadline - now)):
+                    continue
+                data = sock.recv(1 << 20)
+                if not data:
+                    return _ended(child, work), []
+                for head, body in frames.feed(data):
+                    if head["kind"] == "done":
+                        notes = [str(n)[:300] for n in head.get("notes") or []][:20]
+                        return (_one_line(head["error"]) if head.get("error") else None), notes
+                    self._take(sock, pool, head, body)
+
+    def _take(self, sock: socket.socket, pool: ThreadPoolExecutor, head: dict[str, Any], body: bytes) -> None:
+        """One frame from the child before its last."""
+        kind = head["kind"]
+        if kind == "request":
+            self._ask(sock, pool, head, body)
+        elif kind == "dom" and len(body) <= MAX_DOM_BYTES:
+            self._dom = body
+        elif kind == "screenshot" and len(body) <= MAX_SCREENSHOT_BYTES:
+            self._screenshot = body
+        else:
+            raise WireError(f"an unexpected {kind!r} frame of {len(body)} bytes")
 
     def _ask(self, sock: socket.socket, pool: ThreadPoolExecutor, head: dict[str, Any], body: bytes) -> None:
         request_id, method, url = head.get("id"), str(head.get("method")), str(head.get("url"))
@@ -248,7 +256,8 @@ class _Load:
             try:
                 result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
                                             body=body if method == "POST" else None,
-                                            content_type=_text(head.get("content_type")))
+                                            content_type=_text(head.get("content_type")),
+                                            send_by=self._deadline)
             except Exception as exc:
                 # The host gate's database, say: the page must still get an answer.
                 result = _refusal(method, url, f"the fetch failed: {type(exc).__name__}: {_one_line(exc)}")

@@ -6,15 +6,16 @@ archive.capture.fetch.browser_child FD`, FD being its end of a socket pair
 fresh profile, and routes every request the page makes to the parent, which
 fetches it with the archive's Fetcher and sends the answer back: this
 process never talks to the network itself (data: and blob: URLs excepted,
-they never leave the browser). WebSockets are closed, service workers
-blocked. It then follows the plan (load, wait for what the plan waits for,
-scroll, click "load more"), sends the DOM and a screenshot, and a last frame
-saying how it went.
+they never leave the browser), and Chromium's only proxy refuses every
+connection, so a request that slipped past the route fails. WebSockets are
+closed, service workers blocked. It then follows the plan (load, wait for
+what the plan waits for, scroll, click "load more"), sends the DOM and a
+screenshot, and a last frame saying how it went.
 
-Its own time limit stops the waiting early enough to still take the DOM; the
-parent's deadline is the hard one: a page that hangs its renderer
-(`for(;;){}`) hangs every Playwright call, and only the parent's SIGKILL
-ends that.
+Its own time limit stops the waiting early enough to still take the DOM,
+and every call on the page is bounded by it (a page running `for(;;){}`
+never answers one). The parent's deadline is the hard one: it SIGKILLs
+this process and Chromium whatever state they are in.
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class _State:
     skipped: dict[str, int] = field(default_factory=dict)  # resource type -> requests not sent
     answered: list[str] = field(default_factory=list)  # URLs fulfilled with an answer
     document_error: str | None = None  # why the main document was not answered
+    document_status: int | None = None  # its HTTP status when it was
     crashed: bool = False
     closed: bool = False
 
@@ -138,18 +140,24 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
                                      "accept": headers.get("accept"),
                                      "content_type": headers.get("content-type")},
                                     request.post_data_buffer or b"")
+        document = request.is_navigation_request() and request.frame.parent_frame is None
         if head.get("error") or head.get("status") is None:
-            if request.is_navigation_request() and request.frame.parent_frame is None:
+            if document:
                 state.document_error = state.document_error or head.get("error") or "no answer"
             await route.abort("failed")
         else:
             state.answered.append(url)
+            if document:
+                state.document_status = int(head["status"])
             lines: dict[str, str] = {}
             for name, value in head["header_lines"]:
                 lines[name] = f"{lines[name]}, {value}" if name in lines else value
             await route.fulfill(status=int(head["status"]), headers=lines, body=body)
     except PlaywrightError:
-        pass  # the page went away or navigated: nobody waits for this answer
+        # The page went away or navigated; or the request is one Playwright
+        # cannot describe: it must not hang, and must not leave unanswered.
+        with contextlib.suppress(PlaywrightError):
+            await route.abort("failed")
 
 
 async def _find(page: Page, selector: str, until: float, visible: bool = False) -> ElementHandle | None:
@@ -236,7 +244,9 @@ async def _drive(page: Page, job: dict[str, Any], state: _State, until: float,
     if not await _wait_ready(page, job, state, until):
         if state.crashed:
             return None
-        return f"the page never showed {_awaited(job)} within the {job['seconds']:g} s deadline"
+        status = state.document_status or 200
+        answered = f"the page answered HTTP {status} and " if status >= 400 else "the page "
+        return f"{answered}never showed {_awaited(job)} within the {job['seconds']:g} s deadline"
     await _settle(job, until)
     if job["scroll"]:
         await _scroll(page, until)
@@ -298,11 +308,11 @@ async def _load(playwright: Playwright, job: dict[str, Any], link: _Link) -> dic
     page.on("crash", lambda _page: setattr(state, "crashed", True))
     try:
         error = await _drive(page, job, state, until, notes)
+        if not state.crashed and not state.closed:
+            kept = await _keep(page, job, link, notes)
+            error = "; ".join(e for e in (error, kept) if e) or None
     except _NotLoaded as exc:
-        return {"kind": "done", "error": str(exc), "notes": notes}
-    if not state.crashed and not state.closed:
-        kept = await _keep(page, job, link, notes)
-        error = "; ".join(e for e in (error, kept) if e) or None
+        error = str(exc)
     for kind, count in sorted(state.skipped.items()):
         notes.append(f"{count} {kind} requests were not sent (ARCHIVE_BROWSER_SKIP)")
     if state.over_cap:
