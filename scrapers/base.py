@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from scrapers.nesting import TooDeep
+
 Coverage = Literal["complete", "window", "none"]
 # How a capture gets an adapter's pages: "http" fetches each URL the adapter
 # asks for; "browser" loads the article in headless Chromium and hands the
@@ -192,6 +194,8 @@ class Adapter(ABC):
         adapter cannot read is reported as unrecognised (never a removal)."""
         try:
             return self.read(page)
+        except TooDeep as exc:   # the reason says it all: how deep, and how deep the archive reads
+            return PageResult(recognised=False, reason=str(exc))
         except Exception as exc:
             return PageResult(recognised=False, reason=f"unreadable page: {type(exc).__name__}: {exc}")
 

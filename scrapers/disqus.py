@@ -60,9 +60,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
-
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.nesting import parse_html
 from scrapers.text import fragment_text, parse_iso_utc
 
 DEFAULT_BASE = "https://disqus.com/"
@@ -165,7 +164,7 @@ def _thread_data(text: str) -> Any:
     """The parsed `disqus-threadData` of an embed page; None when the page has none."""
     if "disqus-threadData" not in text:
         return None
-    node = LexborHTMLParser(text).css_first("script#disqus-threadData")
+    node = parse_html(text).css_first("script#disqus-threadData")
     return None if node is None else json.loads(node.text(deep=True))
 
 

@@ -36,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, fingerprint_key
+from scrapers.nesting import parse_html
 from scrapers.text import html_to_text
 
 REQUIRED = ("area", "item", "body")
@@ -81,7 +82,7 @@ def parse_options(raw: object) -> CssOptions:
     missing = [name for name in REQUIRED if not values.get(name)]
     if missing:
         raise ValueError(f"generic-css needs the option(s): {', '.join(missing)}")
-    probe = LexborHTMLParser("<p></p>")
+    probe = parse_html("<p></p>")
     for name in SELECTORS:
         if name in values:
             try:
@@ -148,7 +149,7 @@ class GenericCssAdapter(Adapter):
         if self.options is None:
             return PageResult(recognised=False, reason=self.problem)
         opts = self.options
-        tree = LexborHTMLParser(decode_body(page))
+        tree = parse_html(decode_body(page))
         title_node = tree.css_first("title")
         title = " ".join(title_node.text().split()) if title_node else ""
         area = tree.css_first(opts.area)

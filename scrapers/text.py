@@ -14,6 +14,10 @@ look edited.
   blank line, runs of blank lines cut to one, and embedded media (svg, math,
   object, textarea) removed too.
 
+A body nested deeper than a tree builder can read in reasonable time
+(scrapers/nesting.py) is read by both with `flat_text`: its words, one line per
+block, no tree. No ordinary comment nests that deep, so no stored text changes.
+
 They stay distinct because comments already stored were read with them: a
 new adapter picks the rule whose output suits its platform's markup, and
 neither may change.
@@ -25,6 +29,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from scrapers.nesting import flat_text, too_deep
 
 BLOCK_TAGS = ("p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
               "ul", "ol", "table", "figure", "hr")
@@ -51,6 +57,8 @@ _NOT_TEXT = "script, style, template, noscript, iframe, object, svg, math, texta
 
 def fragment_text(html: str) -> str:
     """Plain text of a comment body as a reader sees it: no markup, no script, one line per block."""
+    if too_deep(html):
+        return _lines(flat_text(html))
     tree = LexborHTMLParser(html)
     tree.strip_tags(["script", "style", "noscript", "template", "iframe"])
     body = tree.body
@@ -65,6 +73,8 @@ def fragment_text(html: str) -> str:
 
 def html_to_text(fragment: str) -> str:
     """A comment's HTML as plain text: paragraphs kept, spaces collapsed."""
+    if too_deep(fragment):
+        return _lines(flat_text(fragment))
     marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _BREAK.sub("\n", fragment))
     tree = LexborHTMLParser(f"<body>{marked}</body>")
     for node in tree.css(_NOT_TEXT):

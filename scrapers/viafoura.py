@@ -77,6 +77,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.nesting import parse_html
 from scrapers.text import fragment_text
 
 API_HOST = "livecomments.viafoura.co"
@@ -200,7 +201,7 @@ class ViafouraAdapter(Adapter):
             return 90 if isinstance(data, dict) and ("content_container_uuid" in data or "contents" in data) else 0
         text = decode_body(page)
         if "<vf-conversations" in text or "vf:container_id" in text:
-            return 80 if _page_container_id(LexborHTMLParser(text)) else 40
+            return 80 if _page_container_id(parse_html(text)) else 40
         return 30 if "cdn.viafoura.net" in text else 0
 
     def read(self, page: Page) -> PageResult:
@@ -217,7 +218,7 @@ class ViafouraAdapter(Adapter):
 
     def _article(self, page: Page) -> ViafouraPage:
         assert self.options is not None
-        tree = LexborHTMLParser(decode_body(page))
+        tree = parse_html(decode_body(page))
         title_node = tree.css_first('meta[property="og:title"]')
         title = (title_node.attributes.get("content") or "") if title_node else ""
         container_id = self.options.container or _page_container_id(tree)

@@ -5,6 +5,8 @@ Comment HTML comes from the open web and is hostile. Only a handful of
 text-formatting tags survive; links keep an absolute http(s) `href` and get
 `rel="nofollow noopener ugc"`; every attribute other than `href` is dropped,
 and the content of script-like elements is removed, not shown as text.
+A body nested deeper than the archive reads (scrapers/nesting.py: a tree
+builder's time grows with the square of the depth) is shown as its plain words.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import html
 
 import nh3
 from markupsafe import Markup
+
+from scrapers.nesting import flat_text, too_deep
 
 ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong", "blockquote", "code", "pre",
                           "ul", "ol", "li"})
@@ -40,7 +44,12 @@ def clean_html(body: str | None) -> Markup:
     """Hostile comment HTML -> markup safe to embed in a page."""
     body = body or ""
     truncated = len(body) > MAX_BODY_CHARS
-    cleaned = _CLEANER.clean(body[:MAX_BODY_CHARS])
+    body = body[:MAX_BODY_CHARS]
+    if too_deep(body):
+        lines = (" ".join(line.split()) for line in flat_text(body).splitlines())
+        cleaned = str(text_to_html("\n\n".join(filter(None, lines))))
+    else:
+        cleaned = _CLEANER.clean(body)
     if truncated:
         cleaned += f'<p class="truncated">{html.escape(TRUNCATED_NOTE)}</p>'
     return Markup(cleaned)

@@ -19,9 +19,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from selectolax.lexbor import LexborHTMLParser
-
 from scrapers.base import CommentRecord, Page, PageResult, ThreadView
+from scrapers.nesting import parse_html
 from scrapers.text import fragment_text, parse_iso_utc
 from scrapers.wordpress.page import blocked_reason, decode_html, looks_like_html, post_id_of, title_of
 from scrapers.wordpress.status import WordPressStatusChecks
@@ -74,7 +73,7 @@ class WordPressApiAdapter(WordPressStatusChecks):
                 isinstance(i, dict) and {"id", "post", "content"} <= i.keys() for i in items)
             return 80 if ok and page.headers.get("x-wp-total") else 0
         if looks_like_html(page):
-            tree = LexborHTMLParser(decode_html(page))
+            tree = parse_html(decode_html(page))
             # Below the HTML adapter's score for the same article page: it wins ties.
             has_api = tree.css_first('link[rel="https://api.w.org/"]') is not None
             return 50 if has_api and post_id_of(tree) else 0
@@ -85,7 +84,7 @@ class WordPressApiAdapter(WordPressStatusChecks):
 
     def _parse_article(self, page: Page) -> PageResult:
         text = decode_html(page)
-        tree = LexborHTMLParser(text)
+        tree = parse_html(text)
         post_id, title = post_id_of(tree), title_of(tree)
         if post_id is None:
             blocked = blocked_reason(tree, text, page.status)

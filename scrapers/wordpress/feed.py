@@ -26,6 +26,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import CommentRecord, Page, PageResult, ThreadView
+from scrapers.nesting import parse_html
 from scrapers.text import fragment_text
 from scrapers.wordpress.page import blocked_reason, decode_html, looks_like_html, post_id_of, title_of
 from scrapers.wordpress.status import WordPressStatusChecks
@@ -75,7 +76,7 @@ class WordPressFeedAdapter(WordPressStatusChecks):
             return 80 if parsed.entries and all(
                 COMMENT_ANCHOR.search(e.get("id") or e.get("link") or "") for e in parsed.entries) else 0
         if looks_like_html(page):
-            tree = LexborHTMLParser(decode_html(page))
+            tree = parse_html(decode_html(page))
             # Below the HTML and API adapters on the same article page.
             return 40 if post_id_of(tree) and comments_feed_url(tree, page.final_url) else 0
         return 0
@@ -85,7 +86,7 @@ class WordPressFeedAdapter(WordPressStatusChecks):
 
     def _parse_article(self, page: Page) -> PageResult:
         text = decode_html(page)
-        tree = LexborHTMLParser(text)
+        tree = parse_html(text)
         post_id, title = post_id_of(tree), title_of(tree)
         blocked = blocked_reason(tree, text, page.status) if post_id is None else None
         if blocked:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.base import Page, PageResult
+from scrapers.nesting import parse_html
 from scrapers.wordpress.comments import COMMENT_ID, read_comments
 from scrapers.wordpress.status import WordPressStatusChecks
 
@@ -162,11 +163,11 @@ class WordPressAdapter(WordPressStatusChecks):
         if not looks_like_html(page):
             return 0
         text = decode_html(page)
-        return wordpress_signs(LexborHTMLParser(text), text)
+        return wordpress_signs(parse_html(text), text)
 
     def read(self, page: Page) -> PageResult:
         text = decode_html(page)
-        tree = LexborHTMLParser(text)
+        tree = parse_html(text)
         # Any of them will do, so one pass finding the first in the page is enough.
         area = tree.css_first(", ".join(AREA_SELECTORS))
         title, platform_id = title_of(tree), post_id_of(tree)

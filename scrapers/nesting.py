@@ -1,0 +1,270 @@
+"""How deep hostile HTML nests, measured in one linear pass before any parser sees it.
+
+An HTML tree builder (lexbor's in selectolax, html5ever's in nh3) checks the
+stack of open elements for most tags it reads ("is a <p> open in button
+scope?", "is an <li> open?"), so its time grows with the square of the
+nesting depth: 60,000 nested <div>s took 12 s to parse, 200,000 took 146 s.
+Browsers cap the depth too (Chromium's parser nests nothing deeper than 512).
+
+`nesting_depth` models the tree builder's stack with only its cheap parts:
+elements a tag closes implicitly (<p>, <li>, <td>...), end tags that close
+only what is in scope, formatting elements the builder re-opens after a
+block (<b> left open re-opens inside every paragraph that follows), elements
+that close themselves in <svg>/<math>. It may count deeper than the tree a
+parser builds, never much shallower, and costs O(1) per tag.
+
+`parse_html` is the one way adapters parse a page: a page nested deeper than
+MAX_DEPTH raises `TooDeep`, which `Adapter.parse` reports as an unrecognised
+page (never a removal). `flat_text` is a comment body's words read with no tree
+at all, for the text rules and the sanitiser to fall back on.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+from selectolax.lexbor import LexborHTMLParser
+
+MAX_DEPTH = 512
+VOID = frozenset(("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr",
+                  "image", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"))
+# Elements whose content the tokenizer reads as text up to their end tag.
+RAW_TEXT = frozenset(("script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title"))
+FORMATTING = frozenset(("a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike",
+                        "strong", "tt", "u"))
+# Where an end tag's search for its element stops (the standard's "default scope").
+SCOPE = frozenset(("applet", "caption", "html", "table", "td", "th", "marquee", "object", "template",
+                   "mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc", "title"))
+INTEGRATION = frozenset(("mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc",
+                         "title"))
+SPECIAL = SCOPE | frozenset((
+    "address", "area", "article", "aside", "base", "basefont", "bgsound", "blockquote", "body", "br",
+    "button", "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+    "embed", "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2",
+    "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "iframe", "img", "input", "keygen",
+    "li", "link", "listing", "main", "menu", "meta", "nav", "noembed", "noframes", "noscript", "ol",
+    "p", "param", "plaintext", "pre", "script", "search", "section", "select", "source", "style",
+    "summary", "tbody", "textarea", "tfoot", "thead", "tr", "track", "ul", "wbr", "xmp"))
+# Start tags that leave <svg>/<math> for HTML.
+BREAKOUT = frozenset(("b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl",
+                      "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i",
+                      "img", "li", "listing", "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s",
+                      "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul",
+                      "var", "font"))
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# A start tag -> the elements it closes when one of them is the current node, in order.
+IMPLIED_CLOSE = {"li": ("p", "li"), "dd": ("p", "dd", "dt"), "dt": ("p", "dd", "dt"),
+                 "option": ("option",), "optgroup": ("option", "optgroup"),
+                 "tr": ("td", "th", "tr"), "td": ("td", "th"), "th": ("td", "th"),
+                 "thead": ("td", "th", "tr", "tbody", "thead", "tfoot"), "a": ("a",),
+                 "tbody": ("td", "th", "tr", "tbody", "thead", "tfoot"), "button": ("button",),
+                 "tfoot": ("td", "th", "tr", "tbody", "thead", "tfoot"), "nobr": ("nobr",),
+                 **{h: ("p",) + HEADINGS for h in HEADINGS}}
+CLOSES_P = frozenset(("address", "article", "aside", "blockquote", "center", "details", "dialog",
+                      "dir", "div", "dl", "fieldset", "figcaption", "figure", "footer", "form",
+                      "header", "hgroup", "hr", "listing", "main", "menu", "nav", "ol", "p", "pre",
+                      "search", "section", "summary", "table", "ul", "xmp"))
+TABLE_PARTS = frozenset(("table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption"))
+# flat_text: what ends a line (fragment_text's blocks, and <br>).
+LINE_TAGS = frozenset(("br", "p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5",
+                       "h6", "tr", "ul", "ol", "table", "figure", "hr"))
+
+_TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>?|!--|[!?/][^>]*>?)")
+_COMMENT_END = re.compile(r"--!?>")
+_RAW_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in RAW_TEXT}
+
+
+class TooDeep(ValueError):
+    """HTML nested deeper than the archive reads; the message is the one-line reason."""
+
+
+def parse_html(text: str, limit: int = MAX_DEPTH) -> LexborHTMLParser:
+    """A page's tree, or TooDeep when the page nests so deep that parsing it would take minutes."""
+    depth = nesting_depth(text, limit)
+    if depth > limit:
+        raise TooDeep(f"nested {depth:,} levels deep: more than the {limit} the archive reads")
+    return LexborHTMLParser(text)
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    return nesting_depth(text, limit) > limit
+
+
+def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
+    """The deepest the tree builder's stack of open elements (plus the formatting elements
+    it would re-open) can get reading `text`. Exact only up to `limit`'s needs: a text
+    with too few tags to reach it answers its tag count."""
+    if text.count("<") * 2 <= limit:
+        return text.count("<") * 2
+    return _Stack().read(text)
+
+
+class _Stack:
+    """The tree builder's stack of open elements, as far as depth goes. Each name's
+    positions, and those of scope and special elements, are kept so that an end tag
+    finds in O(1) whether it closes anything."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.foreign: list[bool] = []        # is each element's content svg/math
+        self.where: defaultdict[str, list[int]] = defaultdict(list)
+        self.scopes: list[int] = [-1]
+        self.specials: list[int] = [-1]
+        self.reopen: defaultdict[str, int] = defaultdict(int)   # formatting elements to re-open
+        self.reopen_total = 0
+        self.deepest = 0
+
+    def read(self, text: str) -> int:
+        _scan(text, self.tag)
+        return self.deepest
+
+    def tag(self, closing: bool, name: str, attrs: str) -> bool:
+        if closing:
+            self.end(name)
+            return False
+        return self.start(name, attrs.endswith("/"))
+
+    def push(self, name: str, foreign: bool) -> None:
+        index = len(self.names)
+        self.names.append(name)
+        self.foreign.append(foreign)
+        self.where[name].append(index)
+        if name in SCOPE:
+            self.scopes.append(index)
+        if name in SPECIAL:
+            self.specials.append(index)
+        self.deepest = max(self.deepest, index + 1 + self.reopen_total)
+
+    def pop_to(self, index: int) -> None:
+        while len(self.names) > index:
+            name = self.names.pop()
+            self.foreign.pop()
+            self.where[name].pop()
+            if self.scopes[-1] == len(self.names):
+                self.scopes.pop()
+            if self.specials[-1] == len(self.names):
+                self.specials.pop()
+
+    def last(self, name: str) -> int:
+        spots = self.where.get(name)
+        return spots[-1] if spots else -1
+
+    def start(self, name: str, self_closing: bool) -> bool:
+        """Take a start tag; True when it is HTML's raw text (its content is no markup)."""
+        if self.foreign and self.foreign[-1]:
+            if name not in BREAKOUT:
+                if not self_closing:
+                    self.push(name, name not in INTEGRATION)
+                return False
+            while self.foreign and self.foreign[-1]:
+                self.pop_to(len(self.names) - 1)
+        if name in VOID or name in RAW_TEXT or name == "plaintext":
+            return name not in VOID   # raw text's end tag closes it at once
+        if name in ("svg", "math"):
+            if not self_closing:
+                self.push(name, True)
+            return False
+        if name in ("a", "nobr") and self.reopen[name]:
+            self.reopen[name] -= 1   # the builder closes the one left open first
+            self.reopen_total -= 1
+        for closed in IMPLIED_CLOSE.get(name, ("p",) if name in CLOSES_P else ()):
+            if self.names and self.names[-1] == closed:
+                self.pop_to(len(self.names) - 1)
+        if name in FORMATTING:
+            self.reopen[name] += 1
+            self.reopen_total += 1
+        top = self.names[-1] if self.names else ""
+        if name in ("td", "th") and top != "tr":
+            top = self.implied("tr", top)
+        if name == "tr" and top not in ("tbody", "thead", "tfoot"):
+            self.push("tbody", False)
+        self.push(name, False)
+        return False
+
+    def implied(self, name: str, top: str) -> str:
+        """Push the row (and body) a table cell implies; the new current node's name."""
+        if top not in ("tbody", "thead", "tfoot"):
+            self.push("tbody", False)
+        self.push(name, False)
+        return name
+
+    def end(self, name: str) -> None:
+        at = self.last(name)
+        if name == "form" and at != len(self.names) - 1:
+            return   # the builder takes the form out of the stack, leaving what is in it
+        if name in FORMATTING and self.reopen[name]:
+            if 0 <= at < self.specials[-1]:
+                return   # a block inside: the builder clones the element, no shallower
+            self.reopen[name] -= 1
+            self.reopen_total -= 1
+        if name in HEADINGS:
+            at = max(self.last(h) for h in HEADINGS)
+        if at < 0 or name in ("body", "html", "head"):
+            return
+        if name in TABLE_PARTS:
+            barrier = max(self.last("template"), self.last("html"), -1 if name == "table" else
+                          self.last("table"))
+        elif name in SPECIAL:
+            barrier = self.scopes[-1]
+            if name == "li":
+                barrier = max(barrier, self.last("ul"), self.last("ol"))
+            elif name == "p":
+                barrier = max(barrier, self.last("button"))
+        else:
+            barrier = self.specials[-1]
+        if at >= barrier:
+            self.pop_to(at)
+
+
+def flat_text(text: str) -> str:
+    """A body's words read with no tree, in linear time: tags dropped, a line break at <br>
+    and at each block's start and end, raw text (<script>, <style>, <textarea>...),
+    <noscript> and <template> dropped with their content, character references decoded."""
+    parts: list[str] = []
+    hidden = 0
+
+    def on_text(chunk: str) -> None:
+        if not hidden:
+            parts.append(chunk)
+
+    def on_tag(closing: bool, name: str, attrs: str) -> bool:
+        nonlocal hidden
+        if name in ("noscript", "template"):
+            hidden = max(0, hidden - 1) if closing else hidden + 1
+        if name in LINE_TAGS:
+            parts.append("\n")
+        return not closing and (name in RAW_TEXT or name == "plaintext")
+
+    _scan(text, on_tag, on_text)
+    return html.unescape("".join(parts))
+
+
+def _scan(text: str, on_tag: Callable[[bool, str, str], bool],
+          on_text: Callable[[str], None] | None = None) -> None:
+    """Call `on_tag(closing, lower-case name, attributes)` for each tag the tokenizer sees,
+    and `on_text` with the text between them, in linear time; when `on_tag` answers True the
+    element's content is raw text, skipped up to its end tag. Comments are skipped whole."""
+    pos = 0
+    while (match := _TOKEN.search(text, pos)) is not None:
+        if on_text is not None:
+            on_text(text[pos:match.start()])
+        pos = match.end()
+        name = match.group(2)
+        if name is None:
+            if match.group(0) == "<!--":
+                if text.startswith(">", pos) or text.startswith("->", pos):
+                    pos = text.index(">", pos) + 1   # <!--> and <!---> end at once
+                    continue
+                end = _COMMENT_END.search(text, pos)
+                pos = end.end() if end else len(text)
+            continue
+        name = name.lower()
+        if on_tag(bool(match.group(1)), name, match.group(3)) and not match.group(1):
+            if name == "plaintext":
+                return
+            end = _RAW_END[name].search(text, pos)
+            pos = end.start() if end else len(text)
+    if on_text is not None:
+        on_text(text[pos:])
