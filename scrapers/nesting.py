@@ -76,8 +76,9 @@ _COMMENT_END = re.compile(r"--!?>")
 _RAW_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in RAW_TEXT}
 
 
-class TooDeep(ValueError):
-    """HTML nested deeper than the archive reads; the message is the one-line reason."""
+class TooDeep(Exception):
+    """HTML nested deeper than the archive reads; the message is the one-line reason. Not a
+    ValueError, which adapters catch for their own reasons: `Adapter.parse` reports it."""
 
 
 def parse_html(text: str, limit: int = MAX_DEPTH) -> LexborHTMLParser:
