@@ -107,6 +107,8 @@ class _Stack:
     positions, and those of scope and special elements, are kept so that an end tag
     finds in O(1) whether it closes anything."""
 
+    __slots__ = ("names", "foreign", "where", "scopes", "specials", "reopen", "reopen_total", "deepest")
+
     def __init__(self) -> None:
         self.names: list[str] = []
         self.foreign: list[bool] = []        # is each element's content svg/math
@@ -123,7 +125,14 @@ class _Stack:
 
     def tag(self, closing: bool, name: str, attrs: str) -> bool:
         if closing:
-            self.end(name)
+            names = self.names
+            if names and names[-1] == name and name != "body" and name != "html":
+                self.pop()   # the usual case: an end tag closes the current node
+                if name in FORMATTING and self.reopen[name]:
+                    self.reopen[name] -= 1
+                    self.reopen_total -= 1
+            else:
+                self.end(name)
             return False
         return self.start(name, attrs.endswith("/"))
 
@@ -136,17 +145,22 @@ class _Stack:
             self.scopes.append(index)
         if name in SPECIAL:
             self.specials.append(index)
-        self.deepest = max(self.deepest, index + 1 + self.reopen_total)
+        if index + self.reopen_total >= self.deepest:
+            self.deepest = index + 1 + self.reopen_total
+
+    def pop(self) -> None:
+        name = self.names.pop()
+        self.foreign.pop()
+        self.where[name].pop()
+        index = len(self.names)
+        if self.scopes[-1] == index:
+            self.scopes.pop()
+        if self.specials[-1] == index:
+            self.specials.pop()
 
     def pop_to(self, index: int) -> None:
         while len(self.names) > index:
-            name = self.names.pop()
-            self.foreign.pop()
-            self.where[name].pop()
-            if self.scopes[-1] == len(self.names):
-                self.scopes.pop()
-            if self.specials[-1] == len(self.names):
-                self.specials.pop()
+            self.pop()
 
     def last(self, name: str) -> int:
         spots = self.where.get(name)
@@ -154,13 +168,15 @@ class _Stack:
 
     def start(self, name: str, self_closing: bool) -> bool:
         """Take a start tag; True when it is HTML's raw text (its content is no markup)."""
+        if name in ("html", "head", "body") and self.where.get(name):
+            return False   # a second one only adds its attributes to the first
         if self.foreign and self.foreign[-1]:
             if name not in BREAKOUT:
                 if not self_closing:
                     self.push(name, name not in INTEGRATION)
                 return False
             while self.foreign and self.foreign[-1]:
-                self.pop_to(len(self.names) - 1)
+                self.pop()
         if name in VOID or name in RAW_TEXT or name == "plaintext":
             return name not in VOID   # raw text's end tag closes it at once
         if name in ("svg", "math"):
@@ -172,7 +188,7 @@ class _Stack:
             self.reopen_total -= 1
         for closed in IMPLIED_CLOSE.get(name, ("p",) if name in CLOSES_P else ()):
             if self.names and self.names[-1] == closed:
-                self.pop_to(len(self.names) - 1)
+                self.pop()
         if name in FORMATTING:
             self.reopen[name] += 1
             self.reopen_total += 1
@@ -202,8 +218,8 @@ class _Stack:
             self.reopen_total -= 1
         if name in HEADINGS:
             at = max(self.last(h) for h in HEADINGS)
-        if at < 0 or name in ("body", "html", "head"):
-            return
+        if at < 0 or name in ("body", "html"):
+            return   # the builder keeps them open: what follows goes in <body> still
         if name in TABLE_PARTS:
             barrier = max(self.last("template"), self.last("html"), -1 if name == "table" else
                           self.last("table"))
@@ -247,25 +263,28 @@ def _scan(text: str, on_tag: Callable[[bool, str, str], bool],
     """Call `on_tag(closing, lower-case name, attributes)` for each tag the tokenizer sees,
     and `on_text` with the text between them, in linear time; when `on_tag` answers True the
     element's content is raw text, skipped up to its end tag. Comments are skipped whole."""
-    pos = 0
-    while (match := _TOKEN.search(text, pos)) is not None:
+    done = 0   # where the text not yet read starts: tokens before it were inside a comment or raw text
+    for match in _TOKEN.finditer(text):
+        begin = match.start()
+        if begin < done:
+            continue
         if on_text is not None:
-            on_text(text[pos:match.start()])
-        pos = match.end()
-        name = match.group(2)
+            on_text(text[done:begin])
+        done = match.end()
+        closing, name, attrs = match.group(1, 2, 3)
         if name is None:
-            if match.group(0) == "<!--":
-                if text.startswith(">", pos) or text.startswith("->", pos):
-                    pos = text.index(">", pos) + 1   # <!--> and <!---> end at once
-                    continue
-                end = _COMMENT_END.search(text, pos)
-                pos = end.end() if end else len(text)
+            if match.group() == "<!--":
+                if text.startswith(">", done) or text.startswith("->", done):
+                    done = text.index(">", done) + 1   # <!--> and <!---> end at once
+                else:
+                    end = _COMMENT_END.search(text, done)
+                    done = end.end() if end else len(text)
             continue
         name = name.lower()
-        if on_tag(bool(match.group(1)), name, match.group(3)) and not match.group(1):
-            if name == "plaintext":
-                return
-            end = _RAW_END[name].search(text, pos)
-            pos = end.start() if end else len(text)
+        if on_tag(bool(closing), name, attrs) and not closing:
+            end = None if name == "plaintext" else _RAW_END[name].search(text, done)
+            if end is None:
+                return   # the rest is text
+            done = end.start()
     if on_text is not None:
-        on_text(text[pos:])
+        on_text(text[done:])
