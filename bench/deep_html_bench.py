@@ -24,9 +24,10 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import nh3  # noqa: E402
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
-from archive.web.sanitize import clean_html  # noqa: E402
+from archive.web.sanitize import MAX_BODY_CHARS, clean_html  # noqa: E402
 from scrapers.base import Page  # noqa: E402
 from scrapers.nesting import MAX_DEPTH, nesting_depth, parse_html  # noqa: E402
 from scrapers.text import fragment_text  # noqa: E402
@@ -65,6 +66,9 @@ def one_depth(depth: int, before_max: int) -> None:
         seconds, text = timed(lambda: LexborHTMLParser(html).text())
         check("deep words" in text, "the bare parse lost the words")
         before = f"{seconds:8.3f} s"
+    shown = ("<p>first words</p>" + body)[:MAX_BODY_CHARS]
+    nh3_s, cleaned = timed(lambda: nh3.clean(shown))
+    check("first words" in cleaned, "nh3 lost the words")
     adapter = WordPressAdapter()
     page_s, result = timed(lambda: adapter.parse(page(html)))
     check(depth <= MAX_DEPTH or (not result.recognised and bool(REASON.fullmatch(result.reason))),
@@ -73,7 +77,8 @@ def one_depth(depth: int, before_max: int) -> None:
     check(text == "deep words", f"fragment_text at {depth}: {text[:40]!r}")
     shown_s, shown = timed(lambda: clean_html("<p>first words</p>" + body))
     check("first words" in shown and "<div" not in shown, f"sanitiser at {depth}")
-    print(f"{depth:>9,} deep {len(html) / 1e6:6.2f} MB | before: lexbor parse {before} | after: "
+    print(f"{depth:>9,} deep {len(html) / 1e6:6.2f} MB | before: lexbor parse {before}, "
+          f"nh3 {nh3_s:6.3f} s | after: "
           f"page parse {page_s:6.3f} s, fragment_text {text_s:6.3f} s, sanitiser {shown_s:6.3f} s")
 
 

@@ -3,8 +3,9 @@
 An HTML tree builder (lexbor's in selectolax, html5ever's in nh3) checks the
 stack of open elements for most tags it reads ("is a <p> open in button
 scope?", "is an <li> open?"), so its time grows with the square of the
-nesting depth: 60,000 nested <div>s took 12 s to parse, 200,000 took 146 s.
-Browsers cap the depth too (Chromium's parser nests nothing deeper than 512).
+nesting depth: 100,000 nested <div>s took 25 s to parse, a million would take
+most of an hour (bench/deep_html_bench.py). Browsers cap the depth too
+(Chromium's parser nests nothing deeper than 512).
 
 `nesting_depth` models the tree builder's stack with only its cheap parts:
 elements a tag closes implicitly (<p>, <li>, <td>...), end tags that close
@@ -97,8 +98,9 @@ def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
     """The deepest the tree builder's stack of open elements (plus the formatting elements
     it would re-open) can get reading `text`. Exact only up to `limit`'s needs: a text
     with too few tags to reach it answers its tag count."""
-    if text.count("<") * 2 <= limit:
-        return text.count("<") * 2
+    tags = text.count("<")
+    if tags * 2 <= limit:   # each tag adds at most 2: an element, and a formatting one to re-open
+        return tags * 2
     return _Stack().read(text)
 
 
