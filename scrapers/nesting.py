@@ -21,6 +21,7 @@ at all, for the text rules and the sanitiser to fall back on.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections import defaultdict
@@ -29,6 +30,10 @@ from collections.abc import Callable
 from selectolax.lexbor import LexborHTMLParser
 
 MAX_DEPTH = 512
+# Formatting elements left open are re-opened in every block that follows: 250 of them
+# before 40,000 paragraphs made lexbor build 10 million elements (3.6 GB) from 160 KB.
+# A sloppy ordinary page re-opens one or two per block, tens of thousands in all.
+MAX_REOPENED = 200_000
 VOID = frozenset(("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr",
                   "image", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"))
 # Elements whose content the tokenizer reads as text up to their end tag.
@@ -55,7 +60,8 @@ BREAKOUT = frozenset(("b", "big", "blockquote", "body", "br", "center", "code", 
                       "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul",
                       "var", "font"))
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-# A start tag -> the elements it closes when one of them is the current node, in order.
+# A start tag -> the elements it closes, in order: a <p> in button scope, the others when
+# they are the current node.
 IMPLIED_CLOSE = {"li": ("p", "li"), "dd": ("p", "dd", "dt"), "dt": ("p", "dd", "dt"),
                  "option": ("option",), "optgroup": ("option", "optgroup"),
                  "tr": ("td", "th", "tr"), "td": ("td", "th"), "th": ("td", "th"),
@@ -77,6 +83,10 @@ _COMMENT_END = re.compile(r"--!?>")
 _RAW_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in RAW_TEXT}
 
 
+class _Enough(Exception):
+    """The builder would re-open more than MAX_REOPENED elements: reading on is pointless."""
+
+
 class TooDeep(Exception):
     """HTML nested deeper than the archive reads; the message is the one-line reason. Not a
     ValueError, which adapters catch for their own reasons: `Adapter.parse` reports it."""
@@ -84,24 +94,34 @@ class TooDeep(Exception):
 
 def parse_html(text: str, limit: int = MAX_DEPTH) -> LexborHTMLParser:
     """A page's tree, or TooDeep when the page nests so deep that parsing it would take minutes."""
-    depth = nesting_depth(text, limit)
-    if depth > limit:
-        raise TooDeep(f"nested {depth:,} levels deep: more than the {limit} the archive reads")
+    reason = refusal(text, limit)
+    if reason:
+        raise TooDeep(reason)
     return LexborHTMLParser(text)
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    return nesting_depth(text, limit) > limit
+    return refusal(text, limit) is not None
 
 
-def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
-    """The deepest the tree builder's stack of open elements (plus the formatting elements
-    it would re-open) can get reading `text`. Exact only up to `limit`'s needs: a text
-    with too few tags to reach it answers its tag count."""
+def refusal(text: str, limit: int = MAX_DEPTH) -> str | None:
+    """Why a tree builder must not read `text` (one line), or None when it may."""
     tags = text.count("<")
     if tags * 2 <= limit:   # each tag adds at most 2: an element, and a formatting one to re-open
-        return tags * 2
-    return _Stack().read(text)
+        return None
+    stack = _Stack(text)
+    if stack.reopened > MAX_REOPENED:
+        return (f"re-opens unclosed formatting elements more than {MAX_REOPENED:,} times: "
+                "more than the archive reads")
+    if stack.deepest > limit:
+        return f"nested {stack.deepest:,} levels deep: more than the {limit} the archive reads"
+    return None
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest the tree builder's stack of open elements (plus the formatting elements
+    it would re-open) can get reading `text` (so far as it was read: see MAX_REOPENED)."""
+    return _Stack(text).deepest
 
 
 class _Stack:
@@ -109,9 +129,10 @@ class _Stack:
     positions, and those of scope and special elements, are kept so that an end tag
     finds in O(1) whether it closes anything."""
 
-    __slots__ = ("names", "foreign", "where", "scopes", "specials", "reopen", "reopen_total", "deepest")
+    __slots__ = ("names", "foreign", "where", "scopes", "specials", "reopen", "reopen_total", "deepest",
+                 "detached", "detached_total", "reopened", "identical", "keys")
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
         self.names: list[str] = []
         self.foreign: list[bool] = []        # is each element's content svg/math
         self.where: defaultdict[str, list[int]] = defaultdict(list)
@@ -120,23 +141,66 @@ class _Stack:
         self.reopen: defaultdict[str, int] = defaultdict(int)   # formatting elements to re-open
         self.reopen_total = 0
         self.deepest = 0
+        # Formatting elements the builder will re-open at the next text (closed by a block's
+        # end, not their own), and how many it re-opened in all.
+        self.detached: defaultdict[str, int] = defaultdict(int)
+        self.detached_total = 0
+        self.reopened = 0
+        self.identical: defaultdict[str, int] = defaultdict(int)   # formatting elements by name+attributes
+        self.keys: defaultdict[str, list[str]] = defaultdict(list)   # each name's, in order
+        with contextlib.suppress(_Enough):
+            _scan(text, self.tag)
 
-    def read(self, text: str) -> int:
-        _scan(text, self.tag)
-        return self.deepest
-
-    def tag(self, closing: bool, name: str, attrs: str) -> bool:
+    def tag(self, closing: bool, name: str, attrs: str, after_text: bool) -> bool:
+        if self.detached_total and (after_text or not closing and (
+                name in FORMATTING or name not in SPECIAL or name in ("img", "br", "input"))):
+            self.reconstruct()
         if closing:
             names = self.names
             if names and names[-1] == name and name != "body" and name != "html":
                 self.pop()   # the usual case: an end tag closes the current node
                 if name in FORMATTING and self.reopen[name]:
-                    self.reopen[name] -= 1
-                    self.reopen_total -= 1
+                    self.closed(name)
             else:
                 self.end(name)
             return False
-        return self.start(name, attrs.endswith("/"))
+        return self.start(name, attrs)
+
+    def reconstruct(self) -> None:
+        self.reopened += self.detached_total
+        if self.reopened > MAX_REOPENED:
+            raise _Enough
+        for name, count in list(self.detached.items()):
+            for _ in range(count):
+                self.push(name, False)
+        self.detached.clear()
+        self.detached_total = 0
+
+    def forget(self, name: str) -> None:
+        """`name` leaves the list of formatting elements to re-open."""
+        if self.detached[name]:
+            self.detached[name] -= 1
+            self.detached_total -= 1
+
+    def opened(self, name: str, attrs: str) -> None:
+        """A formatting element joins the builder's list of them; of three identical ones
+        (same name and attributes) it drops the earliest (the standard's "Noah's Ark")."""
+        key = name + attrs
+        if self.identical[key] >= 3:
+            self.forget(name)
+        else:
+            self.identical[key] += 1
+            self.reopen[name] += 1
+            self.reopen_total += 1
+        self.keys[name].append(key)
+
+    def closed(self, name: str) -> None:
+        """The last formatting element `name` leaves the list (its end tag came)."""
+        self.reopen[name] -= 1
+        self.reopen_total -= 1
+        self.forget(name)
+        if self.keys[name]:
+            self.identical[self.keys[name].pop()] -= 1
 
     def push(self, name: str, foreign: bool) -> None:
         index = len(self.names)
@@ -152,7 +216,9 @@ class _Stack:
 
     def pop(self) -> None:
         name = self.names.pop()
-        self.foreign.pop()
+        if not self.foreign.pop() and name in FORMATTING and self.detached[name] < self.reopen[name]:
+            self.detached[name] += 1   # re-opened at the next text, unless its end tag comes first
+            self.detached_total += 1
         self.where[name].pop()
         index = len(self.names)
         if self.scopes[-1] == index:
@@ -168,8 +234,9 @@ class _Stack:
         spots = self.where.get(name)
         return spots[-1] if spots else -1
 
-    def start(self, name: str, self_closing: bool) -> bool:
+    def start(self, name: str, attrs: str) -> bool:
         """Take a start tag; True when it is HTML's raw text (its content is no markup)."""
+        self_closing = attrs.endswith("/")
         if name in ("html", "head", "body") and self.where.get(name):
             return False   # a second one only adds its attributes to the first
         if self.foreign and self.foreign[-1]:
@@ -185,15 +252,17 @@ class _Stack:
             if not self_closing:
                 self.push(name, True)
             return False
-        if name in ("a", "nobr") and self.reopen[name]:
-            self.reopen[name] -= 1   # the builder closes the one left open first
-            self.reopen_total -= 1
         for closed in IMPLIED_CLOSE.get(name, ("p",) if name in CLOSES_P else ()):
-            if self.names and self.names[-1] == closed:
+            if closed == "p":   # a <p> in button scope closes, with what is open inside it
+                at = self.last("p")
+                if at >= 0 and at >= self.scopes[-1] and at > self.last("button"):
+                    self.pop_to(at)
+            elif self.names and self.names[-1] == closed:
                 self.pop()
+        if name in ("a", "nobr") and self.reopen[name]:
+            self.closed(name)   # the builder closes the one left open first
         if name in FORMATTING:
-            self.reopen[name] += 1
-            self.reopen_total += 1
+            self.opened(name, attrs)
         top = self.names[-1] if self.names else ""
         if name in ("td", "th") and top != "tr":
             top = self.implied("tr", top)
@@ -216,8 +285,10 @@ class _Stack:
         if name in FORMATTING and self.reopen[name]:
             if 0 <= at < self.specials[-1]:
                 return   # a block inside: the builder clones the element, no shallower
-            self.reopen[name] -= 1
-            self.reopen_total -= 1
+            if at >= 0:
+                self.pop_to(at)
+            self.closed(name)
+            return
         if name in HEADINGS:
             at = max(self.last(h) for h in HEADINGS)
         if at < 0 or name in ("body", "html"):
@@ -248,7 +319,7 @@ def flat_text(text: str) -> str:
         if not hidden:
             parts.append(chunk)
 
-    def on_tag(closing: bool, name: str, attrs: str) -> bool:
+    def on_tag(closing: bool, name: str, attrs: str, after_text: bool) -> bool:
         nonlocal hidden
         if name in ("noscript", "template"):
             hidden = max(0, hidden - 1) if closing else hidden + 1
@@ -260,16 +331,19 @@ def flat_text(text: str) -> str:
     return html.unescape("".join(parts))
 
 
-def _scan(text: str, on_tag: Callable[[bool, str, str], bool],
+def _scan(text: str, on_tag: Callable[[bool, str, str, bool], bool],
           on_text: Callable[[str], None] | None = None) -> None:
-    """Call `on_tag(closing, lower-case name, attributes)` for each tag the tokenizer sees,
-    and `on_text` with the text between them, in linear time; when `on_tag` answers True the
-    element's content is raw text, skipped up to its end tag. Comments are skipped whole."""
+    """Call `on_tag(closing, lower-case name, attributes, whether text came since the last tag)`
+    for each tag the tokenizer sees, and `on_text` with the text between them, in linear time;
+    when `on_tag` answers True the element's content is raw text, skipped up to its end tag.
+    Comments are skipped whole."""
     done = 0   # where the text not yet read starts: tokens before it were inside a comment or raw text
+    after_text = False
     for match in _TOKEN.finditer(text):
         begin = match.start()
         if begin < done:
             continue
+        after_text = after_text or begin > done
         if on_text is not None:
             on_text(text[done:begin])
         done = match.end()
@@ -283,7 +357,9 @@ def _scan(text: str, on_tag: Callable[[bool, str, str], bool],
                     done = end.end() if end else len(text)
             continue
         name = name.lower()
-        if on_tag(bool(closing), name, attrs) and not closing:
+        raw = on_tag(bool(closing), name, attrs, after_text)
+        after_text = False
+        if raw and not closing:
             end = None if name == "plaintext" else _RAW_END[name].search(text, done)
             if end is None:
                 return   # the rest is text
