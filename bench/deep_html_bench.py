@@ -10,12 +10,15 @@ did with such a comment body); *after* is the WordPress page adapter's `parse`
 Bare parses deeper than --before-max are skipped: their time grows with the
 square of the depth (a million would take hours). Then the worst page the cap
 still lets through (MAX_DEPTH deep, 10 MB of end tags that search the whole stack),
-and what the scan adds to an ordinary page. Every figure's outcome is checked.
+and what the scan adds to an ordinary page. First, a page that makes the builder
+re-open formatting elements in every paragraph (quadratic in elements, not depth).
+Every figure's outcome is checked.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -29,7 +32,7 @@ from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
 from archive.web.sanitize import MAX_BODY_CHARS, clean_html  # noqa: E402
 from scrapers.base import Page  # noqa: E402
-from scrapers.nesting import MAX_DEPTH, nesting_depth, parse_html  # noqa: E402
+from scrapers.nesting import MAX_DEPTH, nesting_depth, parse_html, refusal  # noqa: E402
 from scrapers.text import fragment_text  # noqa: E402
 from scrapers.wordpress.page import WordPressAdapter  # noqa: E402
 
@@ -82,6 +85,21 @@ def one_depth(depth: int, before_max: int) -> None:
           f"page parse {page_s:6.3f} s, fragment_text {text_s:6.3f} s, sanitiser {shown_s:6.3f} s")
 
 
+def reopening(kept: int, paragraphs: int) -> None:
+    """`kept` formatting elements closed by a block's end, then paragraphs that re-open them all."""
+    html = "<div>" + "".join(f"<b id={i}>" for i in range(kept)) + "</div>" + "<p>x" * paragraphs
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before_s, tree = timed(lambda: LexborHTMLParser(html))
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
+    elements = len(tree.css("b"))
+    check(elements >= kept * paragraphs, f"lexbor built {elements} <b>")
+    del tree
+    after_s, reason = timed(lambda: refusal(html))
+    check(reason is not None and reason.startswith("re-opens"), f"re-opening page: {reason!r}")
+    print(f"{kept} <b> left open, then {paragraphs:,} paragraphs ({len(html) / 1e3:.0f} KB): before: lexbor "
+          f"{before_s:.2f} s, {elements:,} <b> elements, +{grown:,.0f} MB peak | after: refused in {after_s:.3f} s")
+
+
 def worst_accepted() -> None:
     """MAX_DEPTH open <div>s, then 10 MB of </p> (each searches the whole stack for a <p>)."""
     html = "<div>" * MAX_DEPTH + "</p>" * (10_000_000 // 4)
@@ -110,6 +128,7 @@ def main() -> None:
     parser.add_argument("--depths", default="1000,10000,100000,1000000")
     parser.add_argument("--before-max", type=int, default=100_000)
     args = parser.parse_args()
+    reopening(100, 10_000)
     for depth in (int(d) for d in args.depths.split(",")):
         one_depth(depth, args.before_max)
     worst_accepted()

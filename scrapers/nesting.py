@@ -15,7 +15,8 @@ that close themselves in <svg>/<math>. It may count deeper than the tree a
 parser builds, never much shallower, and costs O(1) per tag.
 
 `parse_html` is the one way adapters parse a page: a page nested deeper than
-MAX_DEPTH raises `TooDeep`, which `Adapter.parse` reports as an unrecognised
+MAX_DEPTH, or making the builder re-open more than MAX_REOPENED formatting
+elements, raises `TooDeep`, which `Adapter.parse` reports as an unrecognised
 page (never a removal). `flat_text` is a comment body's words read with no tree
 at all, for the text rules and the sanitiser to fall back on.
 """
