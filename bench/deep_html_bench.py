@@ -98,6 +98,13 @@ def reopening(kept: int, paragraphs: int) -> None:
     check(reason is not None and reason.startswith("re-opens"), f"re-opening page: {reason!r}")
     print(f"{kept} <b> left open, then {paragraphs:,} paragraphs ({len(html) / 1e3:.0f} KB): before: lexbor "
           f"{before_s:.2f} s, {elements:,} <b> elements, +{grown:,.0f} MB peak | after: refused in {after_s:.3f} s")
+    body = html[:MAX_BODY_CHARS]
+    nh3_s, cleaned = timed(lambda: nh3.clean(body))
+    shown_s, shown = timed(lambda: clean_html(body))
+    check("<b>" not in shown and len(shown) < len(body) * 3, "the sanitiser re-opened the <b>s")
+    print(f"  as a comment body, cut to {len(body):,} characters: before: nh3 {nh3_s:.2f} s, "
+          f"{len(cleaned) / 1e6:.1f} MB of HTML to show | after: sanitiser {shown_s:.3f} s, "
+          f"{len(shown) / 1e3:.0f} KB")
 
 
 def worst_accepted() -> None:
