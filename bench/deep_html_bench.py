@@ -37,7 +37,7 @@ from scrapers.text import fragment_text  # noqa: E402
 from scrapers.wordpress.page import WordPressAdapter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-REASON = re.compile(rf"nested [\d,]+ levels deep: more than the {MAX_DEPTH} the archive reads")
+REASON = re.compile(rf"nested (over )?[\d,]+ levels deep: more than the {MAX_DEPTH} the archive reads")
 T = TypeVar("T")
 
 

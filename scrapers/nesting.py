@@ -35,6 +35,8 @@ MAX_DEPTH = 512
 # before 40,000 paragraphs made lexbor build 10 million elements (3.6 GB) from 160 KB.
 # A sloppy ordinary page re-opens one or two per block, tens of thousands in all.
 MAX_REOPENED = 200_000
+# Deeper than this a page is not counted on: the count would only cost memory.
+COUNTED_DEPTH = 100 * MAX_DEPTH
 VOID = frozenset(("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr",
                   "image", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"))
 # Elements whose content the tokenizer reads as text up to their end tag.
@@ -85,7 +87,7 @@ _RAW_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name 
 
 
 class _Enough(Exception):
-    """The builder would re-open more than MAX_REOPENED elements: reading on is pointless."""
+    """Past COUNTED_DEPTH or MAX_REOPENED: reading on is pointless."""
 
 
 class TooDeep(Exception):
@@ -115,13 +117,15 @@ def refusal(text: str, limit: int = MAX_DEPTH) -> str | None:
         return (f"re-opens unclosed formatting elements more than {MAX_REOPENED:,} times: "
                 "more than the archive reads")
     if stack.deepest > limit:
-        return f"nested {stack.deepest:,} levels deep: more than the {limit} the archive reads"
+        depth = f"over {COUNTED_DEPTH:,}" if stack.deepest > COUNTED_DEPTH else f"{stack.deepest:,}"
+        return f"nested {depth} levels deep: more than the {limit} the archive reads"
     return None
 
 
 def nesting_depth(text: str) -> int:
     """The deepest the tree builder's stack of open elements (plus the formatting elements
-    it would re-open) can get reading `text` (so far as it was read: see MAX_REOPENED)."""
+    it would re-open) can get reading `text`, so far as it was read (see COUNTED_DEPTH and
+    MAX_REOPENED)."""
     return _Stack(text).deepest
 
 
@@ -214,6 +218,8 @@ class _Stack:
             self.specials.append(index)
         if index + self.reopen_total >= self.deepest:
             self.deepest = index + 1 + self.reopen_total
+            if self.deepest > COUNTED_DEPTH:
+                raise _Enough
 
     def pop(self) -> None:
         name = self.names.pop()

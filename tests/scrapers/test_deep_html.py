@@ -36,7 +36,7 @@ DEEP = "<div>" * DEPTH + "deep words" + "</div>" * DEPTH
 # 250 in each paragraph (10 million elements from 160 KB).
 BOMB = "<div>" + "".join(f"<b id={i}>" for i in range(250)) + "</div>" + "<p>x" * 40_000
 REOPENS = f"re-opens unclosed formatting elements more than {MAX_REOPENED:,} times: more than the archive reads"
-REASON = re.compile(rf"nested [\d,]+ levels deep: more than the {MAX_DEPTH} the archive reads")
+REASON = re.compile(rf"nested (over )?[\d,]+ levels deep: more than the {MAX_DEPTH} the archive reads")
 VIAFOURA_SITE = "00000000-0000-4000-8000-8e2c1f4a7b19"
 VIAFOURA_CONTAINER = "0192f3a1-6c2e-7b40-9d3e-5a1f0c2b7e44"
 DISQUS_API = ("https://disqus.com/api/3.0/threads/listPostsThreaded?limit=100&thread=6467564608"
@@ -137,6 +137,12 @@ def test_a_comment_body_nested_too_deep_is_read_flat(name: str, adapter: Adapter
     assert len(deep) == 1, [r.text for r in result.comments]
     assert "<div" not in deep[0].text and deep[0].text.startswith("deep words")
     assert len(deep[0].html) > DEPTH, "the body's HTML is kept as served"
+
+
+def test_the_reason_says_how_deep_up_to_a_hundred_times_the_cap() -> None:
+    assert refusal("<div>" * 600) == "nested 600 levels deep: more than the 512 the archive reads"
+    assert refusal("<div>" * 512) is None
+    assert refusal(DEEP) == "nested over 51,200 levels deep: more than the 512 the archive reads"
 
 
 def test_fragment_text_and_html_to_text_read_a_deep_body_flat() -> None:
