@@ -81,6 +81,12 @@ TABLE_PARTS = frozenset(("table", "tbody", "thead", "tfoot", "tr", "td", "th", "
 LINE_TAGS = frozenset(("br", "p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5",
                        "h6", "tr", "ul", "ol", "table", "figure", "hr"))
 
+# Start tags `_Stack.start` must see; any other opens an element and closes nothing (but
+# for those in CLOSES_P while a <p> is open). End tags that never simply close the current node.
+_SLOW_START = (FORMATTING | VOID | RAW_TEXT | frozenset(IMPLIED_CLOSE) | TABLE_PARTS
+               | frozenset(("svg", "math", "html", "head", "body", "plaintext")))
+_KEPT_OPEN = FORMATTING | frozenset(("body", "html"))
+
 _TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>?|!--|[!?/][^>]*>?)")
 _COMMENT_END = re.compile(r"--!?>")
 _RAW_END = {name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in RAW_TEXT}
@@ -157,19 +163,46 @@ class _Stack:
             _scan(text, self.tag)
 
     def tag(self, closing: bool, name: str, attrs: str, after_text: bool) -> bool:
+        """Take one tag; True when its content is raw text. Most tags of a page open an
+        ordinary element or close the current one: those two are done here, inline, as
+        this runs for every tag of every page read."""
         if self.detached_total and (after_text or not closing and (
                 name in FORMATTING or name not in SPECIAL or name in ("img", "br", "input"))):
             self.reconstruct()
+        names = self.names
         if closing:
-            names = self.names
-            if names and names[-1] == name and name != "body" and name != "html":
-                self.pop()   # the usual case: an end tag closes the current node
-                if name in FORMATTING and self.reopen[name]:
+            if names and names[-1] == name and name not in _KEPT_OPEN:
+                names.pop()
+                self.foreign.pop()
+                self.where[name].pop()
+                index = len(names)
+                if self.scopes[-1] == index:
+                    self.scopes.pop()
+                if self.specials[-1] == index:
+                    self.specials.pop()
+            elif names and names[-1] == name and name in FORMATTING:
+                self.pop()
+                if self.reopen[name]:
                     self.closed(name)
             else:
                 self.end(name)
             return False
-        return self.start(name, attrs)
+        if name in _SLOW_START or (self.foreign and self.foreign[-1]) or (
+                name in CLOSES_P and self.where.get("p")):
+            return self.start(name, attrs)
+        index = len(names)
+        names.append(name)
+        self.foreign.append(False)
+        self.where[name].append(index)
+        if name in SCOPE:
+            self.scopes.append(index)
+        if name in SPECIAL:
+            self.specials.append(index)
+        if index + self.reopen_total >= self.deepest:
+            self.deepest = index + 1 + self.reopen_total
+            if self.deepest > COUNTED_DEPTH:
+                raise _Enough
+        return False
 
     def reconstruct(self) -> None:
         self.reopened += self.detached_total
