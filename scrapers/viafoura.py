@@ -374,8 +374,11 @@ class ViafouraAdapter(Adapter):
         if visible < claimed:
             return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {visible}",
                               [], "none", title=title, claimed_count=claimed)
+        # An empty container confirms no count (Isso's rule too): a changed vf:container_id or an
+        # API that lost the thread answers a new, empty container, so known comments all
+        # vanishing at once stays suspect (archive/rules/assess.py) instead of "removed".
         return ThreadView(True, "", [replace(r, position=i) for i, r in enumerate(comments)], "complete",
-                          title=title, claimed_count=claimed,
+                          title=title, claimed_count=claimed if comments or claimed else None,
                           platform_id=container.platform_id or next((p.platform_id for p in pages
                                                                      if p.platform_id), None))
 
