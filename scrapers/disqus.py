@@ -332,7 +332,14 @@ class DisqusAdapter(Adapter):
         records: dict[str, CommentRecord] = {}
         for page in chain:
             for record in page.comments:
-                records.setdefault(record.key, dataclasses.replace(record, position=len(records)))
+                if record.key in records:
+                    # Pages of a "popular" thread are positions: a post listed twice was pushed
+                    # across a page boundary while the capture ran (a vote, a new post), and
+                    # whatever moved the other way was skipped, unseen by the count.
+                    return ThreadView(recognised=False, reason=f"post {record.key} is listed twice: "
+                                      "the thread moved while its pages were read", comments=[],
+                                      coverage="none")
+                records[record.key] = dataclasses.replace(record, position=len(records))
         embed = chain[0]
         count = embed.claimed_count
         visible = sum(1 for r in records.values() if not r.tombstone)

@@ -1,0 +1,61 @@
+"""The Disqus adapter against captures that must never call a comment removed.
+
+Disqus pages a "popular" thread by position (cursors `1:0:0`, `2:0:0`): a vote, a
+deletion or a new post between two pages shifts posts across the page boundary,
+so a post can be listed twice or skipped. Each case is such a capture, or a
+hostile answer; the pure rules of archive/rules/assess.py decide, as the
+capture pipeline would.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from typing import Any
+
+from archive.rules.assess import classify_view
+from archive.rules.verdicts import Known, text_hash
+from scrapers.base import ThreadView
+from tests.disqus_server import API_KEY
+from tests.scrapers.test_disqus import API, BOB, EMBED, KIM, NELL, _adapter, _embed, _fixture, _page, _thread_data
+
+
+def _api_data() -> Any:
+    return json.loads(_fixture("api-page2.json"))
+
+
+def _read(embed: Any, api: Any) -> ThreadView:
+    adapter = _adapter(api_key=API_KEY)
+    return adapter.combine([adapter.parse(_page(_embed(embed), EMBED)),
+                            adapter.parse(_page(json.dumps(api).encode(), API))])
+
+
+def _known(view: ThreadView) -> dict[str, Known]:
+    return {r.key: Known(r.key, "visible", text_hash(r.text), r.parent_key, r.posted_at, datetime(2026, 12, 1))
+            for r in view.comments if not r.tombstone}
+
+
+def _before() -> ThreadView:
+    view = _read(_thread_data("embed-page1.html"), _api_data())
+    assert view.recognised, view.reason
+    return view
+
+
+def _new_post(api: Any, post_id: str) -> dict[str, Any]:
+    post = copy.deepcopy(api["response"][-1])
+    post.update(id=post_id, message="<p>Posted while the capture ran.</p>", createdAt="2026-12-01T10:00:00")
+    return post
+
+
+def test_a_post_listed_on_two_pages_makes_the_capture_unrecognised() -> None:
+    # Votes while the capture ran: Nell rose onto page 1 after it was read, Kim fell
+    # onto page 2, and a new post arrived: the count matches, Nell is absent.
+    embed, api = _thread_data("embed-page1.html"), _api_data()
+    kim = next(p for p in embed["response"]["posts"] if p["id"] == KIM)
+    api["response"] = [copy.deepcopy(kim), api["response"][1], _new_post(api, "5256177499")]
+    assert [p["id"] for p in api["response"]][:2] == [KIM, BOB]
+    view = _read(embed, api)
+    assert not view.recognised and view.comments == []
+    assert f"post {KIM} is listed twice" in view.reason
+    assert NELL in {r.key for r in _before().comments}
+    assert classify_view(view, _known(_before()))[0] == "suspect"
