@@ -57,13 +57,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
-from scrapers.text import fragment_text, parse_iso_utc
+from scrapers.text import fragment_text, parse_http_date, parse_iso_utc
 
 DEFAULT_BASE = "https://disqus.com/"
 API_PATH = "api/3.0/threads/listPostsThreaded"
@@ -92,6 +93,7 @@ class DisqusPage(PageResult):
     kind: str = "article"              # 'article', 'embed' or 'api'
     cursor_in: str | None = None       # the cursor this API page was asked with
     cursor_next: str | None = None     # the page after this one, when Disqus says there is one
+    counted_at: datetime | None = None # the embed's Date header: when its count was true
 
 
 def validate(options: Mapping[str, Any]) -> dict[str, str]:
@@ -284,7 +286,8 @@ class DisqusAdapter(Adapter):
         title = thread.get("clean_title") or thread.get("title")
         result = DisqusPage(recognised=True, kind="embed", comments=comments, platform_id=str(thread_id),
                             title=" ".join(title.split()) if isinstance(title, str) else "",
-                            claimed_count=count if comments or count else None, cursor_next=following)
+                            claimed_count=count if comments or count else None, cursor_next=following,
+                            counted_at=parse_http_date(page.headers.get("date")))
         if following is None:
             return result
         key = self.options.get("api_key")
@@ -342,13 +345,23 @@ class DisqusAdapter(Adapter):
                 records[record.key] = dataclasses.replace(record, position=len(records))
         embed = chain[0]
         count = embed.claimed_count
-        visible = sum(1 for r in records.values() if not r.tombstone)
+        visible = [r for r in records.values() if not r.tombstone]
+        # Posts written after the embed page answered are not in its count: leaving them out
+        # keeps one of them from standing in for a post the pages skipped, and lets a
+        # thread that grew during the capture be read. Without the time, every post counts.
+        counted = [r for r in visible if not _newer(r, embed.counted_at)]
         view = ThreadView(recognised=True, reason="", comments=list(records.values()), coverage="complete",
                           title=embed.title, claimed_count=count, platform_id=embed.platform_id)
-        if count is not None and visible != count:
+        if count is not None and len(counted) != count:
+            newer = len(visible) - len(counted)
             view.recognised, view.coverage, view.comments = False, "none", []
-            view.reason = f"Disqus counts {count} comments but the capture listed {visible}"
+            view.reason = (f"Disqus counts {count} comments but the capture listed {len(counted)}"
+                           + (f" posted by then (and {newer} newer)" if newer else ""))
         return view
+
+
+def _newer(record: CommentRecord, counted_at: datetime | None) -> bool:
+    return counted_at is not None and record.posted_at is not None and record.posted_at > counted_at
 
 
 def _chain(pages: Sequence[DisqusPage]) -> tuple[list[DisqusPage], str]:

@@ -77,7 +77,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
-from scrapers.text import fragment_text
+from scrapers.text import fragment_text, parse_http_date
 
 API_HOST = "livecomments.viafoura.co"
 DEFAULT_API = f"https://{API_HOST}/v4/livecomments/"
@@ -158,6 +158,7 @@ class ViafouraPage(PageResult):
     reply_counts: dict[str, int] = field(default_factory=dict)
     truncated: list[str] = field(default_factory=list)
     threads: dict[str, str] = field(default_factory=dict)   # reply key -> top-level key
+    counted_at: datetime | None = None   # for 'container': its Date header, when its count was true
 
 
 class ViafouraAdapter(Adapter):
@@ -248,7 +249,7 @@ class ViafouraAdapter(Adapter):
             return ViafouraPage(recognised=False, url=page.url, reason="the conversation is hidden on this article")
         container_id = data.get("container_id")
         return ViafouraPage(recognised=True, kind="container", url=page.url, container=uuid.lower(),
-                            claimed_count=total,
+                            claimed_count=total, counted_at=parse_http_date(page.headers.get("date")),
                             platform_id=container_id if isinstance(container_id, str) else None,
                             follow=[comments_url(self.options, uuid.lower())])
 
@@ -370,9 +371,15 @@ class ViafouraAdapter(Adapter):
         if replies:
             return ThreadView(False, f"replies of {len(replies)} comment(s) not in the listing "
                                      f"(e.g. {next(iter(replies))})", [], "none", title=title)
-        visible = sum(1 for r in comments if not r.tombstone)
-        if visible < claimed:
-            return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {visible}",
+        # Comments written after the container answered are not in its count: one of them must
+        # not stand in for a comment the listing skipped. Without the time, every comment counts.
+        visible = [r for r in comments if not r.tombstone]
+        at = container.counted_at
+        counted = sum(1 for r in visible if at is None or r.posted_at is None or r.posted_at <= at)
+        if counted < claimed:
+            newer = len(visible) - counted
+            return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {counted}"
+                              + (f" posted by then (and {newer} newer)" if newer else ""),
                               [], "none", title=title, claimed_count=claimed)
         # An empty container confirms no count (Isso's rule too): a changed vf:container_id or an
         # API that lost the thread answers a new, empty container, so known comments all

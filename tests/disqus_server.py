@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -211,6 +212,12 @@ class DisqusServer:
             thread.posts.append(post)
             return post.id
 
+    def now(self) -> datetime:
+        """The fake clock its Date headers give: just after the newest post, as on a real
+        server whose count already includes every post it lists as older."""
+        with self._lock:
+            return START + timedelta(minutes=sum(len(t.posts) for t in self.threads))
+
     def delete(self, post_id: int) -> None:
         with self._lock:
             self._find(post_id).deleted = True
@@ -302,4 +309,9 @@ def _handler(server: DisqusServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
             pass
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The fake clock, not the machine's: the adapter reads the Date header as the
+            # moment its count was true, and the posts are dated by the fake clock.
+            return formatdate(server.now().replace(tzinfo=UTC).timestamp(), usegmt=True)
     return Handler

@@ -15,7 +15,7 @@ from typing import Any
 
 from archive.rules.assess import classify_view
 from archive.rules.verdicts import Known, text_hash
-from scrapers.base import ThreadView
+from scrapers.base import Page, ThreadView
 from tests.disqus_server import API_KEY
 from tests.scrapers.test_disqus import API, BOB, EMBED, KIM, NELL, _adapter, _embed, _fixture, _page, _thread_data
 
@@ -59,3 +59,34 @@ def test_a_post_listed_on_two_pages_makes_the_capture_unrecognised() -> None:
     assert f"post {KIM} is listed twice" in view.reason
     assert NELL in {r.key for r in _before().comments}
     assert classify_view(view, _known(_before()))[0] == "suspect"
+
+
+def _dated(embed: Any, api: Any, date: str | None) -> ThreadView:
+    """A capture whose embed page (which carries the count) answered at `date` (its Date header)."""
+    adapter = _adapter(api_key=API_KEY)
+    headers = {"content-type": "text/html; charset=utf-8", **({"date": date} if date else {})}
+    first = Page(url=EMBED, final_url=EMBED, status=200, headers=headers, body=_embed(embed))
+    return adapter.combine([adapter.parse(first), adapter.parse(_page(json.dumps(api).encode(), API))])
+
+
+COUNTED = "Tue, 01 Dec 2026 09:30:00 GMT"     # after every fixture post, before _new_post's
+
+
+def test_a_post_skipped_while_a_new_one_arrived_is_not_hidden_by_the_count() -> None:
+    # A post on page 1 was deleted after page 1 was read: Nell moved up onto page 1,
+    # unseen; a post written during the capture fills the count back up.
+    embed, api = _thread_data("embed-page1.html"), _api_data()
+    api["response"] = [api["response"][1], _new_post(api, "5256177499")]
+    view = _dated(embed, api, COUNTED)
+    assert not view.recognised and view.comments == []
+    assert view.reason == "Disqus counts 5 comments but the capture listed 4 posted by then (and 1 newer)"
+    assert classify_view(view, _known(_before()))[0] == "suspect"
+
+
+def test_a_post_written_during_the_capture_is_not_a_failure() -> None:
+    embed, api = _thread_data("embed-page1.html"), _api_data()
+    api["response"].append(_new_post(api, "5256177499"))
+    view = _dated(embed, api, COUNTED)
+    assert view.recognised, view.reason
+    assert [r.key for r in view.comments][-1] == "5256177499" and view.claimed_count == 5
+    assert not _dated(embed, api, None).recognised, "without the count's time, 6 listed is not 5 counted"

@@ -6,6 +6,7 @@ archive/rules/assess.py then decide, as the capture pipeline would.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.scrapers.test_viafoura import CONTAINER, OPTIONS, adapter, capture, l
 from scrapers.viafoura import comments_url, container_url
 
 CONTAINER_URL = container_url(OPTIONS, "26844213")
+NEW = "0192f3a1-7a10-7c01-8a11-0000000000ff"
 
 
 def _known(view: ThreadView) -> dict[str, Known]:
@@ -45,3 +47,44 @@ def test_an_empty_container_confirms_no_mass_removal() -> None:
     assert view.recognised and view.comments == []
     assert view.claimed_count is None
     assert _outcome(view) == "suspect"
+
+
+COUNTED = "Mon, 30 Nov 2026 10:00:00 GMT"     # after every fixture comment, before _new's
+LATER = 1796036400000                         # 2026-11-30 11:00 UTC
+
+
+def _new(key: str) -> dict[str, Any]:
+    item = copy.deepcopy(load("comments_page2")["contents"][2])
+    item.update(content_uuid=key, content="Posted while the capture ran.", date_created=LATER, time=LATER)
+    return item
+
+
+def _dated(date: str | None, **changes: Any) -> ThreadView:
+    """A whole capture whose container answer (which carries the count) came at `date`."""
+    reader = adapter()
+    results = []
+    for result in capture(**changes):
+        if getattr(result, "kind", "") == "container" and date:
+            result = reader.parse(page(CONTAINER_URL, changes.get("container", load("container")),
+                                       {"content-type": "application/json", "date": date}))
+        results.append(result)
+    return reader.combine(results)
+
+
+def test_a_comment_skipped_while_a_new_one_arrived_is_not_hidden_by_the_count() -> None:
+    # The second page lost R4 (an API that answered short after its cursor moved), and a
+    # comment written during the capture made the listing as long as the count again.
+    second = load("comments_page2")
+    second["contents"][2] = _new(NEW)
+    view = _dated(COUNTED, page2=second)
+    assert not view.recognised and view.comments == []
+    assert view.reason == "Viafoura counts 9 visible comments but listed 8 posted by then (and 1 newer)"
+    assert _outcome(view) == "suspect"
+
+
+def test_a_comment_written_during_the_capture_is_listed() -> None:
+    second = load("comments_page2")
+    second["contents"].append(_new(NEW))
+    view = _dated(COUNTED, page2=second)
+    assert view.recognised, view.reason
+    assert view.comments[-1].key == NEW and view.claimed_count == 9
