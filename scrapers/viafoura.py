@@ -371,6 +371,14 @@ class ViafouraAdapter(Adapter):
         if replies:
             return ThreadView(False, f"replies of {len(replies)} comment(s) not in the listing "
                                      f"(e.g. {next(iter(replies))})", [], "none", title=title)
+        listed: set[str] = set()
+        for record in comments:
+            # A reply listed again by its thread's replies answer is one comment; the same key
+            # in two places (two threads, or a thread and the top level) would be counted twice.
+            if record.key in listed:
+                return ThreadView(False, f"comment {record.key} is listed in two places", [], "none",
+                                  title=title)
+            listed.add(record.key)
         # Comments written after the container answered are not in its count: one of them must
         # not stand in for a comment the listing skipped. Without the time, every comment counts.
         visible = [r for r in comments if not r.tombstone]

@@ -13,7 +13,7 @@ from typing import Any
 from archive.rules.assess import classify_view
 from archive.rules.verdicts import Known, text_hash
 from scrapers.base import ThreadView
-from tests.scrapers.test_viafoura import CONTAINER, OPTIONS, adapter, capture, load, page
+from tests.scrapers.test_viafoura import C, CONTAINER, E, F, OPTIONS, R4, adapter, capture, load, page
 from scrapers.viafoura import comments_url, container_url
 
 CONTAINER_URL = container_url(OPTIONS, "26844213")
@@ -88,3 +88,17 @@ def test_a_comment_written_during_the_capture_is_listed() -> None:
     view = _dated(COUNTED, page2=second)
     assert view.recognised, view.reason
     assert view.comments[-1].key == NEW and view.claimed_count == 9
+
+
+def test_a_comment_listed_in_two_places_is_not_counted_twice() -> None:
+    # R2's replies answer lost E but lists R4 (a top-level comment) as one of R2's replies:
+    # counted twice, R4 would make up for E in both the reply count and the container's.
+    replies = load("replies")
+    assert [item["content_uuid"] for item in replies["contents"]] == [C, E, F]
+    twice = copy.deepcopy(replies["contents"][1])
+    twice["content_uuid"] = R4
+    replies["contents"][1] = twice
+    view = adapter().combine(capture(replies=replies))
+    assert not view.recognised and view.comments == []
+    assert view.reason == f"comment {R4} is listed in two places"
+    assert _outcome(view) == "suspect"
