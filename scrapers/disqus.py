@@ -268,8 +268,8 @@ class DisqusAdapter(Adapter):
             if not isinstance(response, dict) or not isinstance(response.get("thread"), dict):
                 raise ValueError("the thread data holds no thread")
             thread = response["thread"]
-            thread_id, count, forum = thread.get("id"), thread.get("posts"), thread.get("forum")
-            if not isinstance(thread_id, str | int) or not _ID.fullmatch(str(thread_id)):
+            thread_id, count, forum = _number(thread.get("id")), thread.get("posts"), thread.get("forum")
+            if thread_id is None:
                 raise ValueError("the thread has no id")
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError("the thread has no comment count")
@@ -277,14 +277,14 @@ class DisqusAdapter(Adapter):
             forum = forum if isinstance(forum, str) and _FORUM.fullmatch(forum) else asked
             if not forum:
                 raise ValueError("the thread names no forum")
-            if asked and forum != asked:
+            if asked and forum.lower() != asked.lower():    # a shortname is a host name
                 raise ValueError(f"the embed answered for forum {forum!r}, not {asked!r}")
-            comments = _records(response.get("posts"), str(thread_id))
+            comments = _records(response.get("posts"), thread_id)
             following = _cursor_next(data.get("cursor"))
         except ValueError as exc:
             return DisqusPage(recognised=False, kind="embed", reason=f"unexpected Disqus thread data: {exc}")
         title = thread.get("clean_title") or thread.get("title")
-        result = DisqusPage(recognised=True, kind="embed", comments=comments, platform_id=str(thread_id),
+        result = DisqusPage(recognised=True, kind="embed", comments=comments, platform_id=thread_id,
                             title=" ".join(title.split()) if isinstance(title, str) else "",
                             claimed_count=count if comments or count else None, cursor_next=following,
                             counted_at=parse_http_date(page.headers.get("date")))
@@ -298,15 +298,15 @@ class DisqusAdapter(Adapter):
                              "setting ARCHIVE_DISQUS_API_KEY)")
             return result
         order = response.get("order")
-        result.follow = [api_url(self.base, str(thread_id), forum, order if order in ORDERS else "popular",
+        result.follow = [api_url(self.base, thread_id, forum, order if order in ORDERS else "popular",
                                  following, key)]
         return result
 
     def _api(self, page: Page) -> DisqusPage:
         parts = urlsplit(page.url)
         query = parse_qs(parts.query)
-        thread_id, cursor_in = query.get("thread", [""])[0], query.get("cursor", [None])[0]
-        if not parts.path.endswith("/" + API_PATH) or not _ID.fullmatch(thread_id):
+        thread_id, cursor_in = _number(query.get("thread", [""])[0]), query.get("cursor", [None])[0]
+        if not parts.path.endswith("/" + API_PATH) or thread_id is None:
             return DisqusPage(recognised=False, kind="api",
                               reason="the disqus adapter reads only the threads/listPostsThreaded API")
         try:
@@ -397,28 +397,34 @@ def _records(posts: Any, thread_id: str) -> list[CommentRecord]:
     return records
 
 
+def _number(value: Any) -> str | None:
+    """A Disqus id (a post's, a thread's) as one key however it is spelled (5, "5", "05"), or None."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not _ID.fullmatch(str(value)):
+        return None
+    return str(int(value))
+
+
 def _record(item: Any, thread_id: str, index: int) -> CommentRecord | None:
     """One post as a record; None for a post that is not public; ValueError when it is not a post."""
     if not isinstance(item, dict):
         raise ValueError(f"post {index} is not an object")
-    post_id, parent, thread = item.get("id"), item.get("parent"), item.get("thread")
+    post_id, parent, thread = _number(item.get("id")), item.get("parent"), item.get("thread")
     flags = [item.get(name) for name in ("isDeleted", "isApproved", "isSpam")]
-    if not isinstance(post_id, str | int) or isinstance(post_id, bool) or not _ID.fullmatch(str(post_id)):
+    if post_id is None:
         raise ValueError(f"post {index} has no id")
     if not all(isinstance(flag, bool) for flag in flags):
         raise ValueError(f"post {post_id} lacks isDeleted, isApproved or isSpam")
-    if parent is not None and (isinstance(parent, bool) or not isinstance(parent, str | int)
-                               or not _ID.fullmatch(str(parent))):
+    parent_key = None if parent is None else _number(parent)
+    if parent is not None and parent_key is None:
         raise ValueError(f"post {post_id} has an unreadable parent")
-    if isinstance(thread, str | int) and str(thread) != thread_id:
-        raise ValueError(f"post {post_id} belongs to thread {thread!r}, not {thread_id}")
+    if isinstance(thread, str | int) and _number(thread) != thread_id:
+        raise ValueError(f"post {post_id} belongs to thread {str(thread)[:40]!r}, not {thread_id}")
     deleted, approved, spam = flags
     created = item.get("createdAt")
     posted = parse_iso_utc(created) if isinstance(created, str) else None
-    parent_key = None if parent is None else str(parent)
     if deleted:
         # The placeholder keeping a deleted post's place: what it still carries is not shown.
-        return CommentRecord(key=str(post_id), author="", text="", posted_at=posted,
+        return CommentRecord(key=post_id, author="", text="", posted_at=posted,
                              parent_key=parent_key, position=index, tombstone=True)
     if spam or not approved:
         return None
@@ -428,6 +434,6 @@ def _record(item: Any, thread_id: str, index: int) -> CommentRecord | None:
     name = author.get("name")
     profile = next((u for u in (author.get("profileUrl"), author.get("url"))
                     if isinstance(u, str) and u.startswith(("http://", "https://"))), None)
-    return CommentRecord(key=str(post_id), author=name if isinstance(name, str) else "",
+    return CommentRecord(key=post_id, author=name if isinstance(name, str) else "",
                          text=fragment_text(html), html=html, posted_at=posted, parent_key=parent_key,
                          author_url=profile, position=index)

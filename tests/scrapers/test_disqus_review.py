@@ -17,7 +17,20 @@ from archive.rules.assess import classify_view
 from archive.rules.verdicts import Known, text_hash
 from scrapers.base import Page, ThreadView
 from tests.disqus_server import API_KEY
-from tests.scrapers.test_disqus import API, BOB, EMBED, KIM, NELL, _adapter, _embed, _fixture, _page, _thread_data
+from tests.scrapers.test_disqus import (
+    API,
+    BOB,
+    EMBED,
+    JO,
+    KIM,
+    NELL,
+    SAM,
+    _adapter,
+    _embed,
+    _fixture,
+    _page,
+    _thread_data,
+)
 
 
 def _api_data() -> Any:
@@ -90,3 +103,33 @@ def test_a_post_written_during_the_capture_is_not_a_failure() -> None:
     assert view.recognised, view.reason
     assert [r.key for r in view.comments][-1] == "5256177499" and view.claimed_count == 5
     assert not _dated(embed, api, None).recognised, "without the count's time, 6 listed is not 5 counted"
+
+
+def test_an_id_is_the_same_key_however_it_is_spelled() -> None:
+    # 5256177491, "5256177491" and "05256177491" name one post: a key that changed with
+    # its spelling would make the post look removed and a new one appear.
+    spelled = []
+    for jo, kim_parent in ((int(JO), int(JO)), (JO, JO), ("0" + JO, "00" + JO)):
+        data = _thread_data("embed-tombstone.html")
+        posts = data["response"]["posts"]
+        posts[1]["id"], posts[2]["parent"] = jo, kim_parent
+        data["response"]["thread"]["id"] = "0" + str(data["response"]["thread"]["id"])
+        adapter = _adapter()
+        view = adapter.combine([adapter.parse(_page(_embed(data), EMBED))])
+        assert view.recognised, view.reason
+        spelled.append([(r.key, r.parent_key) for r in view.comments] + [view.platform_id])
+    assert spelled[0] == spelled[1] == spelled[2]
+    assert (JO, SAM) in spelled[0] and (KIM, JO) in spelled[0] and "6467564608" in spelled[0]
+
+
+def test_a_forum_named_in_capitals_is_the_same_forum() -> None:
+    # Shortnames are host names (<forum>.disqus.com): an embed code or option in capitals
+    # names the forum Disqus answers for in lower case.
+    adapter = _adapter(forum="LocalNews", identifier="cafcass-2026-12")
+    view = adapter.combine([adapter.parse(_page(_fixture("embed-tombstone.html"),
+                                                EMBED.replace("f=localnews", "f=LocalNews")))])
+    assert view.recognised, view.reason
+    data = _thread_data("embed-tombstone.html")
+    data["response"]["thread"]["forum"] = "othernews"
+    other = _adapter().parse(_page(_embed(data), EMBED))
+    assert not other.recognised and "for forum 'othernews'" in other.reason
