@@ -63,7 +63,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, split_http_url
 from scrapers.text import fragment_text, parse_http_date, parse_iso_utc
 
 DEFAULT_BASE = "https://disqus.com/"
@@ -98,7 +98,9 @@ class DisqusPage(PageResult):
 
 def validate(options: Mapping[str, Any]) -> dict[str, str]:
     """The options, cleaned; ValueError (one line) when one is wrong."""
-    unknown = sorted(set(options) - set(OPTIONS))
+    if not isinstance(options, Mapping):
+        raise ValueError("disqus: options must be a JSON object")
+    unknown = sorted(map(str, set(options) - set(OPTIONS)))
     if unknown:
         raise ValueError(f"disqus: unknown option(s) {', '.join(unknown)} (known: {', '.join(OPTIONS)})")
     cleaned: dict[str, str] = {}
@@ -117,9 +119,8 @@ def validate(options: Mapping[str, Any]) -> dict[str, str]:
         raise ValueError('disqus: the option "api_key" must be letters and digits')
     for name in ("url", "base"):
         if name in cleaned:
-            parts = urlsplit(cleaned[name])
-            if parts.scheme not in ("http", "https") or not parts.hostname or (
-                    name == "base" and (parts.query or parts.fragment)):
+            parts = split_http_url(cleaned[name], MAX_OPTION)
+            if parts is None or (name == "base" and (parts.query or parts.fragment)):
                 raise ValueError(f'disqus: the option "{name}" must be an http(s) URL'
                                  + (" without query or fragment" if name == "base" else ""))
     if "base" in cleaned and not cleaned["base"].endswith("/"):

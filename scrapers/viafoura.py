@@ -76,7 +76,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, split_http_url
 from scrapers.text import fragment_text, parse_http_date
 
 API_HOST = "livecomments.viafoura.co"
@@ -106,9 +106,9 @@ def parse_options(options: Mapping[str, Any] | None) -> ViafouraOptions:
     """The watch's options, checked; ValueError (one line) naming what is wrong."""
     if not isinstance(options, Mapping):
         raise ValueError('viafoura: the option "site" (the publisher\'s Viafoura section UUID) is required')
-    unknown = sorted(set(options) - set(OPTIONS))
+    unknown = sorted(map(str, set(options) - set(OPTIONS)))
     if unknown:
-        raise ValueError(f"viafoura: unknown option(s) {', '.join(map(str, unknown))} "
+        raise ValueError(f"viafoura: unknown option(s) {', '.join(unknown)} "
                          f"(known: {', '.join(OPTIONS)})")
     site = options.get("site")
     if not isinstance(site, str) or not _UUID.match(site.strip()):
@@ -118,9 +118,8 @@ def parse_options(options: Mapping[str, Any] | None) -> ViafouraOptions:
         raise ValueError(f'viafoura: the option "container" must be a container id of at most '
                          f"{MAX_CONTAINER_ID} printable characters")
     api = options.get("api", DEFAULT_API)
-    parts = urlsplit(api) if isinstance(api, str) and len(api) <= MAX_API_URL else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
-            or parts.query or parts.fragment or parts.username is not None:
+    parts = split_http_url(api, MAX_API_URL)
+    if parts is None or parts.query or parts.fragment:
         raise ValueError(f"viafoura: {str(api)[:80]!r} is not an http(s) API base URL without query or fragment")
     base = parts._replace(path=parts.path if parts.path.endswith("/") else parts.path + "/").geturl()
     return ViafouraOptions(site.strip().lower(), container.strip() if container else None, base)
@@ -381,11 +380,11 @@ class ViafouraAdapter(Adapter):
             listed.add(record.key)
         # Comments written after the container answered are not in its count: one of them must
         # not stand in for a comment the listing skipped. Without the time, every comment counts.
-        visible = [r for r in comments if not r.tombstone]
+        shown = [r for r in comments if not r.tombstone]
         at = container.counted_at
-        counted = sum(1 for r in visible if at is None or r.posted_at is None or r.posted_at <= at)
+        counted = sum(1 for r in shown if at is None or r.posted_at is None or r.posted_at <= at)
         if counted < claimed:
-            newer = len(visible) - counted
+            newer = len(shown) - counted
             return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {counted}"
                               + (f" posted by then (and {newer} newer)" if newer else ""),
                               [], "none", title=title, claimed_count=claimed)

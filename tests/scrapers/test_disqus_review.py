@@ -13,9 +13,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from archive.rules.assess import classify_view
 from archive.rules.verdicts import Known, text_hash
 from scrapers.base import Page, ThreadView
+from scrapers.disqus import DisqusAdapter
 from tests.disqus_server import API_KEY
 from tests.scrapers.test_disqus import (
     API,
@@ -133,3 +136,25 @@ def test_a_forum_named_in_capitals_is_the_same_forum() -> None:
     data["response"]["thread"]["forum"] = "othernews"
     other = _adapter().parse(_page(_embed(data), EMBED))
     assert not other.recognised and "for forum 'othernews'" in other.reason
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    (["forum"], "options must be a JSON object"),
+    ("forum", "options must be a JSON object"),
+    ([{}], "options must be a JSON object"),
+    ({1: "x"}, "unknown option(s) 1"),
+    ({1: "x", "b": 2}, "unknown option(s) 1, b"),
+    ({"base": "http://[::1"}, '"base" must be an http(s) URL'),
+    ({"base": "http://127.0.0.1:99999/"}, '"base" must be an http(s) URL'),
+    ({"base": "http://user:secret@127.0.0.1/"}, '"base" must be an http(s) URL'),
+    ({"url": "http://news.example:0x50/"}, '"url" must be an http(s) URL'),
+])
+def test_any_bad_options_are_one_line_value_errors(options: Any, problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        DisqusAdapter.validate_options(options)
+    message = str(caught.value)
+    assert message.startswith("disqus: ") and problem in message and "\n" not in message
+    adapter = DisqusAdapter()
+    adapter.configure(options)      # never raises: every page is unrecognised instead
+    result = adapter.parse(_page(_fixture("embed-tombstone.html"), EMBED))
+    assert not result.recognised and result.reason == message

@@ -10,11 +10,13 @@ import copy
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from archive.rules.assess import classify_view
 from archive.rules.verdicts import Known, text_hash
 from scrapers.base import ThreadView
-from tests.scrapers.test_viafoura import C, CONTAINER, E, F, OPTIONS, R4, adapter, capture, load, page
-from scrapers.viafoura import comments_url, container_url
+from scrapers.viafoura import ViafouraAdapter, comments_url, container_url
+from tests.scrapers.test_viafoura import CONTAINER, OPTIONS, R4, SITE, C, E, F, adapter, capture, load, page
 
 CONTAINER_URL = container_url(OPTIONS, "26844213")
 NEW = "0192f3a1-7a10-7c01-8a11-0000000000ff"
@@ -102,3 +104,21 @@ def test_a_comment_listed_in_two_places_is_not_counted_twice() -> None:
     assert not view.recognised and view.comments == []
     assert view.reason == f"comment {R4} is listed in two places"
     assert _outcome(view) == "suspect"
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    ({1: "x", "b": 2}, "unknown option(s) 1, b"),
+    ({"site": SITE, "api": "http://[::1"}, "not an http(s) API base URL"),
+    ({"site": SITE, "api": "http://127.0.0.1:99999/"}, "not an http(s) API base URL"),
+    ({"site": SITE, "api": "http://127.0.0.1/\x00x"}, "not an http(s) API base URL"),
+    (["site"], '"site"'),
+])
+def test_any_bad_options_are_one_line_value_errors(options: Any, problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        ViafouraAdapter.validate_options(options)
+    message = str(caught.value)
+    assert message.startswith("viafoura: ") and problem in message and "\n" not in message
+    reader = ViafouraAdapter()
+    reader.configure(options)      # never raises: every page is unrecognised instead
+    result = reader.parse(page(CONTAINER_URL, load("container")))
+    assert not result.recognised and result.reason == message
