@@ -84,6 +84,7 @@ DEFAULT_API = f"https://{API_HOST}/v4/livecomments/"
 PAGE_LIMIT = 100      # the API answers 400 above this
 REPLY_LIMIT = 50      # likewise
 MAX_CONTAINER_ID = 200
+MAX_MILLISECONDS = 253402300799999     # 9999-12-31 23:59:59.999 UTC, the last moment a datetime holds
 MAX_API_URL = 500
 OPTIONS = ("site", "container", "api")
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -292,7 +293,7 @@ class ViafouraAdapter(Adapter):
         if not isinstance(key, str) or not _UUID.match(key) or not isinstance(parent, str) \
                 or not _UUID.match(parent):
             return "no content_uuid or parent_uuid"
-        if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created < 2**48:
+        if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= MAX_MILLISECONDS:
             return f"{key} has no date_created"
         if state not in (VISIBLE, DELETED):
             return f"{key} has a state this adapter does not know: {str(state)[:40]!r}"

@@ -122,3 +122,12 @@ def test_any_bad_options_are_one_line_value_errors(options: Any, problem: str) -
     reader.configure(options)      # never raises: every page is unrecognised instead
     result = reader.parse(page(CONTAINER_URL, load("container")))
     assert not result.recognised and result.reason == message
+
+
+@pytest.mark.parametrize("created", [253402300800000, 2**48 - 1, -1, 1.7e12, True])
+def test_a_time_no_calendar_holds_is_the_adapters_own_reason(created: Any) -> None:
+    # Epoch milliseconds past 9999-12-31 (or not an integer at all) name no moment.
+    first = load("comments_page1")
+    first["contents"][0]["date_created"] = created
+    result = adapter().parse(page(comments_url(OPTIONS, CONTAINER), first))
+    assert not result.recognised and result.reason.endswith("has no date_created")
