@@ -226,7 +226,7 @@ class ViafouraAdapter(Adapter):
             return ViafouraPage(recognised=False, url=page.url, title=title,
                                 reason="no Viafoura container id on the article page "
                                        '(no vf:container_id; give the watch option "container")')
-        return ViafouraPage(recognised=True, url=page.url, title=title, platform_id=container_id,
+        return ViafouraPage(recognised=True, url=page.url, title=title, platform_id=_short(container_id),
                             follow=[container_url(self.options, container_id)])
 
     def _container(self, page: Page) -> ViafouraPage:
@@ -248,9 +248,15 @@ class ViafouraAdapter(Adapter):
             # The whole conversation is off this article: not moderation of its comments.
             return ViafouraPage(recognised=False, url=page.url, reason="the conversation is hidden on this article")
         container_id = data.get("container_id")
+        container_id = str(container_id) if isinstance(container_id, str | int) \
+            and not isinstance(container_id, bool) else None
+        asked = _query(page.url).get("container_id")
+        if asked is not None and container_id is not None and container_id != asked:
+            return ViafouraPage(recognised=False, url=page.url, reason=(
+                f"the container answer is for container {container_id[:80]!r}, not {asked[:80]!r}"))
         return ViafouraPage(recognised=True, kind="container", url=page.url, container=uuid.lower(),
                             claimed_count=total, counted_at=parse_http_date(page.headers.get("date")),
-                            platform_id=container_id if isinstance(container_id, str) else None,
+                            platform_id=_short(container_id or asked),
                             follow=[comments_url(self.options, uuid.lower())])
 
     def _listing(self, page: Page, container: str, thread: str | None) -> ViafouraPage:
@@ -425,6 +431,11 @@ def _json(page: Page) -> Any:
     if page.body.lstrip()[:1] not in (b"{", b"["):
         raise ValueError("the API answered something that is not JSON")
     return json.loads(page.body)
+
+
+def _short(platform_id: str | None) -> str | None:
+    """The container id as the thread's platform id, when the store's column (64) holds it."""
+    return platform_id if platform_id and len(platform_id) <= 64 else None
 
 
 def _query(url: str) -> dict[str, str]:

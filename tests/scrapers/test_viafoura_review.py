@@ -131,3 +131,13 @@ def test_a_time_no_calendar_holds_is_the_adapters_own_reason(created: Any) -> No
     first["contents"][0]["date_created"] = created
     result = adapter().parse(page(comments_url(OPTIONS, CONTAINER), first))
     assert not result.recognised and result.reason.endswith("has no date_created")
+
+
+def test_a_container_answer_for_another_container_id_is_unrecognised() -> None:
+    # The lookup answered for another article's container: its comments are not this thread's.
+    container = load("container")
+    container["container_id"] = "99999999"
+    result = adapter().parse(page(CONTAINER_URL, container))
+    assert not result.recognised
+    assert result.reason == "the container answer is for container '99999999', not '26844213'"
+    assert adapter().parse(page(CONTAINER_URL, {**load("container"), "container_id": 26844213})).recognised
