@@ -30,8 +30,14 @@ the place of a deleted post that has replies) is a tombstone; a deleted leaf is 
 Posts marked spam or not approved are not public and are left out.
 
 Completeness: every page the cursors point to must have been read, the pages must
-belong to one thread, and the posts that are neither deleted nor hidden must number
-exactly the thread's `posts`. Otherwise the capture is unrecognised (never a removal).
+belong to one thread, no post may be listed twice, and the posts that are neither
+deleted nor hidden must number exactly the thread's `posts`. Otherwise the capture is
+unrecognised (never a removal). A "popular" thread is paged by position, so a vote, a
+deletion or a new post between two pages moves posts across a page boundary: one
+listed twice is caught; one skipped is caught by the count, which holds only the posts
+written by the embed page's `Date` (a post written during the capture neither fails the
+count nor stands in for a skipped one; without a `Date`, every listed post counts).
+Ids are keys however they are spelled (5, "5", "05" are one post).
 
 Sources for these shapes (read, not copied): the post JSON Raymond Camden published from
 `posts/list.json?related=thread` (2021: a full post and its thread object with `posts`);

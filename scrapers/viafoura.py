@@ -52,8 +52,14 @@ Completeness: the container's `total_visible_content` counts the visible
 comments, replies included, and each top-level comment's `total_replies` its
 visible replies. A capture with fewer visible records than either count, with a
 page it was told of but did not read, or with a listing that repeats itself (the
-cursor vanished and the API went back to page 1) is unrecognised, never a removal.
-More records than counted is accepted: comments posted during the capture.
+cursor vanished and the API went back to page 1), or listing one comment in two
+places, is unrecognised, never a removal. More records than counted is accepted
+(comments posted during the capture), but only comments posted by the container
+answer's `Date` are held against its count, so a new one cannot stand in for one
+the listing skipped. An empty container (count 0, nothing listed) confirms no
+count: a changed `vf:container_id` leads to a new, empty container, and every
+known comment vanishing at once then stays suspect. A container answer naming
+another `container_id` than the one asked is unrecognised.
 
 Not confirmed by any source: the exact `state` of a tombstone ("deleted" is
 assumed; the Liverpool Echo spider saw only the missing `content`); whether
