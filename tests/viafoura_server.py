@@ -132,7 +132,8 @@ class ViafouraServer:
     def now(self) -> datetime:
         """The fake clock its Date headers give: just after the newest comment."""
         with self.lock:
-            return EPOCH + timedelta(minutes=len(self.comments))
+            # Comments come a minute apart (`post`): half a minute after the newest one.
+            return EPOCH + timedelta(minutes=len(self.comments), seconds=-30)
 
     def post(self, actor: str, content: str, parent: str | None = None) -> str:
         with self.lock:
