@@ -355,8 +355,10 @@ class DisqusAdapter(Adapter):
         visible = [r for r in records.values() if not r.tombstone]
         # Posts written after the embed page answered are not in its count: leaving them out
         # keeps one of them from standing in for a post the pages skipped, and lets a
-        # thread that grew during the capture be read. Without the time, every post counts.
-        counted = [r for r in visible if not _newer(r, embed.counted_at)]
+        # thread that grew during the capture be read. Without the time, every post counts;
+        # the embed's own posts always do (they came with the count, whatever their clock).
+        own = {r.key for r in embed.comments}
+        counted = [r for r in visible if r.key in own or not _newer(r, embed.counted_at)]
         view = ThreadView(recognised=True, reason="", comments=list(records.values()), coverage="complete",
                           title=embed.title, claimed_count=count, platform_id=embed.platform_id)
         if count is not None and len(counted) != count:

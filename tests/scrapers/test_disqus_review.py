@@ -158,3 +158,12 @@ def test_any_bad_options_are_one_line_value_errors(options: Any, problem: str) -
     adapter.configure(options)      # never raises: every page is unrecognised instead
     result = adapter.parse(_page(_fixture("embed-tombstone.html"), EMBED))
     assert not result.recognised and result.reason == message
+
+
+def test_the_embed_pages_own_posts_are_in_its_count_whatever_their_clock_says() -> None:
+    # Disqus's servers disagree by a second or two: a post on the very page that carries
+    # the count is in it, even dated a moment after that page's Date.
+    embed, api = _thread_data("embed-page1.html"), _api_data()
+    embed["response"]["posts"][0]["createdAt"] = "2026-12-01T09:30:01"
+    view = _dated(embed, api, COUNTED)
+    assert view.recognised, view.reason
