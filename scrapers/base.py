@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
+from urllib.parse import SplitResult, urlsplit
 
 from scrapers.nesting import TooDeep
 
@@ -250,3 +251,20 @@ def decode_body(page: Page) -> str:
         return page.body.decode(charset, errors="replace")
     except LookupError:
         return page.body.decode("utf-8", errors="replace")
+
+
+def split_http_url(value: object, max_length: int = 2000) -> SplitResult | None:
+    """An option naming an http(s) address, split; None when a capture could not follow it:
+    not a string, too long, unprintable, no host, a bad port, or credentials in it
+    (archive/capture/follow.py never sends those)."""
+    if not isinstance(value, str) or len(value) > max_length or not value.isprintable():
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None \
+            or parts.password is not None:
+        return None
+    return parts

@@ -30,8 +30,14 @@ the place of a deleted post that has replies) is a tombstone; a deleted leaf is 
 Posts marked spam or not approved are not public and are left out.
 
 Completeness: every page the cursors point to must have been read, the pages must
-belong to one thread, and the posts that are neither deleted nor hidden must number
-exactly the thread's `posts`. Otherwise the capture is unrecognised (never a removal).
+belong to one thread, no post may be listed twice, and the posts that are neither
+deleted nor hidden must number exactly the thread's `posts`. Otherwise the capture is
+unrecognised (never a removal). A "popular" thread is paged by position, so a vote, a
+deletion or a new post between two pages moves posts across a page boundary: one
+listed twice is caught; one skipped is caught by the count, which holds only the posts
+written by the embed page's `Date` (a post written during the capture neither fails the
+count nor stands in for a skipped one; without a `Date`, every listed post counts).
+Ids are keys however they are spelled (5, "5", "05" are one post).
 
 Sources for these shapes (read, not copied): the post JSON Raymond Camden published from
 `posts/list.json?related=thread` (2021: a full post and its thread object with `posts`);
@@ -57,12 +63,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, split_http_url
 from scrapers.nesting import parse_html
-from scrapers.text import fragment_text, parse_iso_utc
+from scrapers.text import fragment_text, parse_http_date, parse_iso_utc
 
 DEFAULT_BASE = "https://disqus.com/"
 API_PATH = "api/3.0/threads/listPostsThreaded"
@@ -91,11 +98,14 @@ class DisqusPage(PageResult):
     kind: str = "article"              # 'article', 'embed' or 'api'
     cursor_in: str | None = None       # the cursor this API page was asked with
     cursor_next: str | None = None     # the page after this one, when Disqus says there is one
+    counted_at: datetime | None = None # the embed's Date header: when its count was true
 
 
 def validate(options: Mapping[str, Any]) -> dict[str, str]:
     """The options, cleaned; ValueError (one line) when one is wrong."""
-    unknown = sorted(set(options) - set(OPTIONS))
+    if not isinstance(options, Mapping):
+        raise ValueError("disqus: options must be a JSON object")
+    unknown = sorted(map(str, set(options) - set(OPTIONS)))
     if unknown:
         raise ValueError(f"disqus: unknown option(s) {', '.join(unknown)} (known: {', '.join(OPTIONS)})")
     cleaned: dict[str, str] = {}
@@ -114,9 +124,8 @@ def validate(options: Mapping[str, Any]) -> dict[str, str]:
         raise ValueError('disqus: the option "api_key" must be letters and digits')
     for name in ("url", "base"):
         if name in cleaned:
-            parts = urlsplit(cleaned[name])
-            if parts.scheme not in ("http", "https") or not parts.hostname or (
-                    name == "base" and (parts.query or parts.fragment)):
+            parts = split_http_url(cleaned[name], MAX_OPTION)
+            if parts is None or (name == "base" and (parts.query or parts.fragment)):
                 raise ValueError(f'disqus: the option "{name}" must be an http(s) URL'
                                  + (" without query or fragment" if name == "base" else ""))
     if "base" in cleaned and not cleaned["base"].endswith("/"):
@@ -265,8 +274,8 @@ class DisqusAdapter(Adapter):
             if not isinstance(response, dict) or not isinstance(response.get("thread"), dict):
                 raise ValueError("the thread data holds no thread")
             thread = response["thread"]
-            thread_id, count, forum = thread.get("id"), thread.get("posts"), thread.get("forum")
-            if not isinstance(thread_id, str | int) or not _ID.fullmatch(str(thread_id)):
+            thread_id, count, forum = _number(thread.get("id")), thread.get("posts"), thread.get("forum")
+            if thread_id is None:
                 raise ValueError("the thread has no id")
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError("the thread has no comment count")
@@ -274,16 +283,17 @@ class DisqusAdapter(Adapter):
             forum = forum if isinstance(forum, str) and _FORUM.fullmatch(forum) else asked
             if not forum:
                 raise ValueError("the thread names no forum")
-            if asked and forum != asked:
+            if asked and forum.lower() != asked.lower():    # a shortname is a host name
                 raise ValueError(f"the embed answered for forum {forum!r}, not {asked!r}")
-            comments = _records(response.get("posts"), str(thread_id))
+            comments = _records(response.get("posts"), thread_id)
             following = _cursor_next(data.get("cursor"))
         except ValueError as exc:
             return DisqusPage(recognised=False, kind="embed", reason=f"unexpected Disqus thread data: {exc}")
         title = thread.get("clean_title") or thread.get("title")
-        result = DisqusPage(recognised=True, kind="embed", comments=comments, platform_id=str(thread_id),
+        result = DisqusPage(recognised=True, kind="embed", comments=comments, platform_id=thread_id,
                             title=" ".join(title.split()) if isinstance(title, str) else "",
-                            claimed_count=count if comments or count else None, cursor_next=following)
+                            claimed_count=count if comments or count else None, cursor_next=following,
+                            counted_at=parse_http_date(page.headers.get("date")))
         if following is None:
             return result
         key = self.options.get("api_key")
@@ -294,15 +304,15 @@ class DisqusAdapter(Adapter):
                              "setting ARCHIVE_DISQUS_API_KEY)")
             return result
         order = response.get("order")
-        result.follow = [api_url(self.base, str(thread_id), forum, order if order in ORDERS else "popular",
+        result.follow = [api_url(self.base, thread_id, forum, order if order in ORDERS else "popular",
                                  following, key)]
         return result
 
     def _api(self, page: Page) -> DisqusPage:
         parts = urlsplit(page.url)
         query = parse_qs(parts.query)
-        thread_id, cursor_in = query.get("thread", [""])[0], query.get("cursor", [None])[0]
-        if not parts.path.endswith("/" + API_PATH) or not _ID.fullmatch(thread_id):
+        thread_id, cursor_in = _number(query.get("thread", [""])[0]), query.get("cursor", [None])[0]
+        if not parts.path.endswith("/" + API_PATH) or thread_id is None:
             return DisqusPage(recognised=False, kind="api",
                               reason="the disqus adapter reads only the threads/listPostsThreaded API")
         try:
@@ -331,16 +341,35 @@ class DisqusAdapter(Adapter):
         records: dict[str, CommentRecord] = {}
         for page in chain:
             for record in page.comments:
-                records.setdefault(record.key, dataclasses.replace(record, position=len(records)))
+                if record.key in records:
+                    # Pages of a "popular" thread are positions: a post listed twice was pushed
+                    # across a page boundary while the capture ran (a vote, a new post), and
+                    # whatever moved the other way was skipped, unseen by the count.
+                    return ThreadView(recognised=False, reason=f"post {record.key} is listed twice: "
+                                      "the thread moved while its pages were read", comments=[],
+                                      coverage="none")
+                records[record.key] = dataclasses.replace(record, position=len(records))
         embed = chain[0]
         count = embed.claimed_count
-        visible = sum(1 for r in records.values() if not r.tombstone)
+        visible = [r for r in records.values() if not r.tombstone]
+        # Posts written after the embed page answered are not in its count: leaving them out
+        # keeps one of them from standing in for a post the pages skipped, and lets a
+        # thread that grew during the capture be read. Without the time, every post counts;
+        # the embed's own posts always do (they came with the count, whatever their clock).
+        own = {r.key for r in embed.comments}
+        counted = [r for r in visible if r.key in own or not _newer(r, embed.counted_at)]
         view = ThreadView(recognised=True, reason="", comments=list(records.values()), coverage="complete",
                           title=embed.title, claimed_count=count, platform_id=embed.platform_id)
-        if count is not None and visible != count:
+        if count is not None and len(counted) != count:
+            newer = len(visible) - len(counted)
             view.recognised, view.coverage, view.comments = False, "none", []
-            view.reason = f"Disqus counts {count} comments but the capture listed {visible}"
+            view.reason = (f"Disqus counts {count} comments but the capture listed {len(counted)}"
+                           + (f" posted by then (and {newer} newer)" if newer else ""))
         return view
+
+
+def _newer(record: CommentRecord, counted_at: datetime | None) -> bool:
+    return counted_at is not None and record.posted_at is not None and record.posted_at > counted_at
 
 
 def _chain(pages: Sequence[DisqusPage]) -> tuple[list[DisqusPage], str]:
@@ -376,28 +405,34 @@ def _records(posts: Any, thread_id: str) -> list[CommentRecord]:
     return records
 
 
+def _number(value: Any) -> str | None:
+    """A Disqus id (a post's, a thread's) as one key however it is spelled (5, "5", "05"), or None."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not _ID.fullmatch(str(value)):
+        return None
+    return str(int(value))
+
+
 def _record(item: Any, thread_id: str, index: int) -> CommentRecord | None:
     """One post as a record; None for a post that is not public; ValueError when it is not a post."""
     if not isinstance(item, dict):
         raise ValueError(f"post {index} is not an object")
-    post_id, parent, thread = item.get("id"), item.get("parent"), item.get("thread")
+    post_id, parent, thread = _number(item.get("id")), item.get("parent"), item.get("thread")
     flags = [item.get(name) for name in ("isDeleted", "isApproved", "isSpam")]
-    if not isinstance(post_id, str | int) or isinstance(post_id, bool) or not _ID.fullmatch(str(post_id)):
+    if post_id is None:
         raise ValueError(f"post {index} has no id")
     if not all(isinstance(flag, bool) for flag in flags):
         raise ValueError(f"post {post_id} lacks isDeleted, isApproved or isSpam")
-    if parent is not None and (isinstance(parent, bool) or not isinstance(parent, str | int)
-                               or not _ID.fullmatch(str(parent))):
+    parent_key = None if parent is None else _number(parent)
+    if parent is not None and parent_key is None:
         raise ValueError(f"post {post_id} has an unreadable parent")
-    if isinstance(thread, str | int) and str(thread) != thread_id:
-        raise ValueError(f"post {post_id} belongs to thread {thread!r}, not {thread_id}")
+    if isinstance(thread, str | int) and _number(thread) != thread_id:
+        raise ValueError(f"post {post_id} belongs to thread {str(thread)[:40]!r}, not {thread_id}")
     deleted, approved, spam = flags
     created = item.get("createdAt")
     posted = parse_iso_utc(created) if isinstance(created, str) else None
-    parent_key = None if parent is None else str(parent)
     if deleted:
         # The placeholder keeping a deleted post's place: what it still carries is not shown.
-        return CommentRecord(key=str(post_id), author="", text="", posted_at=posted,
+        return CommentRecord(key=post_id, author="", text="", posted_at=posted,
                              parent_key=parent_key, position=index, tombstone=True)
     if spam or not approved:
         return None
@@ -407,6 +442,6 @@ def _record(item: Any, thread_id: str, index: int) -> CommentRecord | None:
     name = author.get("name")
     profile = next((u for u in (author.get("profileUrl"), author.get("url"))
                     if isinstance(u, str) and u.startswith(("http://", "https://"))), None)
-    return CommentRecord(key=str(post_id), author=name if isinstance(name, str) else "",
+    return CommentRecord(key=post_id, author=name if isinstance(name, str) else "",
                          text=fragment_text(html), html=html, posted_at=posted, parent_key=parent_key,
                          author_url=profile, position=index)

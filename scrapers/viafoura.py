@@ -52,8 +52,14 @@ Completeness: the container's `total_visible_content` counts the visible
 comments, replies included, and each top-level comment's `total_replies` its
 visible replies. A capture with fewer visible records than either count, with a
 page it was told of but did not read, or with a listing that repeats itself (the
-cursor vanished and the API went back to page 1) is unrecognised, never a removal.
-More records than counted is accepted: comments posted during the capture.
+cursor vanished and the API went back to page 1), or listing one comment in two
+places, is unrecognised, never a removal. More records than counted is accepted
+(comments posted during the capture), but only comments posted by the container
+answer's `Date` are held against its count, so a new one cannot stand in for one
+the listing skipped. An empty container (count 0, nothing listed) confirms no
+count: a changed `vf:container_id` leads to a new, empty container, and every
+known comment vanishing at once then stays suspect. A container answer naming
+another `container_id` than the one asked is unrecognised.
 
 Not confirmed by any source: the exact `state` of a tombstone ("deleted" is
 assumed; the Liverpool Echo spider saw only the missing `content`); whether
@@ -76,15 +82,16 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
+from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, split_http_url
 from scrapers.nesting import parse_html
-from scrapers.text import fragment_text
+from scrapers.text import fragment_text, parse_http_date
 
 API_HOST = "livecomments.viafoura.co"
 DEFAULT_API = f"https://{API_HOST}/v4/livecomments/"
 PAGE_LIMIT = 100      # the API answers 400 above this
 REPLY_LIMIT = 50      # likewise
 MAX_CONTAINER_ID = 200
+MAX_MILLISECONDS = 253402300799999     # 9999-12-31 23:59:59.999 UTC, the last moment a datetime holds
 MAX_API_URL = 500
 OPTIONS = ("site", "container", "api")
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -107,9 +114,9 @@ def parse_options(options: Mapping[str, Any] | None) -> ViafouraOptions:
     """The watch's options, checked; ValueError (one line) naming what is wrong."""
     if not isinstance(options, Mapping):
         raise ValueError('viafoura: the option "site" (the publisher\'s Viafoura section UUID) is required')
-    unknown = sorted(set(options) - set(OPTIONS))
+    unknown = sorted(map(str, set(options) - set(OPTIONS)))
     if unknown:
-        raise ValueError(f"viafoura: unknown option(s) {', '.join(map(str, unknown))} "
+        raise ValueError(f"viafoura: unknown option(s) {', '.join(unknown)} "
                          f"(known: {', '.join(OPTIONS)})")
     site = options.get("site")
     if not isinstance(site, str) or not _UUID.match(site.strip()):
@@ -119,9 +126,8 @@ def parse_options(options: Mapping[str, Any] | None) -> ViafouraOptions:
         raise ValueError(f'viafoura: the option "container" must be a container id of at most '
                          f"{MAX_CONTAINER_ID} printable characters")
     api = options.get("api", DEFAULT_API)
-    parts = urlsplit(api) if isinstance(api, str) and len(api) <= MAX_API_URL else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
-            or parts.query or parts.fragment or parts.username is not None:
+    parts = split_http_url(api, MAX_API_URL)
+    if parts is None or parts.query or parts.fragment:
         raise ValueError(f"viafoura: {str(api)[:80]!r} is not an http(s) API base URL without query or fragment")
     base = parts._replace(path=parts.path if parts.path.endswith("/") else parts.path + "/").geturl()
     return ViafouraOptions(site.strip().lower(), container.strip() if container else None, base)
@@ -159,6 +165,7 @@ class ViafouraPage(PageResult):
     reply_counts: dict[str, int] = field(default_factory=dict)
     truncated: list[str] = field(default_factory=list)
     threads: dict[str, str] = field(default_factory=dict)   # reply key -> top-level key
+    counted_at: datetime | None = None   # for 'container': its Date header, when its count was true
 
 
 class ViafouraAdapter(Adapter):
@@ -226,7 +233,7 @@ class ViafouraAdapter(Adapter):
             return ViafouraPage(recognised=False, url=page.url, title=title,
                                 reason="no Viafoura container id on the article page "
                                        '(no vf:container_id; give the watch option "container")')
-        return ViafouraPage(recognised=True, url=page.url, title=title, platform_id=container_id,
+        return ViafouraPage(recognised=True, url=page.url, title=title, platform_id=_short(container_id),
                             follow=[container_url(self.options, container_id)])
 
     def _container(self, page: Page) -> ViafouraPage:
@@ -248,9 +255,15 @@ class ViafouraAdapter(Adapter):
             # The whole conversation is off this article: not moderation of its comments.
             return ViafouraPage(recognised=False, url=page.url, reason="the conversation is hidden on this article")
         container_id = data.get("container_id")
+        container_id = str(container_id) if isinstance(container_id, str | int) \
+            and not isinstance(container_id, bool) else None
+        asked = _query(page.url).get("container_id")
+        if asked is not None and container_id is not None and container_id != asked:
+            return ViafouraPage(recognised=False, url=page.url, reason=(
+                f"the container answer is for container {container_id[:80]!r}, not {asked[:80]!r}"))
         return ViafouraPage(recognised=True, kind="container", url=page.url, container=uuid.lower(),
-                            claimed_count=total,
-                            platform_id=container_id if isinstance(container_id, str) else None,
+                            claimed_count=total, counted_at=parse_http_date(page.headers.get("date")),
+                            platform_id=_short(container_id or asked),
                             follow=[comments_url(self.options, uuid.lower())])
 
     def _listing(self, page: Page, container: str, thread: str | None) -> ViafouraPage:
@@ -293,7 +306,7 @@ class ViafouraAdapter(Adapter):
         if not isinstance(key, str) or not _UUID.match(key) or not isinstance(parent, str) \
                 or not _UUID.match(parent):
             return "no content_uuid or parent_uuid"
-        if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created < 2**48:
+        if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= MAX_MILLISECONDS:
             return f"{key} has no date_created"
         if state not in (VISIBLE, DELETED):
             return f"{key} has a state this adapter does not know: {str(state)[:40]!r}"
@@ -371,12 +384,29 @@ class ViafouraAdapter(Adapter):
         if replies:
             return ThreadView(False, f"replies of {len(replies)} comment(s) not in the listing "
                                      f"(e.g. {next(iter(replies))})", [], "none", title=title)
-        visible = sum(1 for r in comments if not r.tombstone)
-        if visible < claimed:
-            return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {visible}",
+        listed: set[str] = set()
+        for record in comments:
+            # A reply listed again by its thread's replies answer is one comment; the same key
+            # in two places (two threads, or a thread and the top level) would be counted twice.
+            if record.key in listed:
+                return ThreadView(False, f"comment {record.key} is listed in two places", [], "none",
+                                  title=title)
+            listed.add(record.key)
+        # Comments written after the container answered are not in its count: one of them must
+        # not stand in for a comment the listing skipped. Without the time, every comment counts.
+        shown = [r for r in comments if not r.tombstone]
+        at = container.counted_at
+        counted = sum(1 for r in shown if at is None or r.posted_at is None or r.posted_at <= at)
+        if counted < claimed:
+            newer = len(shown) - counted
+            return ThreadView(False, f"Viafoura counts {claimed} visible comments but listed {counted}"
+                              + (f" posted by then (and {newer} newer)" if newer else ""),
                               [], "none", title=title, claimed_count=claimed)
+        # An empty container confirms no count (Isso's rule too): a changed vf:container_id or an
+        # API that lost the thread answers a new, empty container, so known comments all
+        # vanishing at once stays suspect (archive/rules/assess.py) instead of "removed".
         return ThreadView(True, "", [replace(r, position=i) for i, r in enumerate(comments)], "complete",
-                          title=title, claimed_count=claimed,
+                          title=title, claimed_count=claimed if comments or claimed else None,
                           platform_id=container.platform_id or next((p.platform_id for p in pages
                                                                      if p.platform_id), None))
 
@@ -408,6 +438,11 @@ def _json(page: Page) -> Any:
     if page.body.lstrip()[:1] not in (b"{", b"["):
         raise ValueError("the API answered something that is not JSON")
     return json.loads(page.body)
+
+
+def _short(platform_id: str | None) -> str | None:
+    """The container id as the thread's platform id, when the store's column (64) holds it."""
+    return platform_id if platform_id and len(platform_id) <= 64 else None
 
 
 def _query(url: str) -> dict[str, str]:

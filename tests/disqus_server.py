@@ -33,9 +33,10 @@ import html
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -175,6 +176,9 @@ class DisqusServer:
         self.threads: list[FakeThread] = []
         self.requests: list[str] = []
         self._down: set[str] = set()
+        # Run once, right after the next embed page is built: a thread changing while
+        # a capture reads its pages (the embed's Date is the moment before they run).
+        self.after_embed: list[Callable[[], object]] = []
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -211,6 +215,13 @@ class DisqusServer:
             thread.posts.append(post)
             return post.id
 
+    def now(self) -> datetime:
+        """The fake clock its Date headers give: just after the newest post, as on a real
+        server whose count already includes every post it lists as older."""
+        with self._lock:
+            # Posts come a minute apart (`post`): half a minute after the newest one.
+            return START + timedelta(minutes=sum(len(t.posts) for t in self.threads), seconds=-30)
+
     def delete(self, post_id: int) -> None:
         with self._lock:
             self._find(post_id).deleted = True
@@ -246,7 +257,11 @@ class DisqusServer:
             if is_api:
                 return self._api(parts.path, query)
             if parts.path == "/embed/comments/":
-                return self._embed(query)
+                answer = self._embed(query)
+                hooks, self.after_embed = self.after_embed, []
+                for hook in hooks:
+                    hook()
+                return answer
             thread = next((t for t in self.threads if t.path == parts.path), None)
             if thread is None:
                 return 404, "text/plain", "not found"
@@ -290,8 +305,10 @@ class DisqusServer:
 def _handler(server: DisqusServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        moment = START
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            self.moment = server.now()     # the Date header: when the answer was true
             status, content_type, body = server.answer(self.path)
             data = body.encode("utf-8")
             self.send_response(status)
@@ -302,4 +319,9 @@ def _handler(server: DisqusServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
             pass
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The fake clock, not the machine's: the adapter reads the Date header as the
+            # moment its count was true, and the posts are dated by the fake clock.
+            return formatdate(self.moment.replace(tzinfo=UTC).timestamp(), usegmt=True)
     return Handler

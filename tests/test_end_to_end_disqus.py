@@ -181,3 +181,32 @@ def test_the_operator_preview_takes_the_key_from_the_settings_as_captures_do(
         fetcher.close()
     assert any("API key" in problem for problem in bare.problems), bare.problems
     assert keyed.ok and (keyed.found, keyed.claimed, keyed.unread_pages) == (3, 6, 1), keyed.problems
+
+
+def test_a_thread_that_changes_while_it_is_read_is_never_a_false_removal(
+        runner: ArchiveRunner, disqus: DisqusServer, tmp_path: Path) -> None:
+    # Three posts a page, positions as cursors: wl, critic, critic_reply | deep_reply, nell, leaf.
+    thread, ids = _seed(disqus)
+    key = {name: str(pid) for name, pid in ids.items()}
+    url = disqus.url(thread.path)
+    _watch(runner, tmp_path, url, {"base": disqus.base_url, "api_key": API_KEY})
+    assert "[good]" in _capture(runner, url)
+
+    # A post written after the embed page answered: listed, not held against its count.
+    disqus.after_embed.append(lambda: disqus.post(thread, "Liz", "<p>Ofsted saw what it was shown.</p>"))
+    grown = _capture(runner, url)
+    assert "[good]" in grown and f"{len(SEED) + 1} comments" in grown, grown
+
+    # wl is deleted after page 1 was read: deep_reply moves up onto page 1, unseen, and a
+    # new post fills the count back up. Its six posts are not the six the count meant.
+    def shift() -> None:
+        disqus.delete(ids["wl"])
+        disqus.post(thread, "Max", "<p>Written during the capture.</p>")
+    disqus.after_embed.append(shift)
+    shifted = _capture(runner, url)
+    assert "[suspect]" in shifted and "posted by then" in shifted, shifted
+    assert {row["status"] for row in _comments(runner).values()} == {"visible"}
+
+    assert "[good]" in _capture(runner, url)
+    rows = _comments(runner)
+    assert rows[key["wl"]]["status"] == "missing" and rows[key["deep_reply"]]["status"] == "visible"

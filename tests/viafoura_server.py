@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -128,6 +129,12 @@ class ViafouraServer:
             self.container_uuid = str(uuid.uuid4())
             self.miscount, self.broken = 0, False
 
+    def now(self) -> datetime:
+        """The fake clock its Date headers give: just after the newest comment."""
+        with self.lock:
+            # Comments come a minute apart (`post`): half a minute after the newest one.
+            return EPOCH + timedelta(minutes=len(self.comments), seconds=-30)
+
     def post(self, actor: str, content: str, parent: str | None = None) -> str:
         with self.lock:
             created = int((EPOCH + timedelta(minutes=len(self.comments))).timestamp() * 1000)
@@ -212,6 +219,11 @@ def _handler(server: ViafouraServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: Any) -> None:
             pass
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The fake clock, not the machine's: the adapter reads the container's Date header
+            # as the moment its count was true, and the comments are dated by the fake clock.
+            return formatdate(server.now().timestamp(), usegmt=True)
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)

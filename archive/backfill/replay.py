@@ -164,7 +164,7 @@ def _store(ctx: ArchiveContext, session: Session, run_id: int, planned: Planned,
     if decided is None:
         results = [p.parsed for p in pages if p.parsed is not None]
         view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
-        decided = classify_view(view, chain.known)
+        decided = classify_view(view, chain.known, thread.platform_id)
         skew = _skewed(at, pages)
         if decided[0] == "good" and skew:
             decided = ("suspect", skew)

@@ -243,7 +243,7 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, fetch: _Fetch, s
     if decided is None:
         results = [f.page for f in pages if f.page is not None]
         view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
-        decided = classify_view(view, known)
+        decided = classify_view(view, known, thread.platform_id)
     outcome, reason = decided
     if fetch.browser is not None:
         reason = with_notes(outcome, reason, fetch.browser)

@@ -53,13 +53,20 @@ def classify_fetches(fetches: Sequence[FetchOutcome], pages_capped: bool,
     return None
 
 
-def classify_view(view: ThreadView, known: Mapping[str, Known]) -> tuple[Outcome, str]:
-    """good or suspect, for a thread whose every page arrived."""
+def classify_view(view: ThreadView, known: Mapping[str, Known],
+                  platform_id: str | None = None) -> tuple[Outcome, str]:
+    """good or suspect, for a thread whose every page arrived; `platform_id` is the
+    platform's id for the thread as the last good capture read it."""
     if not view.recognised:
         return "suspect", view.reason or "the adapter did not recognise the comment area"
     found = {record.key for record in view.comments}
     visible = {key for key, k in known.items() if k.status == "visible"}
     vanished = visible - found
+    if vanished and platform_id and view.platform_id and view.platform_id != platform_id:
+        # The page now points at another thread of the platform (a new comment
+        # container, another post): its comments say nothing about this one's.
+        return "suspect", (f"the page now names thread {view.platform_id!r} of its platform, not "
+                           f"{platform_id!r}, and {len(vanished)} known comments are not in it")
     if view.coverage == "complete" and vanished:
         claimed = view.claimed_count
         if claimed is not None:
