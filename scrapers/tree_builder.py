@@ -120,8 +120,9 @@ class BuilderStack:
                 if self.specials[-1] == index:
                     self.specials.pop()
             elif names and names[-1] == name and name in FORMATTING:
+                html_element = not self.foreign[-1]   # not <svg>'s <a>
                 self.pop()
-                if self.reopen[name]:
+                if html_element and self.reopen[name]:
                     self.closed(name)
             else:
                 self.end(name)
