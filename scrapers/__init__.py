@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.base import Adapter, Page
+from scrapers.coral import CoralAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressFeedAdapter,
         GuardianAdapter,
         IssoAdapter,
+        CoralAdapter,
         GenericCssAdapter,
     )
 }
