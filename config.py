@@ -102,6 +102,14 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                          "CDX server `backfill` asks when no --cdx or --warc is given."),
     "BACKFILL_RATE": ("ARCHIVE_BACKFILL_RATE", "24", float,
                       "Most requests per minute `backfill` sends to one web archive."),
+    "BROWSER": ("ARCHIVE_BROWSER", "/usr/bin/chromium", str,
+                "Chromium executable that browser captures drive (through Playwright)."),
+    "BROWSER_SECONDS": ("ARCHIVE_BROWSER_SECONDS", "60", float,
+                        "Seconds one browser capture may take; past them Chromium is killed."),
+    "BROWSER_MAX_CLICKS": ("ARCHIVE_BROWSER_MAX_CLICKS", "20", int,
+                           "Most clicks on a \"load more\" button in one browser capture."),
+    "BROWSER_MAX_REQUESTS": ("ARCHIVE_BROWSER_MAX_REQUESTS", "300", int,
+                             "Most requests one browser capture sends; the page's further requests fail."),
 }
 
 

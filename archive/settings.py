@@ -62,6 +62,10 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DISPATCH_SECONDS": _seconds(0, inclusive=False),
     "HEARTBEAT_SECONDS": _seconds(0, inclusive=False),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
+    "BROWSER": ("the path of a Chromium executable", lambda v: bool(v.strip())),
+    "BROWSER_SECONDS": _seconds(5, inclusive=True),
+    "BROWSER_MAX_CLICKS": _at_least(0),
+    "BROWSER_MAX_REQUESTS": _at_least(1),
 }
 
 
@@ -95,6 +99,10 @@ class Settings:
     behind_proxy: int
     backfill_cdx_url: str
     backfill_rate: float
+    browser: str
+    browser_seconds: float
+    browser_max_clicks: int
+    browser_max_requests: int
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

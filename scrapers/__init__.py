@@ -19,6 +19,7 @@ from scrapers.coral import CoralAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
 from scrapers.isso import IssoAdapter
+from scrapers.isso_browser import IssoBrowserAdapter
 from scrapers.wordpress import WordPressAdapter, WordPressApiAdapter, WordPressFeedAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
@@ -28,6 +29,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         WordPressFeedAdapter,
         GuardianAdapter,
         IssoAdapter,
+        IssoBrowserAdapter,
         CoralAdapter,
         GenericCssAdapter,
     )

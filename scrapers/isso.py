@@ -70,13 +70,15 @@ def thread_api_url(server: str, uri: str) -> str:
     return f"{server}?uri={quote(uri, safe='/')}"
 
 
-def _root(page: Page) -> Any:
+def load_answer(page: Page) -> Any:
+    """The JSON object of an Isso answer, None when the body is not one; ValueError on bad JSON."""
     if page.body.lstrip()[:1] != b"{":
         return None
     return json.loads(page.body)
 
 
-def _is_root(data: Any) -> bool:
+def is_answer(data: Any) -> bool:
+    """Whether `data` has the shape of Isso's `GET /?uri=` answer (the whole thread or one page of it)."""
     return isinstance(data, dict) and data.keys() >= ROOT_KEYS and isinstance(data["replies"], list)
 
 
@@ -106,7 +108,7 @@ class IssoAdapter(Adapter):
 
     def detect(self, page: Page) -> int:
         try:
-            return 90 if _is_root(_root(page)) and "config" in json.loads(page.body) else 0
+            return 90 if is_answer(load_answer(page)) and "config" in json.loads(page.body) else 0
         except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
             return 0
 
@@ -114,10 +116,10 @@ class IssoAdapter(Adapter):
         if self.problem:
             return PageResult(recognised=False, reason=self.problem)
         try:
-            data = _root(page)
+            data = load_answer(page)
         except ValueError as exc:
             return PageResult(recognised=False, reason=f"Isso answered invalid JSON: {exc}")
-        if not _is_root(data):
+        if not is_answer(data):
             reason = ('the isso adapter needs the watch option "isso" (the Isso server\'s URL)'
                       if self.server is None else "the answer is not an Isso thread")
             return PageResult(recognised=False, reason=reason)
@@ -143,7 +145,7 @@ class IssoAdapter(Adapter):
 
 def _add_thread(item: Any, out: list[CommentRecord]) -> str:
     """Append a top-level comment and its replies in reading order; the problem, or ""."""
-    record = _record(item, None, len(out))
+    record = comment_record(item, None, len(out))
     if record is None:
         return f"unexpected comment object at position {len(out)}"
     out.append(record)
@@ -153,14 +155,14 @@ def _add_thread(item: Any, out: list[CommentRecord]) -> str:
     if hidden:
         return f"Isso left out {hidden} replies of comment {record.key}"
     for reply in replies:
-        child = _record(reply, record.key, len(out))
+        child = comment_record(reply, record.key, len(out))
         if child is None:
             return f"unexpected reply of comment {record.key} at position {len(out)}"
         out.append(child)
     return ""
 
 
-def _record(item: Any, parent_key: str | None, position: int) -> CommentRecord | None:
+def comment_record(item: Any, parent_key: str | None, position: int) -> CommentRecord | None:
     """One Isso comment object as a record, or None when it is not what Isso sends."""
     if not isinstance(item, dict):
         return None

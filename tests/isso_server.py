@@ -6,7 +6,10 @@
         answer = isso.thread("/post-1/")                    # what the embed reads
 
 One server per test session (moderation on, admin on, no rate limits), with
-its own SQLite database in a temporary folder. Comments are seeded through
+its own SQLite database in a temporary folder. A page on another origin that
+embeds Isso's widget needs Isso to allow that origin (CORS): `running(folder,
+origins=[...])` starts a server of its own that does, first in its `host` list
+(Isso answers a request without an Origin header with the first one). Comments are seeded through
 Isso's public `POST /new`, and moderated through its own moderation API
 (`POST /id/<id>/<activate|edit|delete>/<key>`), with the signed keys its
 admin page hands a logged-in moderator. `stopped()` takes the server down
@@ -30,7 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ ADMIN_PASSWORD = "loopback-moderator"
 CONFIG = """\
 [general]
 dbpath = {db}
-host = http://127.0.0.1:{port}/
+host ={hosts}
 [moderation]
 enabled = true
 [server]
@@ -59,14 +62,15 @@ password = {password}
 class IssoServer:
     """One live Isso process and the moderator's session with it."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, origins: Sequence[str] = ()) -> None:
         self.folder = folder
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/"
         self.config = folder / "isso.cfg"
-        self.config.write_text(CONFIG.format(db=folder / "comments.db", port=self.port,
+        hosts = "".join(f"\n    {host}" for host in [*origins, self.base_url])
+        self.config.write_text(CONFIG.format(db=folder / "comments.db", port=self.port, hosts=hosts,
                                              password=ADMIN_PASSWORD))
         self.process: subprocess.Popen[bytes] | None = None
         self.opener = urllib.request.build_opener(
@@ -161,16 +165,23 @@ def isso_command() -> Path:
     return Path(sys.executable).with_name("isso")
 
 
-@pytest.fixture(scope="session")
-def isso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssoServer]:
+@contextlib.contextmanager
+def running(folder: Path, origins: Sequence[str] = ()) -> Iterator[IssoServer]:
+    """A started Isso allowing `origins`; skips (fails under CI) without Isso."""
     if not isso_command().exists():
         message = f"Isso is not installed ({isso_command()} missing: pip install -r requirements-dev.txt)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    server = IssoServer(tmp_path_factory.mktemp("isso"))
+    server = IssoServer(folder, origins)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def isso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssoServer]:
+    with running(tmp_path_factory.mktemp("isso")) as server:
+        yield server

@@ -3,7 +3,8 @@
 Use the `local_server` fixture (registered in tests/conftest.py), or
 `with LocalServer() as server:` outside pytest. It listens on a free port of
 127.0.0.1 in a background thread, speaks HTTP/1.1 with keep-alive, serves
-GET and HEAD, and answers 404 for paths it has no answer for.
+GET, HEAD and POST (a POST gets the path's answer like a GET; its body is
+recorded), and answers 404 for paths it has no answer for.
 
 Setting answers (a path is matched with its query string first, then without):
 
@@ -35,8 +36,8 @@ private-address guard must refuse it). `server.base_url`, `.host`, `.port`.
 
 Inspecting what arrived (every request is recorded, in order):
 
-    server.requests                     # list of Recorded(method, path, headers, at);
-                                        # `at` is time.monotonic() on arrival
+    server.requests                     # list of Recorded(method, path, headers, at, body);
+                                        # `at` is time.monotonic() on arrival, `body` a POST's
     server.requests_for("/article")     # those for one path (query string included if given)
     server.count("/article")            # how many
     server.last("/article").header("user-agent")   # header names are case-insensitive
@@ -88,6 +89,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # lower-case names
     at: float = 0.0  # time.monotonic() when the request had arrived (headers read)
+    body: bytes = b""  # a POST's body
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -217,10 +219,10 @@ class LocalServer:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _take(self, method: str, path: str, headers: dict[str, str]) -> Answer | None:
+    def _take(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Answer | None:
         """Record a request and choose its answer."""
         with self._lock:
-            self._requests.append(Recorded(method, path, headers, time.monotonic()))
+            self._requests.append(Recorded(method, path, headers, time.monotonic(), body))
             for key in (path, urlsplit(path).path):
                 queue = self._queued.get(key)
                 if queue:
@@ -256,12 +258,17 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._serve(send_body=False)
 
+        def do_POST(self) -> None:
+            length = self.headers.get("Content-Length", "0")
+            self._serve(send_body=True,
+                        body=self.rfile.read(int(length)) if length.isdigit() else b"")
+
         def log_message(self, format: str, *args: object) -> None:
             return
 
-        def _serve(self, send_body: bool) -> None:
+        def _serve(self, send_body: bool, body: bytes = b"") -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
-            answer = server._take(self.command, self.path, headers)
+            answer = server._take(self.command, self.path, headers, body)
             if answer is None:
                 answer = Answer(b"not found", 404, {"Content-Type": "text/plain"})
             host = headers.get("host", "").rsplit(":", 1)[0]

@@ -207,6 +207,11 @@ CHANGES = {
     "exchange fetched_at": lambda c: setattr(c.exchanges[1], "fetched_at", T0),
     "exchange order": lambda c: setattr(c.exchanges[0], "seq", 2),
     "exchange removed": lambda c: c.exchanges.pop(),
+    "exchange method": lambda c: setattr(c.exchanges[0], "method", "POST"),
+    "exchange request body": lambda c: setattr(c.exchanges[0], "request_body_sha256", SHA_B),
+    "fetch mode": lambda c: setattr(c, "fetch_mode", "browser"),
+    "browser dom": lambda c: setattr(c, "dom_sha256", SHA_B),
+    "browser screenshot": lambda c: setattr(c, "screenshot_sha256", SHA_B),
 }
 
 

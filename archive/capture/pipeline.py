@@ -1,7 +1,8 @@
 """One capture of one thread, end to end.
 
 fetch every page the adapter asks for (storing each body as evidence as it
-arrives) → classify the capture (archive/rules/assess.py) → judge it (the pure
+arrives), or load the page in a browser when the watch names a browser adapter
+(archive/capture/browser_capture.py) → classify the capture (archive/rules/assess.py) → judge it (the pure
 verdict engine) → store capture, exchanges, versions and events in one
 transaction → update the search index. No database transaction is held open
 while fetching: politeness delays can make a capture take minutes.
@@ -18,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from archive.capture.fetch.fetcher import Fetcher, FetchResult
+from archive.capture.browser_capture import classify_browser, fetch_in_browser
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.fetched import BrowserEvidence, Fetched
 from archive.capture.follow import may_follow
 from archive.capture.ledger import apply_verdict, load_thread_comments, record_api_check, thread_state
 from archive.capture.watches import current_interval
@@ -30,7 +33,7 @@ from archive.rules.verdicts import judge
 from archive.store.evidence import EvidenceError, capture_record_hash
 from archive.store.headers import header_lines, header_map
 from archive.store.models import Capture, Comment, Exchange, Thread, Watch
-from scrapers import choose_adapter, get_adapter
+from scrapers import ADAPTERS, choose_adapter, get_adapter
 from scrapers.base import Adapter, Page, PageResult, ThreadView
 
 log = logging.getLogger(__name__)
@@ -60,13 +63,12 @@ class CaptureSummary:
 
 
 @dataclass
-class _Fetched:
-    result: FetchResult
-    sha256: str | None
-    reused_body: bool
-    page: PageResult | None = None
-    # Set on a 304 whose kept body failed its check: why it was fetched again.
-    damaged: str | None = None
+class _Fetch:
+    """Everything one capture fetched, before it is judged."""
+    adapter: Adapter | None
+    fetched: list[Fetched]
+    capped: bool = False
+    browser: BrowserEvidence | None = None
 
 
 @dataclass
@@ -96,8 +98,9 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
     plan = _plan(ctx, watch_id, job_id)
     started = clock()
     try:
-        adapter, fetched, capped = _fetch_all(ctx, plan, fetcher)
-        summary, changed, first_misses = _store(ctx, plan, adapter, fetched, capped, started, clock)
+        fetch = _fetch_all(ctx, plan, fetcher)
+        adapter = fetch.adapter
+        summary, changed, first_misses = _store(ctx, plan, fetch, started, clock)
     except (OSError, OperationalError):
         # The archive's own storage failed (a full disk, the database gone):
         # not the thread's fault, so no failed capture blames the site and
@@ -145,17 +148,21 @@ def _last_good_validators(session: Session, thread_id: int) -> Validators:
     return found
 
 
-def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adapter | None, list[_Fetched], bool]:
-    """Fetch the article and every page the adapter follows, parsing as we go."""
+def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
+    """Fetch the article and every page the adapter follows, parsing as we go; or,
+    for a browser adapter (only ever named on the watch), load the page in a browser."""
     max_pages = ctx.settings.max_comment_pages
     adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    if adapter is not None and adapter.fetch_mode == "browser":
+        fetched, browser = fetch_in_browser(ctx, plan.url, adapter, fetcher)
+        return _Fetch(adapter, fetched, browser=browser)
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
-    fetched: list[_Fetched] = []
+    fetched: list[Fetched] = []
     pages = 0
     while queue:
         if pages >= max_pages:
-            return adapter, fetched, True
+            return _Fetch(adapter, fetched, capped=True)
         url = queue.pop(0)
         item, body = _fetch_page(ctx, fetcher, url, plan.validators, fetched)
         fetched.append(item)
@@ -176,11 +183,11 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> tuple[Adap
             if link not in queued and may_follow(link, plan.url, adapter):
                 queued.add(link)
                 queue.append(link)
-    return adapter, fetched, False
+    return _Fetch(adapter, fetched)
 
 
 def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Validators,
-                fetched: list[_Fetched]) -> tuple[_Fetched, bytes]:
+                fetched: list[Fetched]) -> tuple[Fetched, bytes]:
     """One page, conditionally when the last good capture kept validators for it.
 
     A 304 reuses the body kept then. When that copy fails its check, the 304 is
@@ -195,41 +202,44 @@ def _fetch_page(ctx: ArchiveContext, fetcher: Fetcher, url: str, validators: Val
         try:
             body, reused = store.get(old_sha), True
         except EvidenceError as exc:
-            fetched.append(_Fetched(result, old_sha, False, damaged=f"{exc}: fetched again in full"))
+            fetched.append(Fetched(result, old_sha, False, damaged=f"{exc}: fetched again in full"))
             result = fetcher.fetch(url)
             body, damaged = result.body, True
     sha = None
     if body or (result.status and not result.error):
         with ctx.db.write() as session:
             sha = store.put(session, body, replace=damaged)
-    return _Fetched(result, sha, reused), body
+    return Fetched(result, sha, reused), body
 
 
-def _store(ctx: ArchiveContext, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
-           capped: bool, started: datetime, clock: Clock) -> tuple[CaptureSummary, set[int], list[str]]:
+def _store(ctx: ArchiveContext, plan: _Plan, fetch: _Fetch, started: datetime,
+           clock: Clock) -> tuple[CaptureSummary, set[int], list[str]]:
     """`_record` in one transaction, judged once more against what the winner wrote
     if another writer stored this thread's next capture first (uq_captures_thread_seq)."""
     try:
         with ctx.db.write() as session:
-            return _record(ctx, session, plan, adapter, fetched, capped, started, clock())
+            return _record(ctx, session, plan, fetch, started, clock())
     except IntegrityError:
         log.warning("watch %s: another capture of its thread was stored first; judging again", plan.watch_id)
     with ctx.db.write() as session:
-        return _record(ctx, session, plan, adapter, fetched, capped, started, clock())
+        return _record(ctx, session, plan, fetch, started, clock())
 
 
-def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter | None, fetched: list[_Fetched],
-            capped: bool, started: datetime, now: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
+def _record(ctx: ArchiveContext, session: Session, plan: _Plan, fetch: _Fetch, started: datetime,
+            now: datetime) -> tuple[CaptureSummary, set[int], list[str]]:
     """Store the capture and its verdict; returns the summary, the changed
     comment ids and the keys of comments that have just gone missing."""
     thread = session.get_one(Thread, plan.thread_id)
     watch = session.get(Watch, plan.watch_id)
     loaded = load_thread_comments(session, thread.id)
     known = loaded.known
-    pages = [f for f in fetched if f.damaged is None]
+    adapter, fetched = fetch.adapter, fetch.fetched
+    pages = [f for f in fetched if f.damaged is None and f.counts]
     outcomes = [FetchOutcome(f.result.url, f.result.status, f.result.error, f.result.robots_disallowed)
                 for f in pages]
-    decided = classify_fetches(outcomes, capped, ctx.settings.max_comment_pages)
+    decided = classify_fetches(outcomes, fetch.capped, ctx.settings.max_comment_pages)
+    if fetch.browser is not None:
+        decided = classify_browser(decided, fetch.browser)
     view: ThreadView | None = None
     if decided is None:
         results = [f.page for f in pages if f.page is not None]
@@ -246,13 +256,17 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, adapter: Adapter
                       coverage_detail={"after": view.window_after.isoformat()}
                       if (view and good and view.window_after) else None,
                       comments_found=len(view.comments) if view else 0,
-                      comments_claimed=view.claimed_count if view else None, job_id=plan.job_id)
+                      comments_claimed=view.claimed_count if view else None, job_id=plan.job_id,
+                      fetch_mode="browser" if fetch.browser else "http",
+                      dom_sha256=fetch.browser.dom_sha256 if fetch.browser else None,
+                      screenshot_sha256=fetch.browser.screenshot_sha256 if fetch.browser else None)
     for seq, item in enumerate(fetched):
         r = item.result
         capture.exchanges.append(Exchange(
-            seq=seq, url=r.url, final_url=r.final_url or r.url, status=r.status,
+            seq=seq, method=r.method, url=r.url, final_url=r.final_url or r.url, status=r.status,
             request_headers=dict(r.request_headers), response_headers=[list(line) for line in r.header_lines],
             redirects={"hops": r.redirects} if r.redirects else None, body_sha256=item.sha256,
+            request_body_sha256=item.request_sha256,
             reused_body=item.reused_body, fetched_at=r.fetched_at, elapsed_ms=r.elapsed_ms,
             error=item.damaged or r.error))
     session.add(capture)
@@ -298,7 +312,9 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: date
         watch = session.get(Watch, plan.watch_id)
         capture = Capture(thread_id=plan.thread_id, watch_id=watch.id if watch else None,
                           adapter=plan.adapter_name, started_at=started, finished_at=now,
-                          outcome="failed", reason=reason, coverage="none", job_id=plan.job_id)
+                          outcome="failed", reason=reason, coverage="none", job_id=plan.job_id,
+                          fetch_mode=ADAPTERS[plan.adapter_name].fetch_mode
+                          if plan.adapter_name in ADAPTERS else "http")
         session.add(capture)
         session.flush()
         _chain(session, capture)

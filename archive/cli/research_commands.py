@@ -277,8 +277,9 @@ def export_warc_command(thread_id: int | None, output: str) -> None:
             progress = _Progress()
             summary = export_warc(session, ctx.evidence, out, thread_id,
                                   progress=lambda n: progress("captures written", n))
+    resources = f", {summary.resources} browser DOMs and screenshots" if summary.resources else ""
     click.echo(f"{summary.captures} captures, {summary.responses} responses, "
-               f"{summary.revisits} revisits written to {output}", err=True)
+               f"{summary.revisits} revisits{resources} written to {output}", err=True)
     if summary.unreadable_bodies:
         raise ArchiveError(f"{summary.unreadable_bodies} bodies could not be read and are "
                            "missing from the WARC (run `verify`)")

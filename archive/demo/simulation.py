@@ -63,12 +63,15 @@ class DemoFetcher(Fetcher):
         self._to_real = {local: real for real, local in self._to_local.items()}
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              accept: str | None = None) -> FetchResult:
+              accept: str | None = None, method: str = "GET", body: bytes | None = None,
+              content_type: str | None = None) -> FetchResult:
         local = self._swap(url, self._to_local)
         if local is None:
             return self._failure(url, url, "the offline demo fetches only its own simulated sites",
-                                 [], self._headers(accept, None, None))
-        result = super().fetch(local, etag=etag, last_modified=last_modified, accept=accept)
+                                 [], self._headers(accept, None, None), method=method,
+                                 request_body=body if method == "POST" else None)
+        result = super().fetch(local, etag=etag, last_modified=last_modified, accept=accept,
+                               method=method, body=body, content_type=content_type)
         result.url = url
         result.final_url = self._swap(result.final_url, self._to_real) or result.final_url
         for hop in result.redirects:

@@ -8,7 +8,8 @@ Redacting and unredacting both need a reason and are written to the audit
 log in the same transaction.
 
 The evidence is kept, but raw bodies may hold the redacted text and name, so
-every body kept for a thread with a redacted comment is withheld from the
+every body kept for a thread with a redacted comment (a browser capture's
+DOM, screenshot and request bodies too) is withheld from the
 public (`withheld_bodies`): its SHA-256, size and the reasons stay public, so
 a copy from elsewhere can still be checked; logged-in operators still read it.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, case, select
+from sqlalchemy import ColumnElement, case, select, union
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError
@@ -45,11 +46,17 @@ def withheld_bodies(session: Session, shas: Collection[str]) -> dict[str, list[s
     found: dict[str, list[str]] = {}
     if not shas:
         return found
+    wanted = list(shas)
+    # Every blob a capture keeps: response and request bodies, a browser capture's DOM and screenshot.
+    kept = [select(column.label("sha"), Capture.thread_id).join(Capture, Exchange.capture_id == Capture.id)
+            .where(column.in_(wanted)) for column in (Exchange.body_sha256, Exchange.request_body_sha256)]
+    kept += [select(column.label("sha"), Capture.thread_id).where(column.in_(wanted))
+             for column in (Capture.dom_sha256, Capture.screenshot_sha256)]
+    blobs = union(*kept).subquery()
     rows = session.execute(
-        select(Exchange.body_sha256, Comment.redaction_reason).distinct()
-        .join(Capture, Exchange.capture_id == Capture.id)
-        .join(Comment, Comment.thread_id == Capture.thread_id)
-        .where(Exchange.body_sha256.in_(list(shas)), Comment.redacted.is_(True)))
+        select(blobs.c.sha, Comment.redaction_reason).distinct()
+        .join(Comment, Comment.thread_id == blobs.c.thread_id)
+        .where(Comment.redacted.is_(True)))
     for sha, reason in rows:
         found.setdefault(str(sha), []).append(reason or "no reason given")
     return found

@@ -1,7 +1,8 @@
 """`verify`: is the evidence still what was captured?
 
 Two checks, each mismatch reported on its own line:
-- every stored blob decompresses to bytes whose SHA-256 is its name (a copy
+- every stored blob (response and request bodies, a browser capture's DOM and
+  screenshot) decompresses to bytes whose SHA-256 is its name (a copy
   that captures found damaged, and repaired by fetching the same bytes again,
   is listed as a note: it is sound now, but operators should know it happened);
 - every thread's captures form an unbroken hash chain: each capture's
@@ -9,7 +10,7 @@ Two checks, each mismatch reported on its own line:
   `prev_hash` is the `record_hash` of the thread's previous capture (by `seq`;
   live captures and web-archive snapshots form two chains per thread).
   Editing a capture row (its outcome, an exchange's status or headers, the
-  blob it points to) breaks its own hash; deleting or reordering captures
+  blob it points to, a browser capture's DOM or screenshot) breaks its own hash; deleting or reordering captures
   breaks the link to the next one.
 """
 from __future__ import annotations

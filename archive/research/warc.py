@@ -7,8 +7,12 @@ Records, in capture order:
   a body already written earlier in the file becomes a `revisit` record
   (identical-payload-digest), and a 304 answer a `revisit` record
   (server-not-modified) pointing at the response that holds the body;
+- a request the page sent with a body (a browser capture's POST) carries it
+  as the `request` record's payload;
+- per browser capture, its final DOM (`urn:dom:<thread URL>`, text/html) and
+  screenshot (`urn:screenshot:<thread URL>`, image/png) as `resource` records;
 - per capture, a `metadata` record (JSON): outcome, reason, coverage, source,
-  the hash chain (record_hash, prev_hash), redirects, fetch errors and, for a
+  fetch mode, the hash chain (record_hash, prev_hash), redirects, fetch errors and, for a
   backfilled capture, each body's provenance (its records are dated at the
   snapshot's timestamp, with the snapshot's address in X-Archive-Snapshot-URL).
 
@@ -50,6 +54,7 @@ class WarcSummary:
     captures: int = 0
     responses: int = 0
     revisits: int = 0
+    resources: int = 0
     unreadable_bodies: int = 0
 
 
@@ -114,12 +119,16 @@ class WarcExporter:
             entry, record_id = self._write_exchange(exchange)
             exchanges.append(entry)
             first_record = first_record or record_id
+        browser = {name: sha for name, sha in (("dom_sha256", capture.dom_sha256),
+                                                ("screenshot_sha256", capture.screenshot_sha256)) if sha}
+        for name, sha in browser.items():
+            self._write_resource(capture, name, sha, first_record)
         meta = {
             "capture_id": capture.id, "thread_id": capture.thread_id,
             "thread_url": capture.thread.url, "adapter": capture.adapter,
             "started_at": iso(capture.started_at), "finished_at": iso(capture.finished_at),
             "outcome": capture.outcome, "reason": capture.reason, "coverage": capture.coverage,
-            "source": capture.source,
+            "source": capture.source, "fetch_mode": capture.fetch_mode, **browser,
             "coverage_detail": capture.coverage_detail,
             "comments_found": capture.comments_found,
             "comments_claimed": capture.comments_claimed, "pages": capture.pages,
@@ -137,7 +146,8 @@ class WarcExporter:
 
     def _write_exchange(self, exchange: Exchange) -> tuple[dict[str, Any], str | None]:
         entry: dict[str, Any] = {
-            "seq": exchange.seq, "url": exchange.url, "final_url": exchange.final_url,
+            "seq": exchange.seq, "method": exchange.method, "url": exchange.url,
+            "final_url": exchange.final_url, "request_body_sha256": exchange.request_body_sha256,
             "status": exchange.status, "fetched_at": iso(exchange.fetched_at),
             "body_sha256": exchange.body_sha256, "reused_body": exchange.reused_body,
             "redirects": (exchange.redirects or {}).get("hops"), "error": exchange.error,
@@ -158,16 +168,46 @@ class WarcExporter:
             return entry, None
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         self.writer.write_record(record)
+        self._write_request(exchange, uri, common | {"WARC-Concurrent-To": record_id}, entry)
+        return entry, record_id
+
+    def _write_request(self, exchange: Exchange, uri: str, headers: dict[str, str],
+                       entry: dict[str, Any]) -> None:
         split = urlsplit(uri)
         target = (split.path or "/") + (f"?{split.query}" if split.query else "")
-        request = StatusAndHeaders(
-            f"{exchange.method} {target} HTTP/1.1",
-            [(str(k), str(v)) for k, v in (exchange.request_headers or {}).items()],
-            is_http_request=True)
+        lines = [(str(k), str(v)) for k, v in (exchange.request_headers or {}).items()]
+        body = b""
+        if exchange.request_body_sha256:
+            try:
+                body = self.store.get(exchange.request_body_sha256)
+            except EvidenceError as exc:
+                entry["request_body_error"] = str(exc)
+                self.summary.unreadable_bodies += 1
+            headers = headers | {"X-Archive-Request-Body-SHA256": exchange.request_body_sha256}
+            if not any(name.lower() == "content-length" for name, _ in lines):
+                lines.append(("Content-Length", str(len(body))))
+        request = StatusAndHeaders(f"{exchange.method} {target} HTTP/1.1", lines, is_http_request=True)
         self.writer.write_record(self.writer.create_warc_record(
-            uri, "request", http_headers=request,
-            warc_headers_dict=common | {"WARC-Concurrent-To": record_id}))
-        return entry, record_id
+            uri, "request", payload=BytesIO(body), length=len(body), http_headers=request,
+            warc_headers_dict=headers))
+
+    def _write_resource(self, capture: Capture, name: str, sha: str, concurrent: str | None) -> None:
+        """A browser capture's DOM or screenshot, as a `resource` record naming its capture."""
+        kind, content_type = (("dom", "text/html; charset=utf-8") if name == "dom_sha256"
+                              else ("screenshot", "image/png"))
+        try:
+            body = self.store.get(sha)
+        except EvidenceError:
+            self.summary.unreadable_bodies += 1
+            return
+        headers = {"WARC-Date": warc_date(capture.finished_at or capture.started_at),
+                   "X-Archive-Capture-Id": str(capture.id), "X-Archive-Body-SHA256": sha}
+        if concurrent:
+            headers["WARC-Concurrent-To"] = concurrent
+        self.writer.write_record(self.writer.create_warc_record(
+            f"urn:{kind}:{capture.thread.url}", "resource", payload=BytesIO(body), length=len(body),
+            warc_content_type=content_type, warc_headers_dict=headers))
+        self.summary.resources += 1
 
     def _response(self, exchange: Exchange, uri: str, date: str, common: dict[str, str],
                   entry: dict[str, Any]) -> Any:

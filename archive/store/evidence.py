@@ -7,8 +7,9 @@ is stored once. Each store writes a body whole or not at all, so a reader never
 sees half of one.
 
 `capture_record_hash` chains captures: each capture's hash covers its
-identity, its outcome, its exchanges and the previous capture's hash, so
-`verify` can tell when a stored capture row was edited.
+identity, its outcome, its exchanges (with a browser capture's request
+methods and bodies), a browser capture's DOM and screenshot, and the previous
+capture's hash, so `verify` can tell when a stored capture row was edited.
 """
 from __future__ import annotations
 
@@ -155,12 +156,30 @@ def capture_record(capture: Capture, prev_hash: str | None) -> dict[str, Any]:
             "body_sha256": e.body_sha256,
             "reused_body": bool(e.reused_body),
             "fetched_at": _time(e.fetched_at),
-        } | ({"provenance": e.provenance} if e.provenance else {}) for e in exchanges],
+        } | ({"provenance": e.provenance} if e.provenance else {})
+          | _browser_request(e) for e in exchanges],
     }
     if capture.source not in (None, "live"):
         # Only then, so the hashes of every live capture stay what they were.
         record["source"] = capture.source
+    # A browser capture's mode, DOM and screenshot, likewise only when they are not the default.
+    if capture.fetch_mode not in (None, "http"):
+        record["fetch_mode"] = capture.fetch_mode
+    for name in ("dom_sha256", "screenshot_sha256"):
+        if getattr(capture, name):
+            record[name] = getattr(capture, name)
     return record
+
+
+def _browser_request(exchange: Exchange) -> dict[str, Any]:
+    """What a browser capture's page sent beyond a plain GET (its POSTs and their
+    bodies): only when present, so every earlier capture hashes as before."""
+    found: dict[str, Any] = {}
+    if exchange.method not in (None, "GET"):
+        found["method"] = exchange.method
+    if exchange.request_body_sha256:
+        found["request_body_sha256"] = exchange.request_body_sha256
+    return found
 
 
 def capture_record_hash(capture: Capture, prev_hash: str | None) -> str:

@@ -187,6 +187,13 @@ class Capture(Base):
     # Hash chain over captures (archive.evidence): tampering is detectable.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
+    # How it fetched: 'http' (each page the adapter asked for) or 'browser' (the page loaded in Chromium).
+    fetch_mode: Mapped[str] = mapped_column(String(8), default="http", server_default="http")
+    # A browser capture's secondary evidence (archive/capture/browser_capture.py):
+    # the page's final DOM (UTF-8 HTML, hostile) and a PNG screenshot.
+    dom_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256", name="fk_captures_dom_sha256"))
+    screenshot_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("blobs.sha256", name="fk_captures_screenshot_sha256"))
     thread: Mapped[Thread] = relationship(back_populates="captures")
     exchanges: Mapped[list[Exchange]] = relationship(
         back_populates="capture", order_by="Exchange.seq", cascade="all, delete-orphan")
@@ -232,6 +239,9 @@ class Exchange(Base):
     # [{"url":..., "status":...}, ...] for each redirect followed.
     redirects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    # The body the request carried (a browser capture's POST), when it had one.
+    request_body_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("blobs.sha256", name="fk_exchanges_request_body_sha256"))
     # Where a backfilled body came from: {"archive", "snapshot_url", "timestamp", "digest"}.
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A 304 reuses the body of the earlier exchange it validated.

@@ -13,6 +13,10 @@ means. On the way it
   parallel; a host whose next free turn is further away than
   `max_host_wait` is not fetched at all (a failed fetch, tried again later);
 - sends If-None-Match / If-Modified-Since when asked: a 304 is a result;
+- sends GET, or POST with a body for the browser's page scripts (GraphQL
+  widgets ask that way): a POST is never retried (a repeat may not be
+  harmless), and after a 301, 302 or 303 it becomes a GET without its body,
+  as browsers do;
 - retries timeouts, connection errors, 429 and 5xx a bounded number of
   times, with exponential backoff and jitter or the server's Retry-After;
 - caps each response's decoded size and total time (archive.transport);
@@ -83,6 +87,9 @@ HOST_WAIT_CAP = 300.0
 MAX_LATE_TURNS = 5
 BACKOFF_BASE = 1.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Only these keep a POST a POST (with its body) on the next hop.
+METHOD_KEEPING_REDIRECTS = frozenset({307, 308})
+METHODS = ("GET", "POST")
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -101,6 +108,8 @@ class FetchResult:
     elapsed_ms: int
     error: str | None
     robots_disallowed: bool = False
+    method: str = "GET"  # as asked; a redirected POST may have ended as a GET (`method_after`)
+    request_body: bytes | None = None  # a POST's body as sent on the first hop
 
     @property
     def headers(self) -> dict[str, str]:
@@ -114,6 +123,18 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def method_after(self) -> str:
+        """The method of the last hop: a POST stays one only through 307 and 308 redirects."""
+        return method_after(self.method, [hop["status"] for hop in self.redirects])
+
+
+def method_after(method: str, statuses: list[int | None]) -> str:
+    """What a request's method becomes after redirects with these statuses (as browsers do)."""
+    if method != "GET" and all(status in METHOD_KEEPING_REDIRECTS for status in statuses):
+        return method
+    return "GET"
 
 
 @dataclass
@@ -219,20 +240,29 @@ class Fetcher:
         self.close()
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              accept: str | None = None) -> FetchResult:
-        """GET `url` politely; never raises for network, HTTP, robots or size problems."""
+              accept: str | None = None, method: str = "GET", body: bytes | None = None,
+              content_type: str | None = None) -> FetchResult:
+        """GET (or POST `body`) `url` politely; never raises for network, HTTP, robots or size problems."""
+        if method not in METHODS:
+            raise ValueError(f"the fetcher sends {' and '.join(METHODS)} only, not {method!r}")
         headers = self._headers(accept, etag, last_modified)
+        body = body if method == "POST" else None
+        if body is not None and content_type and content_type.isprintable():
+            headers["Content-Type"] = content_type
+        asked: dict[str, Any] = {"method": method, "request_body": body}
         redirects: list[dict[str, Any]] = []
         try:
             current = normalise_url(url)
         except UrlRejected as exc:
-            return self._failure(url, url, str(exc), redirects, headers)
+            return self._failure(url, url, str(exc), redirects, headers, **asked)
         elapsed_ms = 0
+        hop_method, hop_body, hop_headers = method, body, headers
         for _hop in range(MAX_REDIRECTS + 1):
             rules = self._robots.rules_for(current)
             if not rules.allows(current, self.robots_token):
-                return self._refused_by_robots(url, current, rules, redirects, headers)
-            answer = self._get(current, headers, self._delay(rules), self.max_bytes, truncate=False)
+                return self._refused_by_robots(url, current, rules, redirects, headers, asked)
+            answer = self._get(current, hop_headers, self._delay(rules), self.max_bytes, truncate=False,
+                               method=hop_method, body=hop_body)
             elapsed_ms += answer.elapsed_ms
             location = answer.location
             if location is None:
@@ -240,27 +270,35 @@ class Fetcher:
                                    header_lines=answer.header_lines, body=answer.body,
                                    request_headers=answer.request_headers, redirects=redirects,
                                    fetched_at=answer.fetched_at, elapsed_ms=elapsed_ms,
-                                   error=answer.error)
+                                   error=answer.error, method=method, request_body=body)
             redirects.append({"url": current, "status": answer.status})
+            if method_after(hop_method, [answer.status]) != hop_method:
+                hop_method, hop_body = "GET", None
+                hop_headers = {k: v for k, v in headers.items() if k != "Content-Type"}
             try:
                 current = normalise_url(urljoin(current, location))
             except UrlRejected as exc:
-                return self._failure(url, current, f"redirect refused: {exc}", redirects, headers)
-        return self._failure(url, current, f"more than {MAX_REDIRECTS} redirects", redirects, headers)
+                return self._failure(url, current, f"redirect refused: {exc}", redirects, headers,
+                                     **asked)
+        return self._failure(url, current, f"more than {MAX_REDIRECTS} redirects", redirects, headers,
+                             **asked)
 
     def _refused_by_robots(self, url: str, current: str, rules: RobotsRules,
-                           redirects: list[dict[str, Any]], headers: dict[str, str]) -> FetchResult:
+                           redirects: list[dict[str, Any]], headers: dict[str, str],
+                           asked: dict[str, Any]) -> FetchResult:
         if rules.unreachable:
             return self._failure(url, current, rules.reason or "robots.txt unreachable",
-                                 redirects, headers)
+                                 redirects, headers, **asked)
         reason = rules.reason or f"robots.txt disallows this URL for {self.robots_token}"
-        return self._failure(url, current, reason, redirects, headers, robots_disallowed=True)
+        return self._failure(url, current, reason, redirects, headers, robots_disallowed=True, **asked)
 
     def _failure(self, url: str, final_url: str, error: str, redirects: list[dict[str, Any]],
-                 headers: dict[str, str], robots_disallowed: bool = False) -> FetchResult:
+                 headers: dict[str, str], robots_disallowed: bool = False, method: str = "GET",
+                 request_body: bytes | None = None) -> FetchResult:
         return FetchResult(url=url, final_url=final_url, status=None, header_lines=[], body=b"",
                            request_headers=headers, redirects=redirects, fetched_at=self._clock(),
-                           elapsed_ms=0, error=error, robots_disallowed=robots_disallowed)
+                           elapsed_ms=0, error=error, robots_disallowed=robots_disallowed,
+                           method=method, request_body=request_body)
 
     def _headers(self, accept: str | None, etag: str | None, last_modified: str | None) -> dict[str, str]:
         headers = {"User-Agent": self.user_agent, "Accept": accept or DEFAULT_ACCEPT,
@@ -302,8 +340,8 @@ class Fetcher:
             return self._host_locks.setdefault(host, threading.Lock())
 
     def _get(self, url: str, headers: dict[str, str], delay: float, limit: int,
-             truncate: bool) -> _Answer:
-        """One request with retries, each waiting its host's turn at the gate."""
+             truncate: bool, method: str = "GET", body: bytes | None = None) -> _Answer:
+        """One request with retries (a GET's), each waiting its host's turn at the gate."""
         host = host_of(url)
         elapsed_ms = 0
         with self._host_lock(host):
@@ -327,9 +365,9 @@ class Fetcher:
                         if late > MAX_LATE_TURNS:
                             return self._host_busy(url, headers, host, None, elapsed_ms)
                         continue
-                answer = self._attempt(url, headers, limit, truncate)
+                answer = self._attempt(url, headers, limit, truncate, method, body)
                 elapsed_ms += answer.elapsed_ms
-                pause = self._retry_pause(answer, attempt)
+                pause = self._retry_pause(answer, attempt) if method == "GET" else None
                 # Counted from the end of the answer as well: a slow answer
                 # still has the delay after it, and a retry its back-off.
                 after = max(delay, pause or 0.0)
@@ -369,13 +407,14 @@ class Fetcher:
     def _backoff(self, attempt: int) -> float:
         return min(RETRY_AFTER_CAP, BACKOFF_BASE * 2 ** attempt) + self._random.uniform(0, BACKOFF_BASE)
 
-    def _attempt(self, url: str, headers: dict[str, str], limit: int, truncate: bool) -> _Answer:
+    def _attempt(self, url: str, headers: dict[str, str], limit: int, truncate: bool,
+                 method: str, body: bytes | None) -> _Answer:
         answer = _Answer(url=url, request_headers=dict(headers), fetched_at=self._clock())
         host = host_of(url)
         started = time.monotonic()
         with self._watch.deadline(self.timeout) as deadline:
             try:
-                request = requests.Request("GET", url, headers=headers).prepare()
+                request = requests.Request(method, url, headers=headers, data=body).prepare()
                 answer.request_headers = {name: str(value) for name, value in request.headers.items()}
                 response = self._session.send(request, stream=True, timeout=self.timeout,
                                               allow_redirects=False)

@@ -74,7 +74,10 @@ def _schemas() -> dict[str, Any]:
     exchange = {"type": "object", "properties": {
         "seq": {"type": "integer"}, "method": {"type": "string"}, "url": {"type": "string"},
         "final_url": {"type": "string"}, "status": _nullable("integer"),
-        "body_sha256": _nullable("string"), "reused_body": {"type": "boolean"},
+        "body_sha256": _nullable("string"),
+        "request_body_sha256": _nullable("string", description="The body a browser capture's page sent "
+                                         "(a POST), when it had one."),
+        "reused_body": {"type": "boolean"},
         "fetched_at": {"type": "string", "format": "date-time"},
         "elapsed_ms": {"type": "integer"}, "error": _nullable("string"),
         "provenance": _nullable("object", description="For a backfilled capture: where the bytes came from "

@@ -311,7 +311,8 @@ def capture(capture_id: int) -> Response:
     [record] = CAPTURES.matching(session, Capture.id == found.id)
     record["exchanges"] = [
         {"seq": e.seq, "method": e.method, "url": e.url, "final_url": e.final_url,
-         "status": e.status, "body_sha256": e.body_sha256, "reused_body": e.reused_body,
+         "status": e.status, "body_sha256": e.body_sha256, "request_body_sha256": e.request_body_sha256,
+         "reused_body": e.reused_body,
          "fetched_at": iso(e.fetched_at), "elapsed_ms": e.elapsed_ms, "error": e.error,
          "provenance": e.provenance}
         for e in session.scalars(select(Exchange).where(Exchange.capture_id == found.id)

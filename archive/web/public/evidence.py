@@ -4,7 +4,9 @@ Raw bodies are served as plain text with `nosniff` and a sandboxing CSP:
 a captured page is hostile HTML and must never run in the archive's origin.
 A body kept for a thread with a redacted comment is withheld from the public
 (archive/operators/redaction.py): its hash, size and the reasons are shown
-instead; logged-in operators still read it.
+instead; logged-in operators still read it. A browser capture's screenshot is
+the one blob served as an image (its own route, PNG only); its final DOM is
+served as text like every other body.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ RAW_CSP = "sandbox; default-src 'none'"
 # The bytes behind a hash never change, but whether the public may read them
 # does (a later redaction): shared caches keep a public body only briefly.
 PUBLIC_CACHE = "public, max-age=300"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @bp.get("/captures/<int:capture_id>")
@@ -54,7 +57,8 @@ def capture(capture_id: int) -> tuple[str, int] | str:
                               .order_by(Event.id).limit(EVENTS_LISTED)).all()
     authors = dict(session.execute(select(Comment.id, public_author()).where(
         Comment.id.in_({e.comment_id for e in notable if e.comment_id is not None}))).all())
-    shas = {e.body_sha256 for e in cap.exchanges if e.body_sha256}
+    shas = {sha for e in cap.exchanges for sha in (e.body_sha256, e.request_body_sha256) if sha}
+    shas |= {sha for sha in (cap.dom_sha256, cap.screenshot_sha256) if sha}
     blobs = {b.sha256: b for b in session.scalars(select(Blob).where(Blob.sha256.in_(shas)))}
     return render_template("public/capture.html", cap=cap, kinds=kinds, notable=notable, blobs=blobs,
                            authors=authors, events_listed=EVENTS_LISTED,
@@ -89,19 +93,9 @@ def blob(sha256: str) -> Response | tuple[str, int]:
     if stored is None:
         return render_template("public/not_found.html", what=f"stored body {sha256}"), 404
     reasons = withheld_bodies(session, [sha256]).get(sha256)
-    if reasons and not current_user.is_authenticated:
-        return render_template("public/withheld.html", blob=stored, reasons=reasons), 403
-    try:
-        body = archive_context().evidence.get(sha256)
-    except EvidenceError as exc:
-        # Said plainly: a reader must know when evidence cannot be produced.
-        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
-                               problem=str(exc)), 404
-    except BlobStoreError as exc:
-        # The store's address and the reason are for operators, not the public.
-        log.error("body %s: %s", sha256, exc)
-        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
-                               problem="The evidence store cannot be read just now; try again later."), 503
+    body = _readable(stored, reasons)
+    if not isinstance(body, bytes):
+        return body
     download = request.args.get("download") == "1"
     response = Response(body, mimetype="application/octet-stream" if download else "text/plain")
     if not download:
@@ -114,3 +108,44 @@ def blob(sha256: str) -> Response | tuple[str, int]:
     response.headers["Cache-Control"] = "private, no-store" if reasons else PUBLIC_CACHE
     return response
 
+
+
+@bp.get("/captures/<int:capture_id>/screenshot")
+def screenshot(capture_id: int) -> Response | tuple[str, int]:
+    """A browser capture's screenshot, as an image: only the blob this capture names,
+    withheld like any other blob of its thread."""
+    session = get_session()
+    cap = session.get(Capture, capture_id)
+    stored = session.get(Blob, cap.screenshot_sha256) if cap is not None and cap.screenshot_sha256 else None
+    if cap is None or stored is None:
+        return render_template("public/not_found.html", what=f"screenshot of capture {capture_id}"), 404
+    reasons = withheld_bodies(session, [stored.sha256]).get(stored.sha256)
+    body = _readable(stored, reasons)
+    if not isinstance(body, bytes):
+        return body
+    if not body.startswith(PNG_SIGNATURE):
+        return render_template("public/not_found.html", what=f"screenshot of capture {capture_id}",
+                               problem="The kept screenshot is not a PNG image."), 404
+    response = Response(body, mimetype="image/png")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = RAW_CSP
+    response.headers["Cache-Control"] = "private, no-store" if reasons else PUBLIC_CACHE
+    return response
+
+
+def _readable(stored: Blob, reasons: list[str] | None) -> bytes | tuple[str, int]:
+    """A blob's bytes, or the page saying why they cannot be shown (withheld, unreadable)."""
+    sha256 = stored.sha256
+    if reasons and not current_user.is_authenticated:
+        return render_template("public/withheld.html", blob=stored, reasons=reasons), 403
+    try:
+        return archive_context().evidence.get(sha256)
+    except EvidenceError as exc:
+        # Said plainly: a reader must know when evidence cannot be produced.
+        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
+                               problem=str(exc)), 404
+    except BlobStoreError as exc:
+        # The store's address and the reason are for operators, not the public.
+        log.error("body %s: %s", sha256, exc)
+        return render_template("public/not_found.html", what=f"readable copy of body {sha256}",
+                               problem="The evidence store cannot be read just now; try again later."), 503

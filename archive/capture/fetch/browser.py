@@ -1,0 +1,295 @@
+"""Browser captures: one article loaded in headless Chromium, every request through the Fetcher.
+
+`load_in_browser(plan, fetcher, settings)` runs the load in a child process
+(archive.capture.fetch.browser_child) in a session of its own, and
+
+- answers each request the page makes (method, URL, Accept, Content-Type,
+  a POST's body) with the archive's `Fetcher`: robots.txt, per-host delays,
+  the private-address guard and the size and time caps apply to the browser
+  as to any capture, this process stays the only one that talks to the
+  network, and every response is an exchange the capture can keep. A
+  refused request is a `FetchResult` with `error` set, and the page sees it
+  fail. A redirect is followed by the fetcher; the page is told to go to
+  the final URL, and that second request is answered from the first fetch;
+- ends at the deadline (ARCHIVE_BROWSER_SECONDS) whatever the page does: a
+  script running `for(;;){}` hangs every Playwright call, so the only end
+  is SIGKILL to each process group of the load (the child's and Chromium's,
+  archive.capture.fetch.processes), sent after every load, good or bad;
+- caps what the child may send: the DOM (MAX_DOM_BYTES), the screenshot
+  (MAX_SCREENSHOT_BYTES), a POST's body (MAX_POST_BYTES); the page's
+  requests beyond ARCHIVE_BROWSER_MAX_REQUESTS are not sent at all (the
+  page sees them fail, the load goes on: only the adapter's responses
+  matter, and a page with many images must not fail for them), which
+  `notes` says.
+
+Requests are fetched four at a time (FETCH_THREADS); the Fetcher still
+sends one host's requests one after another, its delay apart, so a page
+with many requests to its own host needs a deadline to match. A fetch still
+running at the deadline finishes in the background (within the fetcher's
+time cap) and is not reported.
+
+One load runs at a time in a process (`_ONE_LOAD`): Chromium takes hundreds
+of MiB, and a worker pool of them would take the machine.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archive import ROOT
+from archive.capture.fetch.browser_wire import MAX_HEAD, FrameBuffer, WireError, encode
+from archive.capture.fetch.fetcher import METHODS, Fetcher, FetchResult
+from archive.capture.fetch.processes import LoadProcesses
+from archive.clock import utcnow
+
+if TYPE_CHECKING:
+    from archive.settings import Settings
+    from scrapers.base import BrowserPlan
+
+MAX_DOM_BYTES = 10_000_000
+MAX_SCREENSHOT_BYTES = 20_000_000
+MAX_POST_BYTES = 1_000_000
+FETCH_THREADS = 4
+POLL_SECONDS = 0.25
+SEND_TIMEOUT = 10.0
+CHILD = "archive.capture.fetch.browser_child"
+# Not handed to the page: the fetcher decoded the body already and framed it
+# itself, and a capture is an anonymous first-time reader (no cookies).
+DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection",
+                             "keep-alive", "set-cookie", "set-cookie2"})
+
+# Process-wide on purpose: see the module docstring.
+_ONE_LOAD = threading.Lock()
+
+
+@dataclass
+class BrowserLoad:
+    """What one browser load gave; see the module docstring."""
+
+    responses: list[FetchResult]   # every request the page made, in order, each through the Fetcher
+    dom: bytes | None              # the final DOM as UTF-8 HTML, None if not reached
+    screenshot: bytes | None       # full-page PNG, None if not reached
+    error: str | None              # one line: why the load failed
+    peak_rss_bytes: int | None     # highest total RSS of the load's processes seen
+    # What the load left out without failing: requests beyond the cap, a
+    # "load more" button still showing after the last click, a screenshot
+    # cut to the window.
+    notes: list[str] = field(default_factory=list)
+
+
+def browser_problem(settings: Settings) -> str | None:
+    """Why browser captures cannot run here, in one line, or None."""
+    if shutil.which(settings.browser) is None:
+        return (f"Chromium not found at {settings.browser} "
+                f"(install Debian's chromium package, or set ARCHIVE_BROWSER)")
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install -r requirements.txt)"
+    return None
+
+
+def load_in_browser(plan: BrowserPlan, fetcher: Fetcher, settings: Settings) -> BrowserLoad:
+    """Load `plan.url` in headless Chromium; never raises for what the page or the browser does."""
+    problem = browser_problem(settings)
+    if problem is not None:
+        return BrowserLoad([], None, None, problem, None)
+    with _ONE_LOAD:
+        return _Load(plan, fetcher, settings).run()
+
+
+def _refusal(method: str, url: str, error: str) -> FetchResult:
+    return FetchResult(url=url, final_url=url, status=None, header_lines=[], body=b"", request_headers={},
+                       redirects=[], fetched_at=utcnow(), elapsed_ms=0, error=error, method=method)
+
+
+class _Load:
+    """One load: the child, its socket, and the requests it asked for."""
+
+    def __init__(self, plan: BrowserPlan, fetcher: Fetcher, settings: Settings) -> None:
+        self.plan, self.fetcher, self.settings = plan, fetcher, settings
+        self.seconds = settings.browser_seconds
+        self._lock = threading.Lock()
+        self._results: dict[int, FetchResult] = {}
+        # (method, URL) the page will ask for after a redirect -> the fetch that followed it.
+        self._redirected: dict[tuple[str, str], FetchResult] = {}
+        self._finished = False
+        self._send_lock = threading.Lock()
+        self._peak = 0
+        self._dom: bytes | None = None
+        self._screenshot: bytes | None = None
+
+    def run(self) -> BrowserLoad:
+        deadline = time.monotonic() + self.seconds
+        parent_end, child_end = socket.socketpair()
+        pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="browser-fetch")
+        work = scratch = None
+        processes: LoadProcesses | None = None
+        child: subprocess.Popen[bytes] | None = None
+        try:
+            root = self.settings.data_dir / "browser"
+            root.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix="load-", dir=root))
+            # Chromium makes a Unix socket in TMPDIR, whose path must stay
+            # short (108 bytes): the system's temporary folder, not the data folder.
+            scratch = Path(tempfile.mkdtemp(prefix="archive-browser-"))
+            with open(work / "child.log", "wb") as log:
+                child = subprocess.Popen(
+                    [sys.executable, "-m", CHILD, str(child_end.fileno())],
+                    pass_fds=(child_end.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=log, env=_child_env(work, scratch), cwd=work)
+            child_end.close()
+            processes = LoadProcesses(child.pid, str(work))
+            parent_end.settimeout(SEND_TIMEOUT)
+            parent_end.sendall(encode(self._job(work, deadline)))
+            error, notes = self._converse(parent_end, processes, pool, deadline, child, work)
+        except (OSError, WireError) as exc:
+            error, notes = f"the browser capture failed: {_one_line(exc)}", []
+        finally:
+            with self._lock:
+                self._finished = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            if processes is not None:
+                processes.kill()
+            if child is not None:
+                child.kill()
+                child.wait()
+            parent_end.close()
+            child_end.close()
+            for folder in (work, scratch):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+        with self._lock:
+            responses = [self._results[i] for i in sorted(self._results)]
+        return BrowserLoad(responses, self._dom, self._screenshot, error, self._peak or None, notes)
+
+    def _job(self, work: Path, deadline: float) -> dict[str, Any]:
+        plan = self.plan
+        return {"kind": "job", "url": plan.url, "ready_selector": plan.ready_selector,
+                "ready_response": plan.ready_response, "more_selector": plan.more_selector,
+                "max_clicks": max(0, min(plan.max_clicks, self.settings.browser_max_clicks)),
+                "settle_ms": max(0, plan.settle_ms), "scroll": plan.scroll,
+                "browser": self.settings.browser, "user_data_dir": str(work / "profile"),
+                "user_agent": self.settings.user_agent, "deadline": deadline,
+                "max_requests": self.settings.browser_max_requests, "max_dom": MAX_DOM_BYTES,
+                "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes}
+
+    def _converse(self, sock: socket.socket, processes: LoadProcesses, pool: ThreadPoolExecutor,
+                  deadline: float, child: subprocess.Popen[bytes], work: Path) -> tuple[str | None, list[str]]:
+        """Answer the child until it is done, gone or out of time: (error, notes)."""
+        frames = FrameBuffer(max(MAX_DOM_BYTES, MAX_SCREENSHOT_BYTES, MAX_POST_BYTES) + MAX_HEAD)
+        sampled = 0.0
+        while True:
+            now = time.monotonic()
+            if now - sampled >= POLL_SECONDS:
+                self._peak, sampled = max(self._peak, processes.rss_bytes()), now
+            if now >= deadline:
+                return f"the browser capture passed its {self.seconds:g} s deadline", []
+            readable, _, _ = select.select([sock], [], [], min(POLL_SECONDS, deadline - now))
+            if not readable:
+                continue
+            data = sock.recv(1 << 20)
+            if not data:
+                return _ended(child, work), []
+            for head, body in frames.feed(data):
+                kind = head["kind"]
+                if kind == "request":
+                    self._ask(sock, pool, head, body)
+                elif kind == "dom" and len(body) <= MAX_DOM_BYTES:
+                    self._dom = body
+                elif kind == "screenshot" and len(body) <= MAX_SCREENSHOT_BYTES:
+                    self._screenshot = body
+                elif kind == "done":
+                    notes = [str(n)[:300] for n in head.get("notes") or []][:20]
+                    return (_one_line(head["error"]) if head.get("error") else None), notes
+                else:
+                    raise WireError(f"an unexpected {kind!r} frame of {len(body)} bytes")
+
+    def _ask(self, sock: socket.socket, pool: ThreadPoolExecutor, head: dict[str, Any], body: bytes) -> None:
+        request_id, method, url = head.get("id"), str(head.get("method")), str(head.get("url"))
+        if not isinstance(request_id, int):
+            raise WireError("a request without an id")
+        with self._lock:
+            earlier = self._redirected.pop((method, url), None)
+        if earlier is not None:
+            self._answer(sock, request_id, earlier, follow_up=True)
+            return
+        pool.submit(self._fetch, sock, request_id, method, url, head, body)
+
+    def _fetch(self, sock: socket.socket, request_id: int, method: str, url: str, head: dict[str, Any],
+               body: bytes) -> None:
+        if method not in METHODS:
+            result = _refusal(method, url, f"a browser capture sends {' and '.join(METHODS)} only, not {method}")
+        elif len(body) > MAX_POST_BYTES:
+            result = _refusal(method, url, f"a request body larger than {MAX_POST_BYTES} bytes")
+        else:
+            result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
+                                        body=body if method == "POST" else None,
+                                        content_type=_text(head.get("content_type")))
+        with self._lock:
+            if self._finished:
+                return
+            self._results[request_id] = result
+            if result.redirects and result.error is None:
+                self._redirected[(result.method_after, result.final_url)] = result
+        self._answer(sock, request_id, result, follow_up=False)
+
+    def _answer(self, sock: socket.socket, request_id: int, result: FetchResult, follow_up: bool) -> None:
+        head: dict[str, Any] = {"kind": "response", "id": request_id, "status": result.status,
+                                "error": result.error, "header_lines": [], "redirect_to": None}
+        body = b""
+        if result.error is None and result.redirects and not follow_up:
+            keeps = result.method_after == result.method != "GET"
+            head.update(status=307 if keeps else 302, redirect_to=result.final_url)
+        elif result.error is None:
+            head["header_lines"] = [[n, v] for n, v in result.header_lines if n.lower() not in DROPPED_HEADERS]
+            body = result.body
+        try:
+            with self._send_lock:
+                sock.sendall(encode(head, body))
+        except OSError:
+            pass  # the child is gone; the main loop reports why
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())[:300]
+
+
+def _child_env(work: Path, scratch: Path) -> dict[str, str]:
+    """The child's environment: everything Chromium and Playwright write stays in `work` and `scratch`."""
+    env = dict(os.environ)
+    for name in ("home", "config", "cache"):
+        (work / name).mkdir()
+    env.update(HOME=str(work / "home"), XDG_CONFIG_HOME=str(work / "config"),
+               XDG_CACHE_HOME=str(work / "cache"), TMPDIR=str(scratch),
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p))
+    return env
+
+
+def _ended(child: subprocess.Popen[bytes], work: Path) -> str:
+    """Why the child stopped talking, from its exit code and the last line it wrote."""
+    try:
+        code: int | None = child.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        code = None
+    try:
+        lines = (work / "child.log").read_bytes()[-4000:].decode("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    said = f": {_one_line(last)}" if last else ""
+    return f"the browser process ended unexpectedly (exit code {code}){said}"
