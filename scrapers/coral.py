@@ -289,12 +289,14 @@ class CoralAdapter(Adapter):
                 if first.parent_key != record.parent_key:
                     return _unrecognised(f"comment {record.key} is listed under two parents")
             for key, count in page.reply_counts.items():
-                reply_counts.setdefault(key, count)
+                if reply_counts.setdefault(key, count) != count:
+                    return _unrecognised(f"the thread changed during the capture (comment {key} had "
+                                         f"{reply_counts[key]}, then {count} replies)")
         problem = _counts_problem(pages, merged, reply_counts, stories[0].claimed_count or 0)
         if problem:
             return _unrecognised(problem)
         ordered = _reading_order(merged)
-        if len(ordered) != len(merged):
+        if len(ordered) != len(merged):   # every parent is in `merged`, yet none leads to a root
             return _unrecognised("the comments' parents form a loop")
         return ThreadView(recognised=True, reason="", comments=ordered, coverage="complete",
                           title=next((p.title for p in stories if p.title), ""),

@@ -4,6 +4,7 @@
         url = coral.story("/2026/12/post/", "A title")     # the article page, embedding the stream
         ann = coral.post(url, "Ann", "<p>First!</p>")       # published (status NONE)
         coral.post(url, "Bob", "<p>Reply</p>", parent=ann)
+        coral.edit(ann, "<p>First, edited</p>")             # a new revision, the same id
         coral.reject(ann)                                   # a moderator rejects it
         coral.delete_account("Bob")                         # Coral's account deletion rules
         answer = coral.graphql(FIRST_QUERY, {"storyURL": url})   # what the embed asks
@@ -18,7 +19,8 @@ the next page by cursor. The GraphQL answers follow Coral's shapes and rules
 time, replies oldest first, `reply_page` nested per comment, two levels deep;
 rejected comments leave every list and `totalPublished`; deleting an account
 keeps its comments that have replies as `deleted` tombstones and rejects the
-others. `stopped()` takes both origins down for a while, on the same ports.
+others. `stopped()` takes both origins down for a while (`stopped(site=False)`
+only Coral's), then serves them again on the same ports.
 """
 from __future__ import annotations
 
@@ -110,6 +112,11 @@ class CoralServer:
                 self.comments[parent].children.append(cid)
             return cid
 
+    def edit(self, cid: str, body: str) -> None:
+        """The author edits within Coral's edit window: a new revision, the same id."""
+        with self.lock:
+            self.comments[cid].body = body
+
     def reject(self, cid: str) -> None:
         with self.lock:
             self.comments[cid].status = "REJECTED"
@@ -132,20 +139,28 @@ class CoralServer:
             return json.loads(answer.read())
 
     @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """Both origins down (connections refused), then up again on the same ports."""
-        ports = (self.site.server_port, self.coral.server_port)
-        self.close()
+    def stopped(self, site: bool = True) -> Iterator[None]:
+        """Coral's origin down (connections refused), and the article's too unless `site` is
+        False; then up again on the same ports."""
+        coral_port, site_port = self.coral.server_port, self.site.server_port
+        self._halt(self.coral)
+        if site:
+            self._halt(self.site)
         try:
             yield
         finally:
-            self.site = self._serve(ports[0], self._site_answer)
-            self.coral = self._serve(ports[1], self._coral_answer)
+            self.coral = self._serve(coral_port, self._coral_answer)
+            if site:
+                self.site = self._serve(site_port, self._site_answer)
+
+    @staticmethod
+    def _halt(server: ThreadingHTTPServer) -> None:
+        server.shutdown()
+        server.server_close()
 
     def close(self) -> None:
-        for server in (self.site, self.coral):
-            server.shutdown()
-            server.server_close()
+        self._halt(self.site)
+        self._halt(self.coral)
 
     # -- HTTP ----------------------------------------------------------------------------
 

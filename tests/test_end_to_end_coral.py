@@ -5,10 +5,10 @@ origin (tests/coral_server.py): two top-level comments and one reply each at
 first, the rest behind "Load More" and "Show All Replies", which the capture
 clicks; every page of comments is a GraphQL POST. The watch names the `coral`
 adapter. Then a moderator rejects a comment and a reader deletes her account
-(her comment with a reply stays as a tombstone, her leaf goes); the archive
-must say so after the confirming capture, through `export comments`. A
-load whose clicks are capped proves nothing (suspect), and with Coral down
-nothing new is removed.
+(her comment with a reply stays as a tombstone, her leaf goes) and an
+author edits a comment; the archive must say so after the confirming capture, through `export comments`. A
+load whose clicks are capped proves nothing (suspect), and with the site or
+Coral alone down nothing new is removed.
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ from tests.coral_server import CoralServer
 pytestmark = pytest.mark.browser
 # Generous: two cores shared with other work; a load ends as soon as the page is done.
 LOAD_SECONDS = 90.0
+# With Coral down the stream never shows, and the load waits for it until this deadline.
+DOWN_SECONDS = 10.0
 SEED = [
     # (name, author, body, parent name); oldest first, the stream shows the newest first
     ("ann", "Ann", "<p>Cafcass ignored the <b>Parental Conflict Tool</b>.</p>", None),
@@ -117,11 +119,15 @@ def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer
 
     coral.reject(key["rude"])
     coral.delete_account("Fay")     # her comment with a reply: a tombstone; her leaf: rejected
+    coral.edit(key["hal"], "<p>Complaints data shows the opposite, as Ofsted knew.</p>")
     assert "[good]" in _capture(runner, url)
     statuses = _statuses(runner)
     assert statuses[key["fay"]] == "removed", "a deleted account's tombstone is a removal at once"
     assert statuses[key["rude"]] == statuses[key["fay_leaf"]] == "missing"
     assert statuses[key["gus"]] == "visible", "a reply under a tombstone stays"
+    hal = _comments(runner)[key["hal"]]
+    assert (hal["status"], hal["edit_count"]) == ("visible", 1)
+    assert hal["text"] == "Complaints data shows the opposite, as Ofsted knew."
 
     assert "[good]" in _capture(runner, url)
     rows = _comments(runner)
@@ -133,6 +139,7 @@ def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer
     assert {rows[key[n]]["status"] for n in ("ann", "bob", "cy", "gus", "hal", "ida")} == {"visible"}
     kinds = {(e["comment_id"], e["kind"]) for e in _rows(runner, "events")}
     assert (key["fay"], "tombstoned") in kinds and (key["rude"], "removed") in kinds
+    assert (key["hal"], "edited") in kinds
 
     # Coral and the article go down: the captures fail, nothing new is removed.
     before = _statuses(runner)
@@ -140,5 +147,13 @@ def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer
         for _ in range(2):
             assert "[failed]" in _capture(runner, url)
     assert _statuses(runner) == before
+    # Coral alone goes down: the article loads, its stream never does.
+    with_settings(browser_app, browser_seconds=DOWN_SECONDS)
+    with coral.stopped(site=False):
+        for _ in range(2):
+            down = _capture(runner, url)
+            assert "[failed]" in down and ".coral-allComments" in down, down
+    assert _statuses(runner) == before
+    with_settings(browser_app, browser_seconds=LOAD_SECONDS)
     assert "[good]" in _capture(runner, url)
     assert _statuses(runner) == before

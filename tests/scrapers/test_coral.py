@@ -10,6 +10,7 @@ errors.json: Coral's answer for a story it does not know, with its error extensi
 """
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -240,6 +241,16 @@ def test_parents_forming_a_loop_are_unrecognised() -> None:
                                 "comments": {"edges": [], "pageInfo": {"hasNextPage": False}}}}}
     view = CoralAdapter().combine(_results(story, replies_page(A1, A2), replies_page(A2, A1)))
     assert not view.recognised and view.reason == "the comments' parents form a loop"
+
+
+def test_a_reply_count_that_changes_between_pages_is_unrecognised() -> None:
+    doc = _data("replies_more")
+    doc["data"]["comment"]["replies"]["edges"].append(copy.deepcopy(_data("story_more")["data"]["story"][
+        "comments"]["edges"][0]["node"]["replies"]["edges"][0]))
+    doc["data"]["comment"]["replies"]["edges"][1]["node"]["replyCount"] = 1
+    view = CoralAdapter().combine(_results(*_whole()[:2], doc))
+    assert not view.recognised
+    assert view.reason == f"the thread changed during the capture (comment {T1} had 0, then 1 replies)"
 
 
 def test_a_comment_listed_under_two_parents_is_unrecognised() -> None:
