@@ -116,8 +116,8 @@ def _answer(page: Page) -> Any:
         raise _Unreadable("the answer is not a GraphQL JSON object")
     try:
         return json.loads(page.body)
-    except ValueError as exc:
-        raise _Unreadable(f"Coral answered invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise _Unreadable(f"Coral answered invalid JSON: {type(exc).__name__}: {exc}") from None
 
 
 def _is_graphql(page: Page) -> bool:
@@ -159,12 +159,10 @@ class CoralAdapter(Adapter):
 
     def reads_response(self, page: Page) -> bool:
         """Coral GraphQL answers about a story's comments or a comment's replies, and GraphQL
-        errors (a failed stream must make the capture suspect, never pass unseen)."""
-        if not _is_graphql(page):
-            return False
+        errors (a failed stream must make the capture suspect, never pass unseen). Never raises."""
         try:
-            answer = _answer(page)
-        except _Unreadable:
+            answer = _answer(page) if _is_graphql(page) else None
+        except (_Unreadable, ValueError):   # ValueError: a URL urlsplit cannot read
             return False
         if not isinstance(answer, dict):
             return False

@@ -296,6 +296,10 @@ def test_reads_only_coral_graphql_answers_about_comments() -> None:
     assert not adapter.reads_response(_page({"data": {"settings": {"locale": "en-US"}}}))
     assert not adapter.reads_response(_page(b"<html></html>"))
     assert not adapter.reads_response(_page(b"[]"))
+    deep = b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert not adapter.reads_response(_page(deep))
+    assert not adapter.reads_response(_page(first, url="http://[::1/api/graphql"))
+    assert adapter.parse(_page(deep)).reason.startswith("Coral answered invalid JSON: RecursionError")
 
 
 def test_the_browser_plan_and_the_registry() -> None:
