@@ -5,6 +5,8 @@ Coral's embed loads its stream with JavaScript and asks its GraphQL endpoint
 a browser (`fetch_mode = "browser"`), clicks "Load All Comments" / "Load More"
 / "Show All Replies" while they are there, and this adapter reads the GraphQL
 answers the page received. Nothing here fetches; the adapter takes no options.
+Coral 4-7 put the stream in an iframe (`/embed/stream`), Coral 8 and later into
+the page itself: the browser looks for the stream's elements in every frame.
 
 Sources (read in github.com/coralproject/talk at 9.11.8, July 2026):
 - server/src/core/server/graph/schema/schema.graphql: `Query.stream(id, url)`
@@ -18,7 +20,8 @@ Sources (read in github.com/coralproject/talk at 9.11.8, July 2026):
 - client/src/core/client/stream/tabs/Comments/Stream/AllCommentsTab/
   AllCommentsTabQuery.tsx and AllCommentsTabContainer.tsx: the first answer
   is `{"data": {"viewer", "story": {..., "commentCounts", "comments"}, "settings"}}`,
-  20 top-level comments; "Load All Comments" (`#comments-loadAll`) asks
+  20 top-level comments (every one when Coral's Redis comment cache serves the
+  story: that path ignores `first` and `after`); "Load All Comments" (`#comments-loadAll`) asks
   AllCommentsTabContainerPaginationQuery `story(id) {...same fragment}` for
   99999 more. ReplyList/ReplyListContainer.tsx nests `replies` in each node
   (ascending, 10 at a time, a few levels deep) and "Show All Replies"
@@ -66,8 +69,8 @@ connection), `.coral-allComments` as the stream's ready mark in a live page
 live stream takes to settle. Known limits: a stream that opens on its
 "Featured" tab (Coral does when a story has featured comments) never asks for
 all comments, and replies deeper than Coral nests them (a "Read more of this
-conversation" link) are not loaded: both leave the capture unrecognised,
-never a removal.
+conversation" link) are not loaded: both leave the capture failed or
+unrecognised, never a removal.
 """
 from __future__ import annotations
 
