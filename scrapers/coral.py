@@ -64,9 +64,10 @@ comments lost their parent, decides whether known comments vanishing is believab
 Not confirmed (no live Coral answer was available offline): the exact field
 set of the compiled persisted queries (the fixtures follow the fragments
 above, with the `cursor`, `pageInfo` and `__typename` Relay adds to a
-connection), `.coral-allComments` as the stream's ready mark in a live page
-(the class list in client/.../stream/classes.ts names it), and how long a
-live stream takes to settle. Known limits: a stream that opens on its
+connection), `#comments-allComments-log` as the stream's ready mark in a live
+page (AllCommentsTabContainer.tsx renders it once the comments' answer is in,
+inside the "All Comments" tab pane `.coral-allComments`), and how long a live
+stream takes to settle. Known limits: a stream that opens on its
 "Featured" tab (Coral does when a story has featured comments) never asks for
 all comments, and replies deeper than Coral nests them (a "Read more of this
 conversation" link) are not loaded: both leave the capture failed or
@@ -91,6 +92,8 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 # Coral nests replies a handful of levels deep; anything far deeper is hostile.
 MAX_NESTING = 32
 MAX_ERROR_TEXT = 200
+# Rendered once the comments' answer is in (the tab pane itself shows earlier, with a spinner).
+READY_SELECTOR = "#comments-allComments-log"
 MORE_SELECTOR = "#comments-loadAll, #comments-loadMore, .coral-replyList-showAllButton"
 
 
@@ -157,7 +160,7 @@ class CoralAdapter(Adapter):
     fetch_mode = "browser"
 
     def browser_plan(self, thread_url: str) -> BrowserPlan:
-        return BrowserPlan(url=thread_url, ready_selector=".coral-allComments",
+        return BrowserPlan(url=thread_url, ready_selector=READY_SELECTOR,
                            more_selector=MORE_SELECTOR, max_clicks=50)
 
     def reads_response(self, page: Page) -> bool:

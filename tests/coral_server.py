@@ -14,7 +14,8 @@ page loads `/assets/js/embed.js` from the Coral origin (tests/fixtures/coral/
 embed.js, a minimal stand-in for Coral's embed): it POSTs persisted-query ids
 to `/api/graphql` on the Coral origin (with CORS, as Coral does), renders the
 comments, and offers "Load More" and "Show All Replies" buttons that ask for
-the next page by cursor. The GraphQL answers follow Coral's shapes and rules
+the next page by cursor (`first_answer_delay` holds the first page back, as a
+slow Coral does). The GraphQL answers follow Coral's shapes and rules
 (see scrapers/coral.py): newest top-level comments first, `page_size` at a
 time, replies oldest first, `reply_page` nested per comment, two levels deep;
 rejected comments leave every list and `totalPublished`; deleting an account
@@ -28,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ class CoralServer:
 
     def __init__(self, page_size: int = 2, reply_page: int = 1) -> None:
         self.page_size, self.reply_page = page_size, reply_page
+        self.first_answer_delay = 0.0      # seconds before the first page of comments answers
         self.stories: dict[str, tuple[str, str, str]] = {}     # url -> (story id, path, title)
         self.comments: dict[str, Comment] = {}
         self.lock = threading.Lock()
@@ -224,6 +227,8 @@ class CoralServer:
             else:   # Coral's GET form of a persisted query: id and variables as parameters
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 payload = {"id": query.get("id"), "variables": json.loads(query.get("variables", "{}"))}
+            if payload.get("id") == FIRST_QUERY:
+                time.sleep(self.first_answer_delay)
             with self.lock:
                 answer = self._execute(payload.get("id"), payload.get("variables") or {})
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

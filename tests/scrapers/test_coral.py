@@ -307,7 +307,7 @@ def test_the_browser_plan_and_the_registry() -> None:
     assert ADAPTERS["coral"] is CoralAdapter and adapter.fetch_mode == "browser"
     plan = adapter.browser_plan("https://news.example.com/2026/12/story/")
     assert plan.url == "https://news.example.com/2026/12/story/"
-    assert plan.ready_selector == ".coral-allComments" and plan.more_selector == MORE_SELECTOR
+    assert plan.ready_selector == "#comments-allComments-log" and plan.more_selector == MORE_SELECTOR
     assert 0 < plan.max_clicks <= 100
     with pytest.raises(ValueError, match="coral: this adapter takes no options"):
         CoralAdapter.validate_options({"x": 1})
