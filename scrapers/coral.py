@@ -35,7 +35,11 @@ Sources (read in github.com/coralproject/talk at 9.11.8, July 2026):
   carries no request), so it recognises answers by their shape, whatever the method.
 - server/.../models/comment/constants.ts, counts/counts.ts, resolvers/
   CommentCounts.ts: `totalPublished` is the story's count of comments whose
-  status is NONE or APPROVED, replies at every depth included.
+  status is NONE or APPROVED, replies at every depth included (stacks/helpers/
+  updateAllCommentCounts.ts counts every comment's status change). Coral's
+  tracker confirms the consequence: issue #4749 (9.5.3) found the count
+  including approved replies under a rejected comment, and PR #4757's
+  `totalPublishedAndVisible` fixing it was reverted (55dbac6a2d, March 2025).
 - graph/loaders/Comments.ts, models/comment/comment.ts, data/cache/
   commentCache.ts: the story's connection lists published top-level comments,
   `replies` published direct replies; a rejected comment leaves both, and so
