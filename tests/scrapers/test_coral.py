@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 import pytest
 
@@ -387,3 +389,20 @@ def test_a_loopback_rejection_and_account_deletion(coral: CoralServer) -> None:
     # Ann's comment lost its last reply, but a deleted account's comment keeps its status.
     assert view.recognised and {r.key for r in view.comments} == {ann}
     assert by_key[ann].tombstone and view.claimed_count == 2, "Dee's hidden reply is still counted"
+
+
+def test_a_loopback_persisted_query_as_a_get_reads_like_the_post(coral: CoralServer) -> None:
+    """Coral's client sends an anonymous reader's persisted queries as GETs, their id and
+    variables in the URL: the adapter reads the answer the same way."""
+    url = coral.story("/2026/12/get/", "Get")
+    coral.post(url, "Ann", "<p>By GET</p>")
+    query = urlencode({"query": "", "id": FIRST_QUERY, "variables": json.dumps({"storyURL": url})})
+    get_url = f"{coral.coral_url}/api/graphql?{query}"
+    with urlopen(get_url, timeout=10) as answer:
+        body = answer.read()
+    assert json.loads(body) == coral.graphql(FIRST_QUERY, {"storyURL": url})
+    adapter = CoralAdapter()
+    page = _page(body, url=get_url)
+    assert adapter.reads_response(page)
+    view = adapter.combine([adapter.parse(page)])
+    assert view.recognised and [r.text for r in view.comments] == ["By GET"]
