@@ -250,7 +250,8 @@ class CoralAdapter(Adapter):
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise _Unreadable(f"comment {record.key} has no replyCount")
             out.comments.append(record)
-            out.reply_counts.setdefault(record.key, count)
+            if out.reply_counts.setdefault(record.key, count) != count:
+                raise _Unreadable(f"comment {record.key} is listed twice with different reply counts")
             if node.get("replies") is not None:
                 self._walk(node["replies"], record.key, depth + 1, out)
 
@@ -286,7 +287,7 @@ class CoralAdapter(Adapter):
     def join(self, results: Sequence[PageResult]) -> ThreadView:
         problem = _incomplete(results)
         if problem:
-            return ThreadView(recognised=False, reason=problem, comments=[], coverage="none")
+            return _unrecognised(problem)
         pages = [r for r in results if isinstance(r, CoralPage)]
         stories = [p for p in pages if p.story_id is not None]
         merged: dict[str, CommentRecord] = {}
