@@ -222,6 +222,16 @@ def test_what_is_not_a_coral_answer_is_unrecognised(body: bytes, status: int, re
     assert not result.recognised and reason in result.reason
 
 
+def test_one_answer_listing_a_comment_twice_with_different_counts_is_unrecognised() -> None:
+    doc = _data("story_first")
+    edges = doc["data"]["story"]["comments"]["edges"]
+    edges.append(copy.deepcopy(edges[0]))
+    edges[-1]["node"]["replyCount"] = 5
+    result = CoralAdapter().parse(_page(doc))
+    assert not result.recognised
+    assert result.reason == f"comment {R1} is listed twice with different reply counts"
+
+
 def test_replies_nested_without_end_are_refused() -> None:
     node: dict[str, Any] = {"edges": [], "pageInfo": {"hasNextPage": False}}
     for depth in range(200):
