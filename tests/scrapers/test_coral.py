@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -416,3 +417,26 @@ def test_a_loopback_persisted_query_as_a_get_reads_like_the_post(coral: CoralSer
     assert adapter.reads_response(page)
     view = adapter.combine([adapter.parse(page)])
     assert view.recognised and [r.text for r in view.comments] == ["By GET"]
+
+
+def test_the_loopback_answers_in_the_fixtures_shapes(coral: CoralServer) -> None:
+    """Every field the loopback Coral sends is one the Coral-shaped fixtures have, at the same place
+    in some answer."""
+    def fields(value: Any, path: str = "") -> set[str]:
+        if isinstance(value, dict):
+            return {f"{path}.{k}" for k in value} | {f for k, v in value.items() for f in fields(v, f"{path}.{k}")}
+        if isinstance(value, list):
+            return {f for item in value for f in fields(item, path + "[]")}
+        return set()
+
+    url = coral.story("/2026/12/shapes/", "Shapes")
+    ann = coral.post(url, "Ann", "<p>One</p>")
+    coral.post(url, "Bob", "<p>Two</p>", parent=ann)
+    first = coral.graphql(FIRST_QUERY, {"storyURL": url})
+    answers = [first, coral.graphql(MORE_QUERY, {"storyID": first["data"]["story"]["id"], "count": 2}),
+               coral.graphql(REPLIES_QUERY, {"commentID": ann, "count": 9})]
+    def shapes(docs: list[Any]) -> set[str]:
+        # A comment's fields are compared wherever the comment is listed.
+        return {re.sub(r"^.*edges\[\]\.node", "node", f) for doc in docs for f in fields(doc)}
+
+    assert shapes(answers) <= shapes([_data(n) for n in ("story_first", "story_more", "replies_more")])
