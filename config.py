@@ -36,6 +36,12 @@ def _optional(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def _names(value: str | frozenset[str]) -> frozenset[str]:
+    if isinstance(value, frozenset):
+        return value
+    return frozenset(word.strip().lower() for word in value.replace(",", " ").split())
+
+
 def _duration(value: str | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else parse_duration(value)
 
@@ -110,6 +116,11 @@ SETTINGS: dict[str, tuple[str, str, Any, str]] = {
                            "Most clicks on a \"load more\" button in one browser capture."),
     "BROWSER_MAX_REQUESTS": ("ARCHIVE_BROWSER_MAX_REQUESTS", "300", int,
                              "Most requests one browser capture sends; the page's further requests fail."),
+    "BROWSER_SKIP": ("ARCHIVE_BROWSER_SKIP", "image,media,font", _names,
+                     "Kinds of request a browser capture never sends (each would wait its host's turn)."),
+    "DISQUS_API_KEY": ("ARCHIVE_DISQUS_API_KEY", "", str,
+                       "Public key for Disqus's API, which the disqus adapter needs to read a thread "
+                       "longer than its embed page shows; a watch's option api_key overrides it."),
 }
 
 

@@ -23,6 +23,10 @@ from archive.store.blobs import S3_URL
 from config import SETTINGS, Config
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps")
+# Kinds of request (Playwright's resource types) a browser capture may leave
+# out: none of them carries comments. Documents, scripts and the page's own
+# fetches always go.
+SKIPPABLE_REQUESTS = frozenset({"image", "media", "font", "stylesheet", "texttrack", "manifest"})
 
 
 class SettingsError(ArchiveError):
@@ -61,11 +65,15 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "BROKER_VISIBILITY_TIMEOUT": _seconds(1, inclusive=True),
     "DISPATCH_SECONDS": _seconds(0, inclusive=False),
     "HEARTBEAT_SECONDS": _seconds(0, inclusive=False),
+    "DISQUS_API_KEY": ("empty or a Disqus public API key (letters, digits, - and _)",
+                       lambda v: bool(re.fullmatch(r"[A-Za-z0-9_-]{0,128}", v))),
     "BLOB_URL": ("empty (the data folder) or s3://BUCKET[/PREFIX]", lambda v: not v or bool(S3_URL.match(v))),
     "BROWSER": ("the path of a Chromium executable", lambda v: bool(v.strip())),
     "BROWSER_SECONDS": _seconds(5, inclusive=True),
     "BROWSER_MAX_CLICKS": _at_least(0),
     "BROWSER_MAX_REQUESTS": _at_least(1),
+    "BROWSER_SKIP": (f"empty or a comma-separated list of {', '.join(sorted(SKIPPABLE_REQUESTS))}",
+                     lambda v: v <= SKIPPABLE_REQUESTS),
 }
 
 
@@ -103,6 +111,8 @@ class Settings:
     browser_seconds: float
     browser_max_clicks: int
     browser_max_requests: int
+    browser_skip: frozenset[str]
+    disqus_api_key: str
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:

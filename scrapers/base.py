@@ -8,10 +8,13 @@ into one `ThreadView` of the whole thread.
 
 A capture of one thread goes:
 
+    adapter.configure(watch.options)                  # options validate_options accepted
     urls = [adapter.first_url(thread_url)]
     for each url: result = adapter.parse(page)        # a PageResult
                   urls += result.follow               # more pages of this thread
     view = adapter.combine(results)                   # a ThreadView
+    for each comment the verdict has just missed:     # a hint, never a verdict
+        adapter.follow_ups(...) -> fetched -> adapter.read_follow_up(status, body)
 
 Adapters implement `read` and, when the default does not suit, `join`; the
 pipeline calls `parse` and `combine`, which never raise.
@@ -131,6 +134,10 @@ class Adapter(ABC):
     # (archive/capture/follow.py decides, for captures and previews alike).
     follow_hosts: ClassVar[frozenset[str]] = frozenset()
     fetch_mode: ClassVar[FetchMode] = "http"
+    # Options the archive's settings supply when a watch leaves them out: option
+    # name -> field of archive.settings.Settings (adapters never import the settings;
+    # scrapers/__init__.py `get_adapter` fills these in from what the core hands it).
+    setting_options: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -138,6 +145,13 @@ class Adapter(ABC):
         The default takes none."""
         if options:
             raise ValueError(f"{cls.name}: this adapter takes no options")
+        return None
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Take a watch's options (`get_adapter` passes them when there are any). Never raises:
+        the core builds adapters where it cannot stop for an error, so options this
+        adapter cannot use make every page unrecognised, with the reason. The default
+        takes none and ignores them: `validate_options` refuses them before a watch is stored."""
         return None
 
     def first_url(self, thread_url: str) -> str:

@@ -17,10 +17,11 @@ checked by the operator preview before the watch is stored):
     count        an element whose first number is the page's own comment count
     tombstone    marks an item as the platform's "comment deleted" placeholder
 
-Options reach the adapter through `configure(options)` (the registry builds
-adapters without arguments; archive/capture/pipeline.py calls `configure` with
-`Watch.options`). Without a stable id, comments are keyed by
-`fingerprint_key`. `detect` is 0: this adapter is only used when chosen.
+`validate_options` checks them wherever a watch is stored (operator form,
+CSV, preview); they reach the adapter through `configure(options)`, which
+`scrapers.get_adapter` calls with `Watch.options`. Without a stable id,
+comments are keyed by `fingerprint_key`. `detect` is 0: this adapter is only
+used when chosen.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body, fingerprint_key
+from scrapers.text import html_to_text
 
 REQUIRED = ("area", "item", "body")
 SELECTORS = REQUIRED + ("author", "time", "next", "count", "tombstone")
@@ -43,10 +45,6 @@ KNOWN = SELECTORS + ATTRIBUTES + ("id_pattern",)
 MAX_OPTION_CHARS = 500
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 _NUMBER = re.compile(r"\d[\d,.\u00a0 ]*")
-_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# Code and embedded media are not part of what a reader reads.
-_NOT_TEXT = "script, style, template, noscript, iframe, object, svg, math, textarea"
-_BLOCK_END = re.compile(r"</(p|div|blockquote|li|h[1-6]|pre)\s*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -104,17 +102,6 @@ def parse_options(raw: object) -> CssOptions:
     return CssOptions(**values)
 
 
-def html_to_text(fragment: str) -> str:
-    """A comment's HTML as plain text: paragraphs kept, spaces collapsed."""
-    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _BREAK.sub("\n", fragment))
-    tree = LexborHTMLParser(f"<body>{marked}</body>")
-    for node in tree.css(_NOT_TEXT):
-        node.decompose()
-    raw = tree.body.text(separator="") if tree.body is not None else ""
-    lines = [" ".join(line.split()) for line in raw.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def first_number(text: str) -> int | None:
     match = _NUMBER.search(text)
     if not match:
@@ -140,6 +127,12 @@ class GenericCssAdapter(Adapter):
     def __init__(self, options: CssOptions | None = None) -> None:
         self.options = options
         self.problem = "" if options else "generic-css has no selectors: set the watch's options"
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The selectors, checked and stripped; ValueError (one line) naming what is wrong."""
+        checked = parse_options(options if options is not None else {})
+        return {name: value for name, value in dataclasses.asdict(checked).items() if value is not None}
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Take the watch's options; bad ones make every page unrecognised, never an exception."""

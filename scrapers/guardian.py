@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView, decode_body
-from scrapers.generic_css import html_to_text
+from scrapers.text import html_to_text
 
 API_HOST = "discussion.theguardian.com"
 API = f"https://{API_HOST}/discussion-api"

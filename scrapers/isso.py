@@ -48,6 +48,8 @@ ROOT_KEYS = frozenset({"id", "total_replies", "hidden_replies", "replies"})
 
 def parse_options(options: Mapping[str, Any]) -> tuple[str, str | None]:
     """The Isso server's base URL (ending in "/") and the thread uri, if given; ValueError otherwise."""
+    if not isinstance(options, Mapping):
+        raise ValueError("isso: options must be a JSON object")
     unknown = sorted(set(options) - {"isso", "uri"})
     if unknown:
         raise ValueError(f"isso: unknown option(s) {', '.join(unknown)} (known: isso, uri)")
@@ -56,7 +58,7 @@ def parse_options(options: Mapping[str, Any]) -> tuple[str, str | None]:
         raise ValueError('isso: the option "isso" (the Isso server\'s URL) is required')
     parts = urlsplit(server.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"isso: {server!r} is not an http(s) server URL without query or fragment")
+        raise ValueError(f"isso: {server[:200]!r} is not an http(s) server URL without query or fragment")
     uri = options.get("uri")
     if uri is not None and (not isinstance(uri, str) or not uri.startswith("/")
                             or len(uri) > MAX_URI_LENGTH):
@@ -93,6 +95,15 @@ class IssoAdapter(Adapter):
         self.uri: str | None = None
         self.problem = ""
 
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The server (ending in "/") and the uri, if given; None when there are none (a watch
+        on an Isso API answer needs none); ValueError (one line) naming what is wrong."""
+        if not options:
+            return None
+        server, uri = parse_options(options)
+        return {"isso": server} if uri is None else {"isso": server, "uri": uri}
+
     def configure(self, options: Mapping[str, Any]) -> None:
         """Take the watch's options; bad ones make every page unrecognised, never an exception
         (as generic-css does: the core builds adapters in places that do not expect one)."""
@@ -107,10 +118,8 @@ class IssoAdapter(Adapter):
         return thread_api_url(self.server, self.uri or urlsplit(thread_url).path or "/")
 
     def detect(self, page: Page) -> int:
-        try:
-            return 90 if is_answer(load_answer(page)) and "config" in json.loads(page.body) else 0
-        except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
-            return 0
+        # Hostile bytes may raise here: `score` turns that into 0.
+        return 90 if is_answer(load_answer(page)) and "config" in json.loads(page.body) else 0
 
     def read(self, page: Page) -> PageResult:
         if self.problem:

@@ -42,6 +42,7 @@ MAX_CLICKS = 50
 @dataclass
 class IssoAnswer(PageResult):
     """One answer of Isso's thread API, with the counts `join` checks."""
+    uri: str = ""                      # the thread asked about
     parent: str | None = None          # whose replies it lists; None: top-level comments
     offset: int = 0
     total: int = 0                     # its total_replies
@@ -58,11 +59,13 @@ def _count(value: Any, what: str) -> int:
     return value
 
 
-def _offset(url: str) -> int:
-    values = parse_qs(urlsplit(url).query).get("offset", ["0"])
-    if len(values) != 1 or not values[0].isdigit():
-        raise ValueError("the request's offset is not a number")
-    return int(values[0])
+def _asked(url: str) -> tuple[str, int]:
+    """The thread uri and the offset a widget's request asked for."""
+    query = parse_qs(urlsplit(url).query)
+    uris, offsets = query.get("uri", []), query.get("offset", ["0"])
+    if len(uris) != 1 or len(offsets) != 1 or not offsets[0].isdigit():
+        raise ValueError("the request names no single thread uri and offset")
+    return uris[0], int(offsets[0])
 
 
 class IssoBrowserAdapter(Adapter):
@@ -91,8 +94,9 @@ class IssoBrowserAdapter(Adapter):
         parent = data["id"]
         if parent is not None and (not isinstance(parent, int) or isinstance(parent, bool)):
             return PageResult(recognised=False, reason="Isso's answer names no valid parent")
-        answer = IssoAnswer(recognised=True, parent=None if parent is None else str(parent),
-                            offset=_offset(page.url), total=_count(data["total_replies"], "total_replies"),
+        uri, offset = _asked(page.url)
+        answer = IssoAnswer(recognised=True, uri=uri, parent=None if parent is None else str(parent),
+                            offset=offset, total=_count(data["total_replies"], "total_replies"),
                             hidden=_count(data["hidden_replies"], "hidden_replies"))
         for index, item in enumerate(data["replies"]):
             record = comment_record(item, answer.parent, 0)
@@ -134,6 +138,8 @@ def _read_nested(item: dict[str, Any], record: CommentRecord, answer: IssoAnswer
 
 def _incomplete(answers: list[IssoAnswer]) -> str:
     """Why these answers are not the whole thread, or "" when Isso's counts say they are."""
+    if len({a.uri for a in answers}) > 1:
+        return "the widget asked Isso about more than one thread"
     roots = [a for a in answers if a.parent is None]
     if not any(a.offset == 0 for a in roots):
         return "the widget's first answer (the top-level comments) was not received"

@@ -1,10 +1,22 @@
 """Text and date rules shared by the adapters: a comment body's HTML as a reader sees it.
 
-All three must agree on a comment's text, or a comment read one way and then
-another would look edited. `fragment_text` is the rule: the plain text of a
-comment body's HTML as a reader sees it. `children_text` and `nodes_text` read
-the same text off the nodes of a page already parsed, which saves parsing every
-body a second time.
+Two rules, each kept byte for byte: a comment's stored text is compared with
+its next capture's, so a rule that changed would make every comment read by it
+look edited.
+
+- `fragment_text` (WordPress page, REST API and feed; Isso): one line per
+  block, blank lines dropped, <script>/<style>/<noscript>/<template>/<iframe>
+  removed. The three WordPress adapters must agree on a comment's text, or a
+  comment read one way and then another would look edited; `children_text`
+  and `nodes_text` read the same text off the nodes of a page already parsed,
+  which saves parsing every body a second time.
+- `html_to_text` (generic-css; the Guardian): paragraphs kept apart by a
+  blank line, runs of blank lines cut to one, and embedded media (svg, math,
+  object, textarea) removed too.
+
+They stay distinct because comments already stored were read with them: a
+new adapter picks the rule whose output suits its platform's markup, and
+neither may change.
 """
 from __future__ import annotations
 
@@ -31,6 +43,10 @@ ROUND_TRIP_TAGS = frozenset((
 TEXT_DATE_FORMATS = ("%B %d %Y %I:%M %p", "%B %d %Y %H:%M", "%d %B %Y %I:%M %p", "%d %B %Y %H:%M",
                      "%b %d %Y %I:%M %p", "%d %b %Y %H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M",
                      "%B %d %Y", "%d %B %Y", "%Y-%m-%d", "%d/%m/%Y")
+# html_to_text's rule: line breaks, block ends, and what is not part of what a reader reads.
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_BLOCK_END = re.compile(r"</(p|div|blockquote|li|h[1-6]|pre)\s*>", re.IGNORECASE)
+_NOT_TEXT = "script, style, template, noscript, iframe, object, svg, math, textarea"
 
 
 def fragment_text(html: str) -> str:
@@ -45,6 +61,17 @@ def fragment_text(html: str) -> str:
     for node in body.css(", ".join(BLOCK_TAGS)):
         node.insert_after("\n")
     return _lines(body.text(deep=True, separator=""))
+
+
+def html_to_text(fragment: str) -> str:
+    """A comment's HTML as plain text: paragraphs kept, spaces collapsed."""
+    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _BREAK.sub("\n", fragment))
+    tree = LexborHTMLParser(f"<body>{marked}</body>")
+    for node in tree.css(_NOT_TEXT):
+        node.decompose()
+    raw = tree.body.text(separator="") if tree.body is not None else ""
+    lines = [" ".join(line.split()) for line in raw.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def children_text(parent: LexborNode) -> str | None:

@@ -1,6 +1,7 @@
 """A browser capture's evidence beyond its responses: request bodies, the final DOM and
 the screenshot, kept as blobs, chained into the capture's hash, exported to WARC,
-checked by `verify`, shown on the capture page and withheld like every other blob.
+checked by `verify`, shown on the capture page and withheld like every other blob;
+and the operator preview of a browser watch, which never starts a browser.
 
 The capture is written the way archive/capture/browser_capture.py writes one
 (the full capture through a real browser is tests/test_end_to_end_isso_browser.py).
@@ -16,12 +17,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from archive.capture.fetch.fetcher import Fetcher
+from archive.capture.preview import preview_url
 from archive.context import archive_context
 from archive.operators.redaction import set_redacted
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Comment, CommentVersion, Exchange, Site, Thread
 from tests.context_support import blob_file
+from tests.local_server import LocalServer
 from tests.operator_support import logged_in
 from tests.test_warc_verify import read_warc
 
@@ -50,8 +54,8 @@ def browser_capture(app: Flask) -> int:
         comment = Comment(thread=thread, key="1", author="Ann")
         comment.versions.append(CommentVersion(seq=1, text=f"{SECRET} hello", text_sha256="x"))
         session.add(comment)
-        for body in (ARTICLE, ANSWER, POSTED, COUNTED, DOM, SCREENSHOT):
-            store.put(session, body)
+        for kept in (ARTICLE, ANSWER, POSTED, COUNTED, DOM, SCREENSHOT):
+            store.put(session, kept)
         capture = Capture(thread=thread, started_at=T0, finished_at=T0 + timedelta(seconds=4), outcome="good",
                           coverage="complete", fetch_mode="browser", dom_sha256=_sha(DOM),
                           screenshot_sha256=_sha(SCREENSHOT))
@@ -120,6 +124,9 @@ def test_capture_page_shows_the_browser_evidence_served_safely(app: Flask, brows
     assert "in a headless browser" in page
     assert f"/blobs/{_sha(DOM)}" in page and f"/blobs/{_sha(POSTED)}" in page
     assert f'src="/captures/{browser_capture}/screenshot"' in page
+    with get_db(app).read_session() as session:
+        thread_id = session.get_one(Capture, browser_capture).thread_id
+    assert "in a browser" in client.get(f"/threads/{thread_id}/captures").get_data(as_text=True)
     image = client.get(f"/captures/{browser_capture}/screenshot")
     assert image.status_code == 200 and image.data == SCREENSHOT
     assert image.headers["Content-Type"] == "image/png" and image.headers["X-Content-Type-Options"] == "nosniff"
@@ -158,3 +165,12 @@ def test_a_redaction_withholds_the_dom_the_screenshot_and_the_request_bodies(
     assert shot.status_code == 200 and shot.data == SCREENSHOT
     assert "no-store" in shot.headers["Cache-Control"]
     assert SECRET.encode() in operator.get(f"/blobs/{_sha(DOM)}").data
+
+
+def test_the_operator_preview_never_starts_a_browser(local_server: LocalServer) -> None:
+    local_server.route("/a/", "<html><section id='isso-thread'></section></html>")
+    with Fetcher(user_agent="ArchiveTestBot/1.0", min_host_delay=0.0, timeout=5.0, max_bytes=100_000,
+                 retries=0, allow_private=True) as fetcher:
+        preview = preview_url(local_server.url("/a/"), fetcher, allow_private=True, adapter_name="isso-browser")
+    assert preview.status == 200 and preview.found == 0
+    assert any("only in a browser capture" in problem for problem in preview.problems), preview.problems

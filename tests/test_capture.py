@@ -18,6 +18,8 @@ from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.evidence import capture_record_hash
 from archive.store.models import Capture, Comment, Event, Watch
+from scrapers.base import FollowUp
+from scrapers.wordpress.page import WordPressAdapter
 from tests.context_support import with_settings
 from tests.local_server import LocalServer
 from tests.wordpress_markup import C, wp_page
@@ -117,6 +119,25 @@ def test_rest_checks_after_a_mass_removal_are_capped(app, site):
     checks = [r.path for r in site.server.requests if r.path.startswith("/wp-json/wp/v2/comments/")]
     # Each missing comment is asked about once, until the cap: the site never sees a flood.
     assert len(checks) == len(set(checks)) == MAX_API_CHECKS
+
+
+def test_follow_ups_reach_only_hosts_a_capture_may_follow(app, site, monkeypatch):
+    # The same server under another host name stands in for a host the adapter
+    # was talked into asking (keys and URLs come from hostile pages).
+    own, foreign = site.server.url("/check/3"), site.server.url("/check/3", host="localhost")
+    monkeypatch.setattr(WordPressAdapter, "follow_ups", lambda self, url, keys: [
+        FollowUp(key, link) for key in keys for link in (foreign, own)])
+    site.server.route("/check/3", "held", status=401)
+    site.serve()
+    site.capture()
+    site.serve([c for c in SEED if c.id != 3])
+    assert site.capture().outcome == "good"
+    asked = [r for r in site.server.requests if r.path == "/check/3"]
+    assert len(asked) == 1 and asked[0].header("host") == own.split("/")[2]
+    with get_db(app).read_session() as session:
+        checks = session.scalars(select(Event).where(Event.kind == "api-check")).all()
+        assert [c.details for c in checks] == [
+            {"url": own, "http_status": 401, "meaning": "exists but hidden"}]
 
 
 @pytest.mark.parametrize("status", [500, 503, 429, 403])

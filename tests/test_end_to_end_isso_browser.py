@@ -23,6 +23,8 @@ from flask import Flask
 
 from archive.capture.fetch.browser import browser_problem
 from archive.context import archive_context
+from archive.store.db import get_db
+from archive.store.models import Capture, Exchange
 from tests.conftest import ArchiveRunner
 from tests.context_support import with_settings
 from tests.isso_server import IN_CI, IssoServer, running
@@ -108,10 +110,10 @@ def test_isso_widget_through_the_browser(browser_app: Flask, widget_isso: IssoSe
     check_first(runner, key)
     assert not _chromium_left(data_dir)
 
-    # Load-more links left unclicked: the widget showed part of the thread, which proves nothing.
-    with_settings(browser_app, browser_max_clicks=0)
+    # One click allowed, two load-more links: the widget showed part of the thread, which proves nothing.
+    with_settings(browser_app, browser_max_clicks=1)
     partial = capture(runner, url)
-    assert "[suspect]" in partial and "loaded" in partial, partial
+    assert "[suspect]" in partial and "loaded" in partial and "still showed" in partial, partial
     assert set(statuses(runner).values()) == {"visible"}
     with_settings(browser_app, browser_max_clicks=20)
 
@@ -159,9 +161,6 @@ def _check_warc(runner: ArchiveRunner, target: Path, isso: IssoServer) -> None:
 
 
 def _check_capture_page(app: Flask) -> None:
-    from archive.store.db import get_db
-    from archive.store.models import Capture
-
     with get_db(app).read_session() as session:
         good = [c.id for c in session.query(Capture).filter(Capture.outcome == "good",
                                                             Capture.screenshot_sha256.is_not(None))]
@@ -171,3 +170,33 @@ def _check_capture_page(app: Flask) -> None:
     assert "in a headless browser" in page and f"/captures/{good[-1]}/screenshot" in page
     shot = client.get(f"/captures/{good[-1]}/screenshot")
     assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/png"
+
+
+def test_only_the_article_and_the_widgets_answers_decide(browser_app: Flask, widget_isso: IssoServer,
+                                                         site: LocalServer, tmp_path: Path) -> None:
+    """A refused script decides nothing; a page whose widget never asked is suspect; a missing article is gone."""
+    runner = ArchiveRunner(browser_app)
+    site.robots("User-agent: *\nDisallow: /private/\n")
+    uri = f"/2026/12/pictured-{uuid.uuid4().hex[:8]}/"
+    site.route(uri, ARTICLE.format(isso=widget_isso.base_url).replace(
+        "</article>", '<script src="/private/track.js"></script></article>'))
+    seed(widget_isso, uri)
+    url = site.url(uri)
+    watch(runner, tmp_path, url, "isso-browser", None)
+    assert "[good]" in capture(runner, url)
+    with get_db(browser_app).read_session() as session:
+        refused = session.query(Exchange).filter(Exchange.url == site.url("/private/track.js")).one()
+        assert refused.status is None and refused.error and "robots.txt" in refused.error
+    assert site.count("/private/track.js") == 0, "refused by the fetcher, never sent"
+
+    # Comments already on the page (a copy, a cache) but no request to Isso: proves nothing.
+    static = f"/2026/12/static-{uuid.uuid4().hex[:8]}/"
+    site.route(static, '<html><section id="isso-thread"><div class="isso-comment">Hi</div></section></html>')
+    watch(runner, tmp_path, site.url(static), "isso-browser", None)
+    quiet = capture(runner, site.url(static))
+    assert "[suspect]" in quiet and "no request the adapter reads" in quiet, quiet
+
+    with_settings(browser_app, browser_seconds=DOWN_SECONDS)
+    missing = f"/2026/12/missing-{uuid.uuid4().hex[:8]}/"
+    watch(runner, tmp_path, site.url(missing), "isso-browser", None)
+    assert "[gone]" in capture(runner, site.url(missing))

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -477,3 +478,69 @@ def test_from_settings() -> None:
             fetcher.timeout, fetcher.allow_private, fetcher.robots_token) == (
         "ConfigBot/2", 3.5, 4, 1234, 9.0, False, "ConfigBot")
     fetcher.close()
+
+
+def test_post_sends_its_body_and_reports_it(local_server: LocalServer, make_fetcher) -> None:
+    local_server.route("/graphql", '{"data": 1}', content_type="application/json")
+    query = b'{"query": "{ comments }"}'
+    result = make_fetcher().fetch(local_server.url("/graphql"), method="POST", body=query,
+                                  content_type="application/json", accept="application/json")
+    assert result.ok and result.body == b'{"data": 1}'
+    assert result.method == "POST" and result.request_body == query
+    arrived = local_server.last("/graphql")
+    assert arrived.method == "POST" and arrived.body == query
+    assert arrived.header("content-type") == "application/json"
+    assert arrived.header("accept") == "application/json"
+
+
+def test_a_get_reports_no_body(local_server: LocalServer, make_fetcher) -> None:
+    local_server.route("/a", "x")
+    result = make_fetcher().fetch(local_server.url("/a"), body=b"ignored", content_type="text/plain")
+    assert result.ok and result.method == "GET" and result.request_body is None
+    arrived = local_server.last("/a")
+    assert arrived.method == "GET" and arrived.header("content-type") is None
+
+
+def test_post_is_never_retried(local_server: LocalServer, make_fetcher) -> None:
+    local_server.route("/vote", "busy", status=503)
+    result = make_fetcher(retries=3).fetch(local_server.url("/vote"), method="POST", body=b"up")
+    assert result.status == 503 and local_server.count("/vote") == 1
+
+
+@pytest.mark.parametrize(("status", "method", "body"), [
+    (303, "GET", b""), (302, "GET", b""), (301, "GET", b""), (307, "POST", b"q=1"), (308, "POST", b"q=1")])
+def test_post_redirects_as_browsers_do(local_server: LocalServer, make_fetcher, status: int, method: str,
+                                       body: bytes) -> None:
+    local_server.redirect("/form", "/answer", status=status)
+    local_server.route("/answer", "done")
+    result = make_fetcher().fetch(local_server.url("/form"), method="POST", body=b"q=1",
+                                  content_type="application/x-www-form-urlencoded")
+    assert result.ok and result.final_url == local_server.url("/answer")
+    assert result.method == "POST" and result.redirects == [{"url": local_server.url("/form"), "status": status}]
+    arrived = local_server.last("/answer")
+    assert (arrived.method, arrived.body) == (method, body)
+    assert (arrived.header("content-type") is not None) == (method == "POST")
+
+
+def test_robots_txt_binds_a_post_too(local_server: LocalServer, make_fetcher) -> None:
+    local_server.robots("User-agent: *\nDisallow: /api/\n")
+    result = make_fetcher().fetch(local_server.url("/api/graphql"), method="POST", body=b"{}")
+    assert result.robots_disallowed and result.method == "POST" and result.request_body == b"{}"
+    assert local_server.count("/api/graphql") == 0
+
+
+def test_other_methods_are_refused(make_fetcher) -> None:
+    with pytest.raises(ValueError, match="the fetcher sends GET and POST only, not 'PUT'"):
+        make_fetcher().fetch("http://127.0.0.1:9/x", method="PUT")
+
+
+def test_nothing_is_sent_after_send_by(local_server: LocalServer, make_fetcher) -> None:
+    local_server.route("/a", "x")
+    fetcher = make_fetcher(min_host_delay=30.0)
+    assert fetcher.fetch(local_server.url("/a"), send_by=time.monotonic() + 60).ok
+    # The host's next turn is 30 s away, after this fetch's last moment.
+    waiting = fetcher.fetch(local_server.url("/a"), send_by=time.monotonic() + 2)
+    assert waiting.error == "127.0.0.1's next free turn comes after this capture's deadline: nothing was sent"
+    gone = make_fetcher().fetch(local_server.url("/a"), send_by=time.monotonic() - 1)
+    assert gone.error == "this capture's deadline has passed: nothing was sent"
+    assert local_server.count("/a") == 1 and local_server.count("/robots.txt") == 1

@@ -49,3 +49,24 @@ def test_importing_the_rules_loads_no_database_web_or_network_library() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_core_names_no_adapter() -> None:
+    """The core reaches platforms only through the adapter contract (scrapers/base.py):
+    no code or template outside scrapers/ (and the demo, which names its own watches'
+    adapters) compares with, or branches on, a registered adapter's name."""
+    from scrapers import ADAPTERS
+
+    names = set(ADAPTERS)
+    found = []
+    for path in sorted((ROOT / "archive").rglob("*.py")):
+        if (ROOT / "archive" / "demo") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        text = path.read_text()
+        found += [f"{path.relative_to(ROOT)}: {quote}{name}{quote}"
+                  for name in names for quote in "'\"" if f"{quote}{name}{quote}" in text]
+    assert found == []

@@ -63,6 +63,19 @@ def test_every_bad_row_is_reported_with_its_line_number() -> None:
     assert [r.line for r in rows] == [2]
 
 
+def test_options_are_checked_by_the_rows_adapter() -> None:
+    text = ("url,adapter,options\n"
+            'https://example.org/a/,isso,"{""isso"": ""https://comments.example.org""}"\n'
+            'https://example.org/b/,wordpress,"{""isso"": ""https://comments.example.org/""}"\n'
+            'https://example.org/c/,,"{""isso"": ""https://comments.example.org/""}"\n'
+            'https://example.org/d/,isso,"{""nonsense"": 1}"\n')
+    rows, problems = parse_watch_csv(text, ("isso", "wordpress"), NOW)
+    assert [(r.adapter, r.options) for r in rows] == [("isso", {"isso": "https://comments.example.org/"})]
+    assert problems == ["line 3: wordpress: this adapter takes no options",
+                        "line 4: options need an adapter: name the adapter they are for",
+                        "line 5: isso: unknown option(s) nonsense (known: isso, uri)"]
+
+
 @pytest.mark.parametrize("text, problem", [
     ("", "line 1: the header must name a 'url' column"),
     ("address\nhttps://example.org/\n", "line 1: the header must name a 'url' column"),

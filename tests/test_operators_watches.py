@@ -173,7 +173,7 @@ def test_edit_interval_and_end_date(app, ops):
     assert actions(app) == ["watch-edit", "watch-edit"]
     for form, message in (({"every": "soon"}, "not a duration"), ({"every": ""}, "give one"),
                           ({"every": "1h", "until": "2001-01-01"}, "already past"),
-                          ({"every": "1h", "options": '{"area": "x"}'}, "only used by the generic-css adapter")):
+                          ({"every": "1h", "options": '{"area": "x"}'}, "options need an adapter")):
         bad = post(ops, form_path, form, form_path=form_path)
         assert bad.status_code == 400 and message in flashed(bad)
     assert watch_row(app, watch_id).interval_seconds == 7200 and len(actions(app)) == 2
@@ -188,6 +188,29 @@ def test_edit_generic_css_selectors_are_checked(app, ops):
     changed = {**OPTIONS, "item": "div.comment"}
     assert post(ops, form_path, {"every": "1h", "options": json.dumps(changed)}, form_path=form_path).status_code == 302
     assert watch_row(app, watch_id).options == changed
+
+
+def test_edit_isso_options_like_any_adapter_that_takes_some(app, ops):
+    watch_id = new_watch(app, "http://127.0.0.1:9/a/", adapter="isso", options={"isso": "http://127.0.0.1:9/isso"})
+    form_path = f"/ops/watches/{watch_id}/edit"
+    page = flashed(ops.get(form_path))
+    assert 'name="options"' in page and "http://127.0.0.1:9/isso/" in page
+    changed = {"isso": "http://127.0.0.1:9/comments/", "uri": "/2026/a-post/"}
+    assert post(ops, form_path, {"every": "1h", "options": json.dumps(changed)}, form_path=form_path).status_code == 302
+    assert watch_row(app, watch_id).options == changed
+    bad = post(ops, form_path, {"every": "1h", "options": '{"isso": "ftp://127.0.0.1/"}'}, form_path=form_path)
+    assert bad.status_code == 400 and "not an http(s) server URL" in flashed(bad)
+    assert watch_row(app, watch_id).options == changed
+    assert actions(app) == ["watch-edit"]
+
+
+def test_edit_refuses_options_for_an_adapter_that_takes_none(app, ops):
+    watch_id = new_watch(app, "http://127.0.0.1:9/a/", adapter="wordpress")
+    form_path = f"/ops/watches/{watch_id}/edit"
+    bad = post(ops, form_path, {"every": "1h", "options": '{"isso": "http://127.0.0.1:9/"}'}, form_path=form_path)
+    assert bad.status_code == 400 and "wordpress: this adapter takes no options" in flashed(bad)
+    assert watch_row(app, watch_id).options is None and actions(app) == []
+    assert post(ops, form_path, {"every": "1h", "options": ""}, form_path=form_path).status_code == 302
 
 
 def test_pause_resume_remove(app, ops):

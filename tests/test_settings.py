@@ -44,6 +44,12 @@ def test_every_setting_has_a_typed_field(tmp_path: Path) -> None:
     ("ARCHIVE_BLOB_URL", "s3://", "ARCHIVE_BLOB_URL must be empty (the data folder) or s3://BUCKET[/PREFIX]"),
     ("ARCHIVE_BLOB_URL", "s3://Evidence_Bucket", "ARCHIVE_BLOB_URL must be empty"),
     ("ARCHIVE_BLOB_URL", "gs://evidence", "ARCHIVE_BLOB_URL must be empty"),
+    ("ARCHIVE_BROWSER_SECONDS", "1", "ARCHIVE_BROWSER_SECONDS must be a finite number of seconds, 5 or more"),
+    ("ARCHIVE_BROWSER_MAX_REQUESTS", "0", "ARCHIVE_BROWSER_MAX_REQUESTS must be a whole number of at least 1"),
+    ("ARCHIVE_BROWSER_SKIP", "image,script", "ARCHIVE_BROWSER_SKIP must be empty or a comma-separated list of "
+                                             "font, image, manifest, media, stylesheet, texttrack, "
+                                             "not 'image,script'"),
+    ("ARCHIVE_BROWSER", " ", "ARCHIVE_BROWSER must be the path of a Chromium executable"),
 ])
 def test_a_bad_value_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
                                           message: str) -> None:
@@ -51,6 +57,13 @@ def test_a_bad_value_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: 
     with pytest.raises(SettingsError) as raised:
         Settings.from_config(Config())
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_browser_skip_takes_a_list_of_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVE_BROWSER_SKIP", " Image, font ")
+    assert Settings.from_config(Config()).browser_skip == frozenset({"image", "font"})
+    monkeypatch.setenv("ARCHIVE_BROWSER_SKIP", "")
+    assert Settings.from_config(Config()).browser_skip == frozenset()
 
 
 def test_the_command_line_prints_a_bad_setting_as_one_error_line(

@@ -77,6 +77,11 @@ def test_duplicate_watch_refused(app, runner):
     (["--until", "tomorrow"], "not a date"),
     (["--adapter", "myspace"], "unknown adapter"),
     (["--every", "9999999999w"], "duration too long"),
+    (["--options", "{not json"], "not valid JSON"),
+    (["--options", "[1]"], "must be a JSON object"),
+    (["--options", '{"isso": "http://127.0.0.1:9/"}'], "options need an adapter"),
+    (["--adapter", "wordpress", "--options", '{"isso": "x"}'], "takes no options"),
+    (["--adapter", "isso", "--options", '{"isso": "ftp://x/"}'], "not an http(s) server URL"),
     (["--until", "0001-01-01T00:00+01:00"], "date out of range"),
     (["--until", "9999-12-31T23:59-01:00"], "date out of range"),
 ])
@@ -84,6 +89,15 @@ def test_bad_options_are_refused(app, runner, args, message):
     result = runner.invoke("watch", "add", URL, *args)
     assert result.exit_code != 0 and message in result.output, result.output
     assert _count(app, Watch) == 0
+
+
+def test_options_are_cleaned_by_the_adapter_and_stored(app, runner):
+    result = runner.invoke("watch", "add", URL, "--adapter", "isso",
+                           "--options", '{"isso": "http://127.0.0.1:9/comments", "uri": "/a/"}')
+    assert result.exit_code == 0, result.output
+    with get_db(app).read_session() as session:
+        watch = session.scalars(select(Watch)).one()
+        assert watch.options == {"isso": "http://127.0.0.1:9/comments/", "uri": "/a/"}
 
 
 def test_unknown_watch_id(runner):

@@ -78,7 +78,7 @@ def backfill_snapshot(ctx: ArchiveContext, run_id: int, source: SnapshotSource, 
         options = watch.options if watch else None
         thread_url = run.thread.url
     at = planned.row.at
-    adapter = get_adapter(adapter_name, options) if adapter_name else None
+    adapter = get_adapter(adapter_name, options, ctx.settings) if adapter_name else None
     pages, adapter = _read_pages(ctx, source, planned, thread_url, adapter, bodies)
     with ctx.db.write() as session:
         return _store(ctx, session, run_id, planned, at, adapter, pages, chain)
@@ -97,7 +97,7 @@ def _read_pages(ctx: ArchiveContext, source: SnapshotSource, planned: Planned, t
             break
         seen = Page(url=result.url, final_url=result.url, status=result.status or 200,
                     headers=result.headers, body=_body(ctx, page, result.body))
-        adapter = adapter or choose_adapter(seen)
+        adapter = adapter or choose_adapter(seen, ctx.settings)
         if adapter is None:
             page.parsed = PageResult(recognised=False, reason="no adapter recognises this page")
             break

@@ -23,25 +23,24 @@ what a reader saw, never read for comments.
 """
 from __future__ import annotations
 
-from archive.capture.fetch.browser import BrowserLoad, load_in_browser
+import logging
+
+from archive.capture.fetch.browser import load_in_browser
 from archive.capture.fetch.fetcher import Fetcher, FetchResult
 from archive.capture.fetched import BrowserEvidence, Fetched
 from archive.context import ArchiveContext
 from archive.rules.verdicts import Outcome
 from scrapers.base import Adapter, Page
 
+log = logging.getLogger(__name__)
+
 
 def fetch_in_browser(ctx: ArchiveContext, thread_url: str, adapter: Adapter,
                      fetcher: Fetcher) -> tuple[list[Fetched], BrowserEvidence]:
     """Load the thread in the browser, keep every body, and let the adapter parse what it reads."""
     plan = adapter.browser_plan(thread_url)
-    try:
-        load = load_in_browser(plan, fetcher, ctx.settings)
-    except OSError as exc:
-        # Chromium missing or unstartable is the browser's failure, not the archive's storage
-        # (which the pipeline lets an OSError stand for): a failed capture that says why.
-        load = BrowserLoad(responses=[], dom=None, screenshot=None,
-                           error=f"the browser could not run: {exc}", peak_rss_bytes=None)
+    # Never raises for what the page or the browser does (a missing Chromium is an error too).
+    load = load_in_browser(plan, fetcher, ctx.settings)
     stored: list[tuple[str | None, str | None]] = []
     with ctx.db.write() as session:
         for result in load.responses:
@@ -58,7 +57,9 @@ def fetch_in_browser(ctx: ArchiveContext, thread_url: str, adapter: Adapter,
         fetched.append(Fetched(result, sha, False, counts=index == 0 or reads, request_sha256=request_sha,
                                page=adapter.parse(page) if reads and result.ok else None))
     read_any = any(item.counts for item in fetched[1:])
-    return fetched, BrowserEvidence(dom, screenshot, load.error, read_any)
+    log.info("browser load of %s: %d requests, peak RSS %s MiB, %s", thread_url, len(load.responses),
+             (load.peak_rss_bytes or 0) // 2**20, load.error or "loaded")
+    return fetched, BrowserEvidence(dom, screenshot, load.error, read_any, tuple(load.notes))
 
 
 def classify_browser(decided: tuple[Outcome, str] | None,
@@ -72,6 +73,13 @@ def classify_browser(decided: tuple[Outcome, str] | None,
     if not evidence.read_any:
         return "suspect", "the page made no request the adapter reads (its comments never loaded)"
     return None
+
+
+def with_notes(outcome: Outcome, reason: str, evidence: BrowserEvidence) -> str:
+    """A capture that is not good says what the load left out too: it is often why."""
+    if outcome in ("good", "unchanged") or not evidence.notes:
+        return reason
+    return "; ".join([reason, *evidence.notes] if reason else evidence.notes)
 
 
 def _page(result: FetchResult) -> Page:

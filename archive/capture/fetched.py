@@ -32,3 +32,5 @@ class BrowserEvidence:
     error: str | None
     # Whether any response the adapter reads arrived (none: the widget never asked for its comments).
     read_any: bool
+    # What the load left out without failing ("load more" still showing, requests over the cap).
+    notes: tuple[str, ...] = ()

@@ -13,13 +13,12 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from archive.capture.browser_capture import classify_browser, fetch_in_browser
+from archive.capture.browser_capture import classify_browser, fetch_in_browser, with_notes
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.fetched import BrowserEvidence, Fetched
 from archive.capture.follow import may_follow
@@ -39,7 +38,7 @@ from scrapers.base import Adapter, Page, PageResult, ThreadView
 log = logging.getLogger(__name__)
 # A failing watch is retried later and later, but never dropped.
 MAX_BACKOFF = timedelta(hours=24)
-# REST look-ups after one capture: a mass removal must not become a flood.
+# Follow-up look-ups (`Adapter.follow_ups`) after one capture: a mass removal must not become a flood.
 MAX_API_CHECKS = 20
 # url -> (ETag, Last-Modified, SHA-256 of the body they validate)
 Validators = dict[str, tuple[str | None, str | None, str]]
@@ -110,11 +109,10 @@ def capture_watch(ctx: ArchiveContext, watch_id: int, fetcher: Fetcher,
         log.exception("capture of watch %s failed", watch_id)
         return _record_crash(ctx, plan, started, clock(), exc)
     try:
-        wordpress = adapter is not None and adapter.name.startswith("wordpress")
-        if first_misses and wordpress and summary.capture_id is not None:
-            _check_api(ctx, summary.capture_id, first_misses, plan.url, fetcher)
+        if first_misses and adapter is not None and summary.capture_id is not None:
+            _check_api(ctx, summary.capture_id, adapter, first_misses, plan.url, fetcher)
     except Exception:
-        # The capture and its verdict are stored; the API checks are only a hint.
+        # The capture and its verdict are stored; the follow-up checks are only a hint.
         log.exception("after capture %s of watch %s", summary.capture_id, watch_id)
     # Indexed with other captures' changes, in one commit (archive/search/updates.py).
     ctx.index_updates.add(changed)
@@ -152,10 +150,11 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
     """Fetch the article and every page the adapter follows, parsing as we go; or,
     for a browser adapter (only ever named on the watch), load the page in a browser."""
     max_pages = ctx.settings.max_comment_pages
-    adapter: Adapter | None = get_adapter(plan.adapter_name, plan.options) if plan.adapter_name else None
+    adapter: Adapter | None = (get_adapter(plan.adapter_name, plan.options, ctx.settings)
+                               if plan.adapter_name else None)
     if adapter is not None and adapter.fetch_mode == "browser":
-        fetched, browser = fetch_in_browser(ctx, plan.url, adapter, fetcher)
-        return _Fetch(adapter, fetched, browser=browser)
+        in_browser, evidence = fetch_in_browser(ctx, plan.url, adapter, fetcher)
+        return _Fetch(adapter, in_browser, browser=evidence)
     queue = [adapter.first_url(plan.url) if adapter else plan.url]
     queued = set(queue)
     fetched: list[Fetched] = []
@@ -174,7 +173,7 @@ def _fetch_all(ctx: ArchiveContext, plan: _Plan, fetcher: Fetcher) -> _Fetch:
         page = Page(url=url, final_url=result.final_url or url, status=status,
                     headers=result.headers, body=body)
         if adapter is None:
-            adapter = choose_adapter(page)
+            adapter = choose_adapter(page, ctx.settings)
             if adapter is None:
                 item.page = PageResult(recognised=False, reason="no adapter recognises this page")
                 break
@@ -246,6 +245,8 @@ def _record(ctx: ArchiveContext, session: Session, plan: _Plan, fetch: _Fetch, s
         view = adapter.combine(results) if adapter else ThreadView(False, results[0].reason, [], "none")
         decided = classify_view(view, known)
     outcome, reason = decided
+    if fetch.browser is not None:
+        reason = with_notes(outcome, reason, fetch.browser)
     if outcome == "good" and pages and all(f.reused_body for f in pages):
         outcome = "unchanged"
     good = outcome in ("good", "unchanged")
@@ -323,21 +324,20 @@ def _record_crash(ctx: ArchiveContext, plan: _Plan, started: datetime, now: date
         return CaptureSummary(plan.watch_id, plan.url, "failed", reason, capture_id=capture.id)
 
 
-def _check_api(ctx: ArchiveContext, capture_id: int, keys: list[str], url: str, fetcher: Fetcher) -> None:
-    """Ask WordPress's REST API about each comment that just went missing:
-    401/403 means it exists but is hidden (held, spam), 404 that it is deleted.
-    Runs after the capture's transaction (fetching waits on politeness delays);
-    the answers are stored together once all have come."""
-    from scrapers.wordpress.api import interpret_single_comment_status
-
-    parts = urlsplit(url)
+def _check_api(ctx: ArchiveContext, capture_id: int, adapter: Adapter, keys: list[str], url: str,
+               fetcher: Fetcher) -> None:
+    """Ask the platform about each comment that just went missing, as the adapter's
+    `follow_ups` say (WordPress's REST API: 401/403 hidden, 404 deleted), and store
+    what `read_follow_up` makes of each answer. Runs after the capture's transaction
+    (fetching waits on politeness delays); the answers are stored together once all
+    have come. Only links a capture may follow are asked, at most MAX_API_CHECKS."""
+    asks = [ask for ask in adapter.follow_ups(url, keys) if may_follow(ask.url, url, adapter)]
     answers = []
-    for key in [k for k in keys if k.isdigit()][:MAX_API_CHECKS]:
-        api_url = f"{parts.scheme}://{parts.netloc}/wp-json/wp/v2/comments/{key}"
-        result = fetcher.fetch(api_url)
-        meaning = (interpret_single_comment_status(result.status) if result.status
+    for ask in asks[:MAX_API_CHECKS]:
+        result = fetcher.fetch(ask.url)
+        meaning = (adapter.read_follow_up(result.status, result.body) if result.status
                    else f"no answer: {result.error}")
-        answers.append((key, result, meaning, api_url))
+        answers.append((ask.key, result, meaning, ask.url))
     if not answers:
         return
     with ctx.db.write() as session:

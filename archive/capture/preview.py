@@ -23,10 +23,10 @@ from typing import Any
 
 from archive.capture.fetch.fetcher import Fetcher, FetchResult, check_url
 from archive.capture.follow import may_follow
-from archive.errors import ArchiveError
+from archive.capture.watches import check_options
 from archive.rules.assess import FetchOutcome, classify_fetches
 from archive.settings import Settings
-from scrapers import ADAPTERS, choose_adapter, get_adapter
+from scrapers import choose_adapter, get_adapter
 from scrapers.base import Adapter, CommentRecord, Page, PageResult
 
 SHOWN_COMMENTS = 10
@@ -58,19 +58,13 @@ class Preview:
         return not self.problems
 
 
-def build_adapter(name: str | None, options: Mapping[str, Any] | None) -> Adapter | None:
-    """The named adapter, configured with the watch's options; ArchiveError if unknown or misconfigured."""
-    if not name:
-        return None
-    if name not in ADAPTERS:
-        raise ArchiveError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
-    if name == "generic-css":
-        from scrapers.generic_css import parse_options
-        try:
-            parse_options(options or {})
-        except ValueError as exc:
-            raise ArchiveError(str(exc)) from None
-    return get_adapter(name, options)
+def build_adapter(name: str | None, options: Mapping[str, Any] | None,
+                  settings: object | None = None) -> Adapter | None:
+    """The named adapter, configured with the watch's options as it cleans them (and the
+    defaults `settings` give it, as captures do); ArchiveError if the adapter is unknown or
+    refuses the options (archive/capture/watches.py)."""
+    cleaned = check_options(name, options)
+    return get_adapter(name, cleaned, settings) if name else None
 
 
 def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = None,
@@ -83,7 +77,7 @@ def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = 
                                     retries=0, max_host_wait=PREVIEW_SECONDS)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
     future = pool.submit(preview_url, url, fetcher, allow_private=settings.allow_private_addresses,
-                         adapter_name=adapter_name, options=options)
+                         adapter_name=adapter_name, options=options, settings=settings)
     try:
         return future.result(timeout=PREVIEW_SECONDS)
     except PreviewTimeout:
@@ -97,10 +91,10 @@ def bounded_preview(url: str, settings: Settings, *, adapter_name: str | None = 
 
 
 def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name: str | None = None,
-                options: Mapping[str, Any] | None = None) -> Preview:
+                options: Mapping[str, Any] | None = None, settings: object | None = None) -> Preview:
     """Fetch and parse the first page; raises ArchiveError only for input errors (bad URL, adapter, options)."""
     url = check_url(url, allow_private=allow_private)
-    adapter = build_adapter(adapter_name, options)
+    adapter = build_adapter(adapter_name, options, settings)
     preview = Preview(url=url)
     target = adapter.first_url(url) if adapter else url
     fetched = fetcher.fetch(target)
@@ -110,11 +104,16 @@ def preview_url(url: str, fetcher: Fetcher, *, allow_private: bool, adapter_name
     page = Page(url=target, final_url=fetched.final_url or target, status=fetched.status or 0,
                 headers=fetched.headers, body=fetched.body)
     if adapter is None:
-        adapter = choose_adapter(page)
+        adapter = choose_adapter(page, settings)
         if adapter is None:
             preview.problems.append("no adapter recognises this page: choose one "
                                     "(generic-css reads any site given CSS selectors)")
             return preview
+    if adapter.fetch_mode == "browser":
+        # A preview is one bounded fetch in a web request: it never starts a browser.
+        preview.problems.append(f"{adapter.name} reads comments only in a browser capture: the page "
+                                "answered, but the preview does not load it in a browser")
+        return preview
     result = adapter.parse(page)
     _describe(preview, adapter, result, [link for link in result.follow if may_follow(link, url, adapter)])
     return preview

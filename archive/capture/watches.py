@@ -2,15 +2,17 @@
 
 The one home of every watch rule, so the command line, the operator pages
 and the CSV files apply the same ones: a URL is checked before it is stored,
-one thread has one watch, an interval is at least a minute, an end date is in
-the future, a watch's state is worked out once, and removing a watch keeps
-every capture already made. Errors are worded for any front end (no flag
+a watch's options by its own adapter (`check_options`), one thread has one
+watch, an interval is at least a minute, an end date is in the future, a
+watch's state is worked out once, and removing a watch keeps every capture
+already made. Errors are worded for any front end (no flag
 names; a caller may say which of its fields), so each can show them as they are.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import ColumnElement, or_, select
@@ -66,10 +68,10 @@ def thread_for(session: Session, url: str) -> Thread:
 def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str | None = None,
               every: timedelta = timedelta(hours=1), until: datetime | None = None,
               feed_id: int | None = None, early_every: timedelta | None = None,
-              early_for: timedelta | None = None, options: dict | None = None) -> Watch:
+              early_for: timedelta | None = None, options: Mapping[str, Any] | None = None) -> Watch:
     """Check and store a new watch; raises ArchiveError with a one-line reason."""
     url = check_url(url, allow_private=allow_private)
-    check_adapter(adapter)
+    cleaned = check_options(adapter, options)
     check_interval(every)
     if early_every is not None:
         check_interval(early_every, "early interval")
@@ -82,7 +84,7 @@ def add_watch(session: Session, url: str, *, allow_private: bool, adapter: str |
         raise DuplicateWatch(f"already watched as watch {existing.id}: {thread.url}")
     watch = Watch(thread=thread, url=url, adapter=adapter,
                   interval_seconds=int(every.total_seconds()), until=until,
-                  next_due_at=now, feed_id=feed_id, options=options,
+                  next_due_at=now, feed_id=feed_id, options=cleaned,
                   early_interval_seconds=int(early_every.total_seconds()) if early_every else None,
                   early_seconds=int(early_for.total_seconds()) if early_for else None)
     session.add(watch)
@@ -101,6 +103,21 @@ def refuse_simulated_site(session: Session, url: str) -> None:
 def check_adapter(adapter: str | None, known: Iterable[str] = ADAPTERS) -> None:
     if adapter is not None and adapter not in known:
         raise ArchiveError(f"unknown adapter {adapter!r} (known: {', '.join(sorted(known))})")
+
+
+def check_options(adapter: str | None, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A watch's options as its adapter cleans them (`Adapter.validate_options`); ArchiveError
+    with the adapter's one-line reason when it refuses them, or when no adapter is named
+    (a watch whose adapter is chosen from the page has nothing to give options to)."""
+    check_adapter(adapter)
+    if adapter is None:
+        if options:
+            raise ArchiveError("options need an adapter: name the adapter they are for")
+        return None
+    try:
+        return ADAPTERS[adapter].validate_options(options)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
 
 
 def check_interval(every: timedelta, name: str = "interval") -> None:

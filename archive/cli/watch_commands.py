@@ -33,19 +33,35 @@ def watch() -> None:
     """Add, list, pause, resume, remove, import and export watched threads."""
 
 
+def json_object_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dict | None:
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("must be a JSON object, e.g. '{\"isso\": \"https://comments.example.com/\"}'")
+    return parsed
+
+
 @watch.command("add")
 @click.argument("url")
 @click.option("--adapter", help="Adapter name (default: chosen from the page at each capture).")
 @click.option("--every", callback=duration_option, help="Capture interval, e.g. 30m, 1h, 1d (default 1h).")
 @click.option("--until", callback=date_option, help="Stop capturing after this date (YYYY-MM-DD).")
-def watch_add(url: str, adapter: str | None, every: timedelta | None, until: datetime | None) -> None:
+@click.option("--options", callback=json_object_option,
+              help="The adapter's options as a JSON object (README, Platforms), e.g. "
+                   "'{\"isso\": \"https://comments.example.com/\"}'; needs --adapter.")
+def watch_add(url: str, adapter: str | None, every: timedelta | None, until: datetime | None,
+              options: dict | None) -> None:
     """Watch the comment thread at URL."""
     ctx = current_context()
     settings = ctx.settings
     interval = every or settings.default_interval
     with ctx.db.write() as session:
         created = add_watch(session, url, allow_private=settings.allow_private_addresses,
-                            adapter=adapter, every=interval, until=until)
+                            adapter=adapter, every=interval, until=until, options=options)
         done = (f"watch {created.id}: {created.thread.url} every {format_duration(interval.total_seconds())}"
                 f"{f' until {iso(until)}' if until else ''} (adapter: {adapter or 'auto'})")
     # Said once committed: a write that fails (a full disk) must not read as done.

@@ -64,14 +64,14 @@ class DemoFetcher(Fetcher):
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
               accept: str | None = None, method: str = "GET", body: bytes | None = None,
-              content_type: str | None = None) -> FetchResult:
+              content_type: str | None = None, send_by: float | None = None) -> FetchResult:
         local = self._swap(url, self._to_local)
         if local is None:
             return self._failure(url, url, "the offline demo fetches only its own simulated sites",
                                  [], self._headers(accept, None, None), method=method,
                                  request_body=body if method == "POST" else None)
         result = super().fetch(local, etag=etag, last_modified=last_modified, accept=accept,
-                               method=method, body=body, content_type=content_type)
+                               method=method, body=body, content_type=content_type, send_by=send_by)
         result.url = url
         result.final_url = self._swap(result.final_url, self._to_real) or result.final_url
         for hop in result.redirects:

@@ -7,8 +7,8 @@ already watched) it raises with every problem and the caller's transaction is
 rolled back: an import is all or nothing.
 
 Columns (header required, order free): url (required), adapter, every,
-until, paused, early_every, early_for, options (a JSON object, for
-generic-css). An export also writes the read-only columns id, state,
+until, paused, early_every, early_for, options (a JSON object, checked by
+the row's adapter). An export also writes the read-only columns id, state,
 last_outcome and next_due_at, which an import ignores, so an exported file
 can be imported into another archive as it is.
 """
@@ -30,6 +30,7 @@ from archive.capture.watches import (
     canonical_url,
     check_adapter,
     check_interval,
+    check_options,
     check_until,
     watch_state,
 )
@@ -110,9 +111,7 @@ def _row(line: int, row: dict[str, str | None], adapters: Iterable[str], now: da
             raise ValueError(f"options is not valid JSON ({exc.msg})") from None
         if not isinstance(options, dict):
             raise ValueError("options must be a JSON object")
-    if adapter == "generic-css":
-        from scrapers.generic_css import parse_options
-        parse_options(options or {})
+    options = check_options(adapter, options)
     return WatchRow(line, url, adapter, _interval(_field(row, "every"), "every"), until,
                     paused_text in _TRUE, _interval(_field(row, "early_every"), "early_every"),
                     _duration(_field(row, "early_for"), "early_for"), options)

@@ -130,7 +130,7 @@ class Watch(Base):
     last_reason: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
-    # Selector settings for the generic adapter, or other adapter options.
+    # The adapter's options as its `validate_options` cleaned them (generic-css's selectors, say).
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # An operator's "Capture now", waiting for the dispatcher (cleared when the job starts).

@@ -21,29 +21,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress.page import (
-    blocked_reason,
-    decode_html,
-    fragment_text,
-    looks_like_html,
-    parse_iso_utc,
-    post_id_of,
-    title_of,
-)
+from scrapers.base import CommentRecord, Page, PageResult, ThreadView
+from scrapers.text import fragment_text, parse_iso_utc
+from scrapers.wordpress.page import blocked_reason, decode_html, looks_like_html, post_id_of, title_of
+from scrapers.wordpress.status import WordPressStatusChecks
 
 PER_PAGE = 100
-
-
-def interpret_single_comment_status(status_code: int) -> str:
-    """What `/wp-json/wp/v2/comments/<id>` answering `status_code` says about that comment."""
-    if status_code == 200:
-        return "visible"
-    if status_code in (401, 403):
-        return "exists but hidden"       # held, spam or trash: WordPress will not show it
-    if status_code in (404, 410):
-        return "deleted"
-    return f"unknown (HTTP {status_code})"
 
 
 def comments_url(api_root: str, post_id: str, page: int = 1) -> str:
@@ -78,26 +61,23 @@ def _is_json(page: Page) -> bool:
     return page.body.lstrip()[:1] in (b"[", b"{")
 
 
-class WordPressApiAdapter(Adapter):
+class WordPressApiAdapter(WordPressStatusChecks):
     """Every approved comment of a post, read from the WordPress REST API."""
 
     name = "wordpress-api"
     label = "WordPress (REST API)"
 
     def detect(self, page: Page) -> int:
-        try:
-            if _is_json(page):
-                items = json.loads(page.body)
-                ok = isinstance(items, list) and all(
-                    isinstance(i, dict) and {"id", "post", "content"} <= i.keys() for i in items)
-                return 80 if ok and page.headers.get("x-wp-total") else 0
-            if looks_like_html(page):
-                tree = LexborHTMLParser(decode_html(page))
-                # Below the HTML adapter's score for the same article page: it wins ties.
-                has_api = tree.css_first('link[rel="https://api.w.org/"]') is not None
-                return 50 if has_api and post_id_of(tree) else 0
-        except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
-            return 0
+        if _is_json(page):
+            items = json.loads(page.body)
+            ok = isinstance(items, list) and all(
+                isinstance(i, dict) and {"id", "post", "content"} <= i.keys() for i in items)
+            return 80 if ok and page.headers.get("x-wp-total") else 0
+        if looks_like_html(page):
+            tree = LexborHTMLParser(decode_html(page))
+            # Below the HTML adapter's score for the same article page: it wins ties.
+            has_api = tree.css_first('link[rel="https://api.w.org/"]') is not None
+            return 50 if has_api and post_id_of(tree) else 0
         return 0
 
     def read(self, page: Page) -> PageResult:

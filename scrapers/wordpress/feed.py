@@ -25,15 +25,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers.base import Adapter, CommentRecord, Page, PageResult, ThreadView
-from scrapers.wordpress.page import (
-    blocked_reason,
-    decode_html,
-    fragment_text,
-    looks_like_html,
-    post_id_of,
-    title_of,
-)
+from scrapers.base import CommentRecord, Page, PageResult, ThreadView
+from scrapers.text import fragment_text
+from scrapers.wordpress.page import blocked_reason, decode_html, looks_like_html, post_id_of, title_of
+from scrapers.wordpress.status import WordPressStatusChecks
 
 COMMENT_ANCHOR = re.compile(r"#comment-(\d{1,19})$")
 REPLY_PARAGRAPH = re.compile(
@@ -68,24 +63,21 @@ def _is_feed(page: Page) -> bool:
     return page.body.lstrip()[:100].startswith((b"<?xml", b"<rss", b"<feed"))
 
 
-class WordPressFeedAdapter(Adapter):
+class WordPressFeedAdapter(WordPressStatusChecks):
     """The newest comments of a post, read from its comments feed."""
 
     name = "wordpress-feed"
     label = "WordPress (comments feed, newest comments only)"
 
     def detect(self, page: Page) -> int:
-        try:
-            if _is_feed(page):
-                parsed = feedparser.parse(page.body)
-                return 80 if parsed.entries and all(
-                    COMMENT_ANCHOR.search(e.get("id") or e.get("link") or "") for e in parsed.entries) else 0
-            if looks_like_html(page):
-                tree = LexborHTMLParser(decode_html(page))
-                # Below the HTML and API adapters on the same article page.
-                return 40 if post_id_of(tree) and comments_feed_url(tree, page.final_url) else 0
-        except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
-            return 0
+        if _is_feed(page):
+            parsed = feedparser.parse(page.body)
+            return 80 if parsed.entries and all(
+                COMMENT_ANCHOR.search(e.get("id") or e.get("link") or "") for e in parsed.entries) else 0
+        if looks_like_html(page):
+            tree = LexborHTMLParser(decode_html(page))
+            # Below the HTML and API adapters on the same article page.
+            return 40 if post_id_of(tree) and comments_feed_url(tree, page.final_url) else 0
         return 0
 
     def read(self, page: Page) -> PageResult:

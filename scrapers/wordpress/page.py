@@ -15,9 +15,9 @@ walls are reported as `blocked`. Dates printed as text (themes without a
 machine-readable post date, and left site-local when there is none.
 
 Which element is which comment, and what each says, is read in
-wordpress_comments.py; the text rules are in wordpress_text.py. The REST API and
-feed adapters import the shared helpers from here (`decode_html`, `fragment_text`,
-`parse_iso_utc`, the page-level helpers) so all three agree on a comment's text.
+scrapers/wordpress/comments.py; the text rules are in scrapers/text.py. The
+REST API and feed adapters import the page-level helpers from here
+(`decode_html`, `post_id_of`, `title_of`, `blocked_reason`, ...).
 """
 from __future__ import annotations
 
@@ -26,15 +26,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scrapers.base import Adapter, Page, PageResult
-
-# fragment_text, parse_iso_utc and parse_text_date are imported from here by the
-# other WordPress adapters and the tests.
-from scrapers.text import fragment_text, parse_iso_utc, parse_text_date
+from scrapers.base import Page, PageResult
 from scrapers.wordpress.comments import COMMENT_ID, read_comments
-
-__all__ = ["WordPressAdapter", "blocked_reason", "decode_html", "fragment_text", "looks_like_html",
-           "parse_iso_utc", "parse_text_date", "post_id_of", "title_of", "wordpress_signs"]
+from scrapers.wordpress.status import WordPressStatusChecks
 
 AREA_SELECTORS = (".wp-block-comments", ".comments-area", "#comments", "ol.comment-list",
                   "ol.commentlist", "ul.comment-list", "ul.commentlist",
@@ -158,7 +152,7 @@ def wordpress_signs(tree: LexborHTMLParser, text: str) -> int:
 
 # -- the adapter ---------------------------------------------------------------------------
 
-class WordPressAdapter(Adapter):
+class WordPressAdapter(WordPressStatusChecks):
     """Comments read from a WordPress article page and its comment pages."""
 
     name = "wordpress"
@@ -167,11 +161,8 @@ class WordPressAdapter(Adapter):
     def detect(self, page: Page) -> int:
         if not looks_like_html(page):
             return 0
-        try:
-            text = decode_html(page)
-            return wordpress_signs(LexborHTMLParser(text), text)
-        except Exception:  # hostile bytes: an adapter that cannot read a page does not claim it
-            return 0
+        text = decode_html(page)
+        return wordpress_signs(LexborHTMLParser(text), text)
 
     def read(self, page: Page) -> PageResult:
         text = decode_html(page)

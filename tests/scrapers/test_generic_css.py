@@ -7,7 +7,8 @@ import pytest
 
 from scrapers import ADAPTERS, choose_adapter
 from scrapers.base import Page, fingerprint_key
-from scrapers.generic_css import GenericCssAdapter, html_to_text, parse_options
+from scrapers.generic_css import GenericCssAdapter, parse_options
+from scrapers.text import html_to_text
 
 NESTED = {"area": "#comments", "item": "li.comment", "body": ".text", "id_attr": "id",
           "id_pattern": r"comment-(\d+)", "author": ".who", "time": "time", "time_attr": "datetime",

@@ -112,7 +112,7 @@ def test_damaged_answers_are_unrecognised_never_raise(damage: Any) -> None:
                                   b'{"created": 1e400}'])
 def test_other_bodies_are_unrecognised(body: bytes) -> None:
     assert not IssoAdapter().parse(_page(body)).recognised
-    assert IssoAdapter().detect(_page(body)) == 0
+    assert IssoAdapter().score(_page(body)) == 0
 
 
 def test_an_overflowing_date_is_unrecognised() -> None:

@@ -91,6 +91,15 @@ def test_a_thread_changed_between_two_answers_is_unrecognised(isso: IssoServer) 
     assert not view.recognised and "changed" in view.reason
 
 
+def test_answers_about_two_threads_are_unrecognised(isso: IssoServer) -> None:
+    uri, ids = _thread(isso)
+    other, _ = _thread(isso)
+    pages = _whole(isso, uri, ids)
+    pages[1] = _answer(isso, other, limit=5, nested_limit=1, offset=2)
+    view = _join(pages)
+    assert not view.recognised and "more than one thread" in view.reason
+
+
 def test_a_tombstone_keeps_its_place_and_counts(isso: IssoServer) -> None:
     uri, ids = _thread(isso)
     isso.delete(ids["cy"])              # has a reply: Isso keeps a tombstone

@@ -13,7 +13,8 @@ import pytest
 
 from scrapers import choose_adapter
 from scrapers.base import CommentRecord, Page, PageResult
-from scrapers.wordpress.page import WordPressAdapter, fragment_text, parse_text_date
+from scrapers.text import fragment_text, parse_text_date
+from scrapers.wordpress.page import WordPressAdapter
 from tests.scrapers.wordpress_pages import load
 
 ADAPTER = WordPressAdapter()
@@ -196,7 +197,7 @@ def test_hostile_bytes_never_raise(body: bytes) -> None:
     result = ADAPTER.parse(page)
     assert isinstance(result, PageResult)
     assert not result.recognised or result.comments == []
-    assert ADAPTER.detect(page) <= 100
+    assert 0 <= ADAPTER.score(page) <= 100
 
 
 def _synthetic(body: str, url: str = ARTICLE) -> PageResult:

@@ -7,9 +7,11 @@ from datetime import datetime
 import pytest
 
 from scrapers import choose_adapter
-from scrapers.base import Page, PageResult
-from scrapers.wordpress.api import WordPressApiAdapter, interpret_single_comment_status
+from scrapers.base import FollowUp, Page, PageResult
+from scrapers.wordpress.api import WordPressApiAdapter
+from scrapers.wordpress.feed import WordPressFeedAdapter
 from scrapers.wordpress.page import WordPressAdapter
+from scrapers.wordpress.status import interpret_single_comment_status
 from tests.scrapers.wordpress_pages import load
 
 ADAPTER = WordPressApiAdapter()
@@ -130,6 +132,14 @@ def test_maintenance_article_is_blocked() -> None:
     (500, "unknown (HTTP 500)")])
 def test_single_comment_status(status: int, meaning: str) -> None:
     assert interpret_single_comment_status(status) == meaning
+
+
+def test_every_wordpress_adapter_asks_the_rest_api_about_missing_comment_ids() -> None:
+    for adapter in (WordPressAdapter(), ADAPTER, WordPressFeedAdapter()):
+        asks = adapter.follow_ups("http://127.0.0.1:8080/2026/a-post/?p=1", ["12", "fp:0a1b", "", "3x"])
+        assert asks == [FollowUp("12", "http://127.0.0.1:8080/wp-json/wp/v2/comments/12")]
+        assert adapter.read_follow_up(403, b"") == "exists but hidden"
+        assert adapter.read_follow_up(None, b"") == "no answer"
 
 
 def test_detection_lets_the_html_adapter_win_article_pages() -> None:

@@ -10,8 +10,8 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.base import CommentRecord, Page
-from scrapers.text import children_text
-from scrapers.wordpress.page import WordPressAdapter, fragment_text
+from scrapers.text import children_text, fragment_text
+from scrapers.wordpress.page import WordPressAdapter
 
 URL = "http://wordpress.test/cafcass/"
 

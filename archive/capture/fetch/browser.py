@@ -9,24 +9,31 @@
   as to any capture, this process stays the only one that talks to the
   network, and every response is an exchange the capture can keep. A
   refused request is a `FetchResult` with `error` set, and the page sees it
-  fail. A redirect is followed by the fetcher; the page is told to go to
-  the final URL, and that second request is answered from the first fetch;
+  fail. A redirect is followed by the fetcher and the page gets the final
+  answer under the URL it asked for (Playwright does not route the request
+  that follows a redirect, so the page must never see one: that request
+  would leave past the fetcher). In case anything else slips past the
+  route, Chromium's only proxy is a port that refuses connections;
 - ends at the deadline (ARCHIVE_BROWSER_SECONDS) whatever the page does: a
   script running `for(;;){}` hangs every Playwright call, so the only end
   is SIGKILL to each process group of the load (the child's and Chromium's,
   archive.capture.fetch.processes), sent after every load, good or bad;
 - caps what the child may send: the DOM (MAX_DOM_BYTES), the screenshot
-  (MAX_SCREENSHOT_BYTES), a POST's body (MAX_POST_BYTES); the page's
-  requests beyond ARCHIVE_BROWSER_MAX_REQUESTS are not sent at all (the
-  page sees them fail, the load goes on: only the adapter's responses
-  matter, and a page with many images must not fail for them), which
-  `notes` says.
+  (MAX_SCREENSHOT_BYTES), a POST's body (MAX_POST_BYTES);
+- leaves requests out without failing the load (the page sees them fail;
+  `notes` says how many): the kinds ARCHIVE_BROWSER_SKIP names (images,
+  media and fonts by default), and every request beyond
+  ARCHIVE_BROWSER_MAX_REQUESTS. Only the adapter's responses matter, and a
+  page with many images must neither fail for them nor make the site
+  answer each one.
 
 Requests are fetched four at a time (FETCH_THREADS); the Fetcher still
-sends one host's requests one after another, its delay apart, so a page
-with many requests to its own host needs a deadline to match. A fetch still
-running at the deadline finishes in the background (within the fetcher's
-time cap) and is not reported.
+sends one host's requests one after another, its delay apart
+(ARCHIVE_MIN_HOST_DELAY), which is why images are skipped by default: a
+page with many requests to its own host needs a deadline to match. Nothing
+is sent after the deadline (the fetcher's `send_by`); an answer still
+arriving then is read to its end in the background (within the fetcher's
+time cap) and not reported.
 
 One load runs at a time in a process (`_ONE_LOAD`): Chromium takes hundreds
 of MiB, and a worker pool of them would take the machine.
@@ -49,10 +56,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive import ROOT
+from archive.capture.fetch.addresses import normalise_url
 from archive.capture.fetch.browser_wire import MAX_HEAD, FrameBuffer, WireError, encode
 from archive.capture.fetch.fetcher import METHODS, Fetcher, FetchResult
 from archive.capture.fetch.processes import LoadProcesses
 from archive.clock import utcnow
+from archive.errors import UrlRejected
 
 if TYPE_CHECKING:
     from archive.settings import Settings
@@ -104,6 +113,11 @@ def load_in_browser(plan: BrowserPlan, fetcher: Fetcher, settings: Settings) -> 
     problem = browser_problem(settings)
     if problem is not None:
         return BrowserLoad([], None, None, problem, None)
+    try:
+        # Only http(s): Playwright's route never sees a file: URL, Chromium would just open it.
+        normalise_url(plan.url)
+    except UrlRejected as exc:
+        return BrowserLoad([], None, None, f"the page could not be loaded: {exc}", None)
     with _ONE_LOAD:
         return _Load(plan, fetcher, settings).run()
 
@@ -121,21 +135,23 @@ class _Load:
         self.seconds = settings.browser_seconds
         self._lock = threading.Lock()
         self._results: dict[int, FetchResult] = {}
-        # (method, URL) the page will ask for after a redirect -> the fetch that followed it.
-        self._redirected: dict[tuple[str, str], FetchResult] = {}
         self._finished = False
         self._send_lock = threading.Lock()
         self._peak = 0
         self._dom: bytes | None = None
         self._screenshot: bytes | None = None
+        self._deadline = time.monotonic() + self.seconds
 
     def run(self) -> BrowserLoad:
-        deadline = time.monotonic() + self.seconds
+        deadline = self._deadline
         parent_end, child_end = socket.socketpair()
+        # Bound, never listening: a connection to it is refused at once.
+        dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="browser-fetch")
         work = scratch = None
         processes: LoadProcesses | None = None
         child: subprocess.Popen[bytes] | None = None
+        notes: list[str] = []
         try:
             root = self.settings.data_dir / "browser"
             root.mkdir(parents=True, exist_ok=True)
@@ -150,22 +166,23 @@ class _Load:
                     stdout=log, stderr=log, env=_child_env(work, scratch), cwd=work)
             child_end.close()
             processes = LoadProcesses(child.pid, str(work))
+            dead_end.bind(("127.0.0.1", 0))
             parent_end.settimeout(SEND_TIMEOUT)
-            parent_end.sendall(encode(self._job(work, deadline)))
+            parent_end.sendall(encode(self._job(work, deadline, dead_end.getsockname()[1])))
             error, notes = self._converse(parent_end, processes, pool, deadline, child, work)
         except (OSError, WireError) as exc:
-            error, notes = f"the browser capture failed: {_one_line(exc)}", []
+            error = f"the browser capture failed: {_one_line(exc)}"
         finally:
             with self._lock:
                 self._finished = True
             pool.shutdown(wait=False, cancel_futures=True)
-            if processes is not None:
-                processes.kill()
+            if processes is not None and not processes.kill():
+                notes.append("some of the browser's processes outlived SIGKILL for 5 s")
             if child is not None:
                 child.kill()
                 child.wait()
-            parent_end.close()
-            child_end.close()
+            for sock in (parent_end, child_end, dead_end):
+                sock.close()
             for folder in (work, scratch):
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
@@ -173,16 +190,18 @@ class _Load:
             responses = [self._results[i] for i in sorted(self._results)]
         return BrowserLoad(responses, self._dom, self._screenshot, error, self._peak or None, notes)
 
-    def _job(self, work: Path, deadline: float) -> dict[str, Any]:
+    def _job(self, work: Path, deadline: float, dead_port: int) -> dict[str, Any]:
         plan = self.plan
         return {"kind": "job", "url": plan.url, "ready_selector": plan.ready_selector,
-                "ready_response": plan.ready_response, "more_selector": plan.more_selector,
+                "ready_response": plan.ready_response, "more_selector": plan.more_selector, "seconds": self.seconds,
                 "max_clicks": max(0, min(plan.max_clicks, self.settings.browser_max_clicks)),
                 "settle_ms": max(0, plan.settle_ms), "scroll": plan.scroll,
                 "browser": self.settings.browser, "user_data_dir": str(work / "profile"),
                 "user_agent": self.settings.user_agent, "deadline": deadline,
-                "max_requests": self.settings.browser_max_requests, "max_dom": MAX_DOM_BYTES,
-                "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes}
+                "max_requests": self.settings.browser_max_requests, "skip": sorted(self.settings.browser_skip),
+                "max_dom": MAX_DOM_BYTES,
+                "max_screenshot": MAX_SCREENSHOT_BYTES, "max_body": self.fetcher.max_bytes,
+                "proxy": f"http://127.0.0.1:{dead_port}"}
 
     def _converse(self, sock: socket.socket, processes: LoadProcesses, pool: ThreadPoolExecutor,
                   deadline: float, child: subprocess.Popen[bytes], work: Path) -> tuple[str | None, list[str]]:
@@ -219,11 +238,6 @@ class _Load:
         request_id, method, url = head.get("id"), str(head.get("method")), str(head.get("url"))
         if not isinstance(request_id, int):
             raise WireError("a request without an id")
-        with self._lock:
-            earlier = self._redirected.pop((method, url), None)
-        if earlier is not None:
-            self._answer(sock, request_id, earlier, follow_up=True)
-            return
         pool.submit(self._fetch, sock, request_id, method, url, head, body)
 
     def _fetch(self, sock: socket.socket, request_id: int, method: str, url: str, head: dict[str, Any],
@@ -233,25 +247,25 @@ class _Load:
         elif len(body) > MAX_POST_BYTES:
             result = _refusal(method, url, f"a request body larger than {MAX_POST_BYTES} bytes")
         else:
-            result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
-                                        body=body if method == "POST" else None,
-                                        content_type=_text(head.get("content_type")))
+            try:
+                result = self.fetcher.fetch(url, accept=_text(head.get("accept")), method=method,
+                                            body=body if method == "POST" else None,
+                                            content_type=_text(head.get("content_type")),
+                                            send_by=self._deadline)
+            except Exception as exc:
+                # The host gate's database, say: the page must still get an answer.
+                result = _refusal(method, url, f"the fetch failed: {type(exc).__name__}: {_one_line(exc)}")
         with self._lock:
             if self._finished:
                 return
             self._results[request_id] = result
-            if result.redirects and result.error is None:
-                self._redirected[(result.method_after, result.final_url)] = result
-        self._answer(sock, request_id, result, follow_up=False)
+        self._answer(sock, request_id, result)
 
-    def _answer(self, sock: socket.socket, request_id: int, result: FetchResult, follow_up: bool) -> None:
+    def _answer(self, sock: socket.socket, request_id: int, result: FetchResult) -> None:
         head: dict[str, Any] = {"kind": "response", "id": request_id, "status": result.status,
-                                "error": result.error, "header_lines": [], "redirect_to": None}
+                                "error": result.error, "header_lines": []}
         body = b""
-        if result.error is None and result.redirects and not follow_up:
-            keeps = result.method_after == result.method != "GET"
-            head.update(status=307 if keeps else 302, redirect_to=result.final_url)
-        elif result.error is None:
+        if result.error is None:
             head["header_lines"] = [[n, v] for n, v in result.header_lines if n.lower() not in DROPPED_HEADERS]
             body = result.body
         try:

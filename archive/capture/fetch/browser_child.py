@@ -39,6 +39,7 @@ from playwright.async_api import (
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from archive.capture.fetch.browser_wire import MAX_HEAD, PREFIX, WireError, decode_head, encode, sizes
 
@@ -58,8 +59,10 @@ class _State:
 
     requests: int = 0
     over_cap: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # resource type -> requests not sent
     answered: list[str] = field(default_factory=list)  # URLs fulfilled with an answer
     document_error: str | None = None  # why the main document was not answered
+    document_status: int | None = None  # its HTTP status when it was
     crashed: bool = False
     closed: bool = False
 
@@ -119,8 +122,15 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
         if url.startswith(("data:", "blob:")):
             await route.continue_()
             return
-        if not url.startswith(("http://", "https://")) or state.requests >= job["max_requests"]:
-            state.over_cap += url.startswith(("http://", "https://"))
+        if not url.startswith(("http://", "https://")):
+            await route.abort("blockedbyclient")
+            return
+        if request.resource_type in job["skip"]:
+            state.skipped[request.resource_type] = state.skipped.get(request.resource_type, 0) + 1
+            await route.abort("blockedbyclient")
+            return
+        if state.requests >= job["max_requests"]:
+            state.over_cap += 1
             await route.abort("blockedbyclient")
             return
         state.requests += 1
@@ -129,14 +139,15 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
                                      "accept": headers.get("accept"),
                                      "content_type": headers.get("content-type")},
                                     request.post_data_buffer or b"")
-        if head.get("redirect_to"):
-            await route.fulfill(status=int(head["status"]), headers={"location": head["redirect_to"]})
-        elif head.get("error") or head.get("status") is None:
-            if request.is_navigation_request() and request.frame.parent_frame is None:
+        document = request.is_navigation_request() and request.frame.parent_frame is None
+        if head.get("error") or head.get("status") is None:
+            if document:
                 state.document_error = state.document_error or head.get("error") or "no answer"
             await route.abort("failed")
         else:
             state.answered.append(url)
+            if document:
+                state.document_status = int(head["status"])
             lines: dict[str, str] = {}
             for name, value in head["header_lines"]:
                 lines[name] = f"{lines[name]}, {value}" if name in lines else value
@@ -150,7 +161,8 @@ async def _find(page: Page, selector: str, until: float, visible: bool = False) 
     for frame in page.frames:
         try:
             handle = await asyncio.wait_for(frame.query_selector(selector), max(0.05, _left(until)))
-            if handle is not None and (not visible or await handle.is_visible()):
+            if handle is not None and (
+                    not visible or await asyncio.wait_for(handle.is_visible(), max(0.05, _left(until)))):
                 return handle
         except (TimeoutError, PlaywrightError):
             continue
@@ -176,7 +188,7 @@ async def _wait_ready(page: Page, job: dict[str, Any], state: _State, until: flo
             return True
         except PlaywrightError:
             return False
-    while not state.crashed:
+    while not state.crashed and not state.closed:
         if response and any(response in url for url in state.answered):
             return True
         if selector and await _find(page, selector, until) is not None:
@@ -212,15 +224,25 @@ async def _click_more(page: Page, job: dict[str, Any], until: float, notes: list
         notes.append(f"the 'load more' button {selector!r} still showed after {why}")
 
 
+class _NotLoaded(Exception):
+    """The page's document never arrived: there is no DOM to keep."""
+
+
 async def _drive(page: Page, job: dict[str, Any], state: _State, until: float,
                  notes: list[str]) -> str | None:
     """Follow the plan; the error that ended it early, if any."""
     try:
         await page.goto(job["url"], wait_until="commit", timeout=max(1.0, _left(until)) * 1000)
+    except PlaywrightTimeoutError:
+        raise _NotLoaded(f"the page did not load within the {job['seconds']:g} s deadline") from None
     except PlaywrightError as exc:
-        return f"the page could not be loaded: {state.document_error or _one_line(exc)}"
+        raise _NotLoaded(f"the page could not be loaded: {state.document_error or _one_line(exc)}") from None
     if not await _wait_ready(page, job, state, until):
-        return None if state.crashed else f"the page never showed {_awaited(job)}"
+        if state.crashed:
+            return None
+        status = state.document_status or 200
+        answered = f"the page answered HTTP {status} and " if status >= 400 else "the page "
+        return f"{answered}never showed {_awaited(job)} within the {job['seconds']:g} s deadline"
     await _settle(job, until)
     if job["scroll"]:
         await _scroll(page, until)
@@ -239,8 +261,10 @@ async def _keep(page: Page, job: dict[str, Any], link: _Link, notes: list[str]) 
             error = f"the final DOM is larger than {job['max_dom']} bytes"
         else:
             await link.send({"kind": "dom"}, dom)
-    except (TimeoutError, PlaywrightError) as exc:
-        error = f"the final DOM could not be read: {_one_line(exc) or 'timed out'}"
+    except TimeoutError:
+        error = f"the page stopped answering before the {job['seconds']:g} s deadline (a script that never ends?)"
+    except PlaywrightError as exc:
+        error = f"the final DOM could not be read: {_one_line(exc)}"
     try:
         png = await page.screenshot(full_page=True, type="png", timeout=max(0.1, _left(until)) * 1000)
         if len(png) > job["max_screenshot"]:
@@ -262,7 +286,9 @@ async def _load(playwright: Playwright, job: dict[str, Any], link: _Link) -> dic
     until = job["deadline"] - min(10.0, max(1.0, budget * 0.2))
     try:
         context = await playwright.chromium.launch_persistent_context(
-            job["user_data_dir"], executable_path=job["browser"], headless=True, args=FLAGS,
+            job["user_data_dir"], executable_path=job["browser"], headless=True,
+            # A request that slipped past the route meets a proxy that refuses it, loopback included.
+            args=[*FLAGS, f"--proxy-server={job['proxy']}", "--proxy-bypass-list=<-loopback>"],
             service_workers="block", user_agent=job["user_agent"], accept_downloads=False,
             viewport=VIEWPORT, timeout=max(1.0, _left(until)) * 1000)
     except PlaywrightError as exc:
@@ -276,9 +302,15 @@ async def _load(playwright: Playwright, job: dict[str, Any], link: _Link) -> dic
     await context.route_web_socket("**/*", _close_socket)
     page = context.pages[0] if context.pages else await context.new_page()
     page.on("crash", lambda _page: setattr(state, "crashed", True))
-    error = await _drive(page, job, state, until, notes)
-    if not state.crashed and not state.closed:
-        error = await _keep(page, job, link, notes) or error
+    try:
+        error = await _drive(page, job, state, until, notes)
+        if not state.crashed and not state.closed:
+            kept = await _keep(page, job, link, notes)
+            error = "; ".join(e for e in (error, kept) if e) or None
+    except _NotLoaded as exc:
+        error = str(exc)
+    for kind, count in sorted(state.skipped.items()):
+        notes.append(f"{count} {kind} requests were not sent (ARCHIVE_BROWSER_SKIP)")
     if state.over_cap:
         notes.append(f"{state.over_cap} requests beyond the cap of {job['max_requests']} were not sent")
     if state.crashed:

@@ -10,7 +10,7 @@ Heads, child to parent: {"kind": "request", "id", "method", "url", "accept",
 "content_type"} (body: a POST's body), {"kind": "dom"}, {"kind":
 "screenshot"}, {"kind": "done", "error", "notes"}. Parent to child: first
 {"kind": "job", ...} (see browser.py), then {"kind": "response", "id",
-"status", "header_lines", "error", "redirect_to"} for each request.
+"status", "header_lines", "error"} for each request.
 """
 from __future__ import annotations
 

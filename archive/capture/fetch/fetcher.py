@@ -20,6 +20,8 @@ means. On the way it
 - retries timeouts, connection errors, 429 and 5xx a bounded number of
   times, with exponential backoff and jitter or the server's Retry-After;
 - caps each response's decoded size and total time (archive.transport);
+- with `send_by` (a browser capture's deadline), sends nothing after it: a
+  request still waiting for its host's turn then is dropped unsent;
 - follows redirects itself, so each hop is recorded, checked against the
   private-address guard (archive.addresses) and robots.txt, and waits its
   host's turn.
@@ -108,7 +110,7 @@ class FetchResult:
     elapsed_ms: int
     error: str | None
     robots_disallowed: bool = False
-    method: str = "GET"  # as asked; a redirected POST may have ended as a GET (`method_after`)
+    method: str = "GET"  # as asked; a redirected POST may have ended as a GET (see `method_after`)
     request_body: bytes | None = None  # a POST's body as sent on the first hop
 
     @property
@@ -123,11 +125,6 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status is not None and 200 <= self.status < 300
-
-    @property
-    def method_after(self) -> str:
-        """The method of the last hop: a POST stays one only through 307 and 308 redirects."""
-        return method_after(self.method, [hop["status"] for hop in self.redirects])
 
 
 def method_after(method: str, statuses: list[int | None]) -> str:
@@ -241,8 +238,10 @@ class Fetcher:
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
               accept: str | None = None, method: str = "GET", body: bytes | None = None,
-              content_type: str | None = None) -> FetchResult:
-        """GET (or POST `body`) `url` politely; never raises for network, HTTP, robots or size problems."""
+              content_type: str | None = None, send_by: float | None = None) -> FetchResult:
+        """GET (or POST `body`) `url` politely; never raises for network, HTTP, robots or size problems.
+
+        `send_by` (time.monotonic()): no request of this fetch leaves later."""
         if method not in METHODS:
             raise ValueError(f"the fetcher sends {' and '.join(METHODS)} only, not {method!r}")
         headers = self._headers(accept, etag, last_modified)
@@ -258,11 +257,15 @@ class Fetcher:
         elapsed_ms = 0
         hop_method, hop_body, hop_headers = method, body, headers
         for _hop in range(MAX_REDIRECTS + 1):
+            if send_by is not None and time.monotonic() >= send_by:
+                # Not even robots.txt: nothing leaves after `send_by`.
+                return self._failure(url, current, "this capture's deadline has passed: nothing was sent",
+                                     redirects, headers, **asked)
             rules = self._robots.rules_for(current)
             if not rules.allows(current, self.robots_token):
                 return self._refused_by_robots(url, current, rules, redirects, headers, asked)
             answer = self._get(current, hop_headers, self._delay(rules), self.max_bytes, truncate=False,
-                               method=hop_method, body=hop_body)
+                               method=hop_method, body=hop_body, send_by=send_by)
             elapsed_ms += answer.elapsed_ms
             location = answer.location
             if location is None:
@@ -340,15 +343,27 @@ class Fetcher:
             return self._host_locks.setdefault(host, threading.Lock())
 
     def _get(self, url: str, headers: dict[str, str], delay: float, limit: int,
-             truncate: bool, method: str = "GET", body: bytes | None = None) -> _Answer:
+             truncate: bool, method: str = "GET", body: bytes | None = None,
+             send_by: float | None = None) -> _Answer:
         """One request with retries (a GET's), each waiting its host's turn at the gate."""
         host = host_of(url)
         elapsed_ms = 0
-        with self._host_lock(host):
+        lock = self._host_lock(host)
+        if not lock.acquire(timeout=-1 if send_by is None else max(0.0, send_by - time.monotonic())):
+            return self._too_late(url, headers, host, elapsed_ms)
+        try:
             attempt = late = 0
             while True:
-                turn = self._gate.reserve(host, delay, self.max_host_wait)
+                max_wait = self.max_host_wait
+                if send_by is not None:
+                    left = send_by - time.monotonic()
+                    if left <= 0:
+                        return self._too_late(url, headers, host, elapsed_ms)
+                    max_wait = min(max_wait, left)
+                turn = self._gate.reserve(host, delay, max_wait)
                 if not turn.granted:
+                    if max_wait < self.max_host_wait:
+                        return self._too_late(url, headers, host, elapsed_ms)
                     return self._host_busy(url, headers, host, turn.wait, elapsed_ms)
                 if turn.due is None:
                     if turn.wait > 0:
@@ -377,6 +392,13 @@ class Fetcher:
                     answer.elapsed_ms = elapsed_ms
                     return answer
                 attempt += 1
+        finally:
+            lock.release()
+
+    def _too_late(self, url: str, headers: dict[str, str], host: str, elapsed_ms: int) -> _Answer:
+        error = f"{host}'s next free turn comes after this capture's deadline: nothing was sent"
+        return _Answer(url=url, request_headers=dict(headers), error=error, busy=True,
+                       fetched_at=self._clock(), elapsed_ms=elapsed_ms)
 
     def _host_busy(self, url: str, headers: dict[str, str], host: str, wait: float | None,
                    elapsed_ms: int) -> _Answer:

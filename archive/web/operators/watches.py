@@ -17,6 +17,7 @@ from archive.capture.watches import (
     WATCH_STATES,
     add_watch,
     check_interval,
+    check_options,
     check_until,
     get_watch,
     set_paused,
@@ -145,16 +146,13 @@ def _apply_edit(watch: Watch, every: timedelta | None, until: datetime | None,
             check_until(until, now)
         except ArchiveError as exc:
             raise ArchiveError(f"{exc}: pause or remove the watch to stop it now") from None
-    if watch.adapter == "generic-css":
-        build_adapter(watch.adapter, options)
-    elif options is not None:
-        raise ArchiveError("options are only used by the generic-css adapter")
+    cleaned = check_options(watch.adapter, options)
     changes = {"every": [format_duration(watch.interval_seconds), format_duration(every.total_seconds())],
                "until": [watch.until.isoformat() if watch.until else None,
                          until.isoformat() if until else None]}
-    if watch.adapter == "generic-css" and options != watch.options:
-        changes["options"] = [watch.options, options]
-        watch.options = options
+    if cleaned != watch.options:
+        changes["options"] = [watch.options, cleaned]
+        watch.options = cleaned
     watch.interval_seconds = int(every.total_seconds())
     watch.until = until
     # A shorter interval takes effect now, not after the old, longer wait.

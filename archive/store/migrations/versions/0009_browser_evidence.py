@@ -1,4 +1,4 @@
-"""browser captures: how a capture fetched, the final DOM and the screenshot of a capture, the request body of an exchange
+"""browser captures: a capture's fetch mode, DOM and screenshot; an exchange's request body
 
 A capture records its fetch mode ('http', or 'browser'). A browser capture
 (archive/capture/browser_capture.py) keeps, beside its
