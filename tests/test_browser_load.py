@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -378,3 +380,39 @@ def test_a_missing_or_broken_chromium_or_a_bad_url_is_one_line(server: LocalServ
     load = _load(server, fetcher, broken, "/article")
     assert load.error is not None and load.error.startswith("Chromium failed to start: ")
     assert "\n" not in load.error and load.responses == []
+
+
+# Run as a subreaper, like a worker that is its container's first process:
+# the load's orphans come to it, and it must collect them.
+SUBREAPER = """
+import ctypes, json, os, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+import config
+from archive.capture.fetch.browser import load_in_browser
+from archive.capture.fetch.fetcher import Fetcher
+from archive.settings import Settings
+from scrapers.base import BrowserPlan
+settings = Settings.from_config(config.TestConfig(DATA_DIR=sys.argv[2]))
+with Fetcher(user_agent="ArchiveTestBot/1.0", min_host_delay=0, timeout=5, max_bytes=10**6, retries=0,
+             allow_private=True) as fetcher:
+    load = load_in_browser(BrowserPlan(url=sys.argv[1], ready_selector="p.ready", settle_ms=0), fetcher, settings)
+me = str(os.getpid())
+zombies = []
+for name in os.listdir("/proc"):
+    try:
+        fields = open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    if fields[1] == me and fields[0] == "Z":
+        zombies.append(name)
+print(json.dumps({"error": load.error, "zombies": zombies}))
+"""
+
+
+def test_a_worker_that_inherits_the_orphans_collects_them(server: LocalServer, settings: Settings) -> None:
+    server.route("/reaped", "<p class=ready>x</p>")
+    done = subprocess.run([sys.executable, "-c", SUBREAPER, server.url("/reaped"), str(settings.data_dir)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"error": None, "zombies": []}
+    assert _left_behind(settings) == []

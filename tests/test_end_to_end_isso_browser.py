@@ -70,6 +70,8 @@ def widget_isso(tmp_path_factory: pytest.TempPathFactory, site: LocalServer) -> 
 
 @pytest.fixture
 def browser_app(sqlite_app: Flask) -> Flask:
+    """SQLite only: a browser capture stores through the same code on both databases
+    (tests/test_browser_evidence.py runs on both), and each load costs seconds."""
     problem = browser_problem(archive_context(sqlite_app).settings)
     if problem:
         if IN_CI:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import select
+import selectors
 import shutil
 import socket
 import subprocess
@@ -208,31 +208,37 @@ class _Load:
         """Answer the child until it is done, gone or out of time: (error, notes)."""
         frames = FrameBuffer(max(MAX_DOM_BYTES, MAX_SCREENSHOT_BYTES, MAX_POST_BYTES) + MAX_HEAD)
         sampled = 0.0
-        while True:
-            now = time.monotonic()
-            if now - sampled >= POLL_SECONDS:
-                self._peak, sampled = max(self._peak, processes.rss_bytes()), now
-            if now >= deadline:
-                return f"the browser capture passed its {self.seconds:g} s deadline", []
-            readable, _, _ = select.select([sock], [], [], min(POLL_SECONDS, deadline - now))
-            if not readable:
-                continue
-            data = sock.recv(1 << 20)
-            if not data:
-                return _ended(child, work), []
-            for head, body in frames.feed(data):
-                kind = head["kind"]
-                if kind == "request":
-                    self._ask(sock, pool, head, body)
-                elif kind == "dom" and len(body) <= MAX_DOM_BYTES:
-                    self._dom = body
-                elif kind == "screenshot" and len(body) <= MAX_SCREENSHOT_BYTES:
-                    self._screenshot = body
-                elif kind == "done":
-                    notes = [str(n)[:300] for n in head.get("notes") or []][:20]
-                    return (_one_line(head["error"]) if head.get("error") else None), notes
-                else:
-                    raise WireError(f"an unexpected {kind!r} frame of {len(body)} bytes")
+        # Not select.select: a busy worker's descriptors may be numbered past its 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            while True:
+                now = time.monotonic()
+                if now - sampled >= POLL_SECONDS:
+                    self._peak, sampled = max(self._peak, processes.rss_bytes()), now
+                if now >= deadline:
+                    return f"the browser capture passed its {self.seconds:g} s deadline", []
+                if not selector.select(min(POLL_SECONDS, deadline - now)):
+                    continue
+                data = sock.recv(1 << 20)
+                if not data:
+                    return _ended(child, work), []
+                for head, body in frames.feed(data):
+                    if head["kind"] == "done":
+                        notes = [str(n)[:300] for n in head.get("notes") or []][:20]
+                        return (_one_line(head["error"]) if head.get("error") else None), notes
+                    self._take(sock, pool, head, body)
+
+    def _take(self, sock: socket.socket, pool: ThreadPoolExecutor, head: dict[str, Any], body: bytes) -> None:
+        """One frame from the child before its last."""
+        kind = head["kind"]
+        if kind == "request":
+            self._ask(sock, pool, head, body)
+        elif kind == "dom" and len(body) <= MAX_DOM_BYTES:
+            self._dom = body
+        elif kind == "screenshot" and len(body) <= MAX_SCREENSHOT_BYTES:
+            self._screenshot = body
+        else:
+            raise WireError(f"an unexpected {kind!r} frame of {len(body)} bytes")
 
     def _ask(self, sock: socket.socket, pool: ThreadPoolExecutor, head: dict[str, Any], body: bytes) -> None:
         request_id, method, url = head.get("id"), str(head.get("method")), str(head.get("url"))

@@ -6,15 +6,16 @@ archive.capture.fetch.browser_child FD`, FD being its end of a socket pair
 fresh profile, and routes every request the page makes to the parent, which
 fetches it with the archive's Fetcher and sends the answer back: this
 process never talks to the network itself (data: and blob: URLs excepted,
-they never leave the browser). WebSockets are closed, service workers
-blocked. It then follows the plan (load, wait for what the plan waits for,
-scroll, click "load more"), sends the DOM and a screenshot, and a last frame
-saying how it went.
+they never leave the browser), and Chromium's only proxy refuses every
+connection, so a request that slipped past the route fails. WebSockets are
+closed, service workers blocked. It then follows the plan (load, wait for
+what the plan waits for, scroll, click "load more"), sends the DOM and a
+screenshot, and a last frame saying how it went.
 
-Its own time limit stops the waiting early enough to still take the DOM; the
-parent's deadline is the hard one: a page that hangs its renderer
-(`for(;;){}`) hangs every Playwright call, and only the parent's SIGKILL
-ends that.
+Its own time limit stops the waiting early enough to still take the DOM,
+and every call on the page is bounded by it (a page running `for(;;){}`
+never answers one). The parent's deadline is the hard one: it SIGKILLs
+this process and Chromium whatever state they are in.
 """
 from __future__ import annotations
 
@@ -153,7 +154,10 @@ async def _on_route(route: Route, job: dict[str, Any], state: _State, link: _Lin
                 lines[name] = f"{lines[name]}, {value}" if name in lines else value
             await route.fulfill(status=int(head["status"]), headers=lines, body=body)
     except PlaywrightError:
-        pass  # the page went away or navigated: nobody waits for this answer
+        # The page went away or navigated; or the request is one Playwright
+        # cannot describe: it must not hang, and must not leave unanswered.
+        with contextlib.suppress(PlaywrightError):
+            await route.abort("failed")
 
 
 async def _find(page: Page, selector: str, until: float, visible: bool = False) -> ElementHandle | None:

@@ -78,12 +78,15 @@ class LoadProcesses:
     def kill(self, patience: float = 5.0) -> bool:
         """SIGKILL every process group of the load until none is left; False if some outlived `patience`."""
         until = time.monotonic() + patience
+        killed: set[int] = set()
         while True:
             members = self.members()
             if not members:
+                _reap(killed - {self.sid})
                 return True
             if time.monotonic() > until:
                 return False
+            killed.update(p.pid for p in members)
             for group in {p.pgid for p in members}:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(group, signal.SIGKILL)
@@ -91,3 +94,13 @@ class LoadProcesses:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(process.pid, signal.SIGKILL)
             time.sleep(0.05)
+
+
+def _reap(pids: set[int]) -> None:
+    # Orphans go to PID 1 or the nearest subreaper. When that is this
+    # process (a worker run as a container's first process), nobody else
+    # collects them and each load would leave a dozen zombies: collect those
+    # that are ours. The child itself is the caller's (subprocess) to wait for.
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
