@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.base import Adapter, Page
+from scrapers.coral import CoralAdapter
 from scrapers.disqus import DisqusAdapter
 from scrapers.generic_css import GenericCssAdapter
 from scrapers.guardian import GuardianAdapter
@@ -43,6 +44,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
         IssoBrowserAdapter,
         ViafouraAdapter,
         DisqusAdapter,
+        CoralAdapter,
         GenericCssAdapter,
     )
 }
