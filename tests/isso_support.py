@@ -8,11 +8,7 @@ comment; `moderate` is the moderator's afternoon: a comment with replies deleted
 """
 from __future__ import annotations
 
-import csv
-import json
-from pathlib import Path
-from typing import Any
-
+from tests.archive_commands import comments, export
 from tests.conftest import ArchiveRunner
 from tests.isso_server import IssoServer
 
@@ -29,31 +25,12 @@ SEED = [
 PUBLIC = [name for name, *_ in SEED if name != "held"]
 
 
-def export(runner: ArchiveRunner, what: str = "comments") -> list[dict]:
-    result = runner.invoke("export", what, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
-def comments(runner: ArchiveRunner) -> dict[str, dict]:
-    return {row["comment_id"]: row for row in export(runner)}
 
 
-def capture(runner: ArchiveRunner, url: str) -> str:
-    result = runner.invoke("capture", url)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
-def watch(runner: ArchiveRunner, folder: Path, url: str, adapter: str, options: dict[str, Any] | None) -> None:
-    """A watch naming its adapter (and its options), imported like an operator's CSV."""
-    path = folder / "watches.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["url", "adapter", "options"])
-        writer.writerow([url, adapter, json.dumps(options) if options else ""])
-    result = runner.invoke("watch", "import", str(path))
-    assert result.exit_code == 0, result.output
 
 
 def seed(isso: IssoServer, uri: str) -> dict[str, int]:
@@ -110,6 +87,3 @@ def check_after_two_captures(runner: ArchiveRunner, key: dict[str, str]) -> None
     assert (key["critic"], "tombstoned") in kinds and (key["leaf"], "removed") in kinds
     assert (key["nell"], "edited") in kinds
 
-
-def statuses(runner: ArchiveRunner) -> dict[str, str]:
-    return {cid: row["status"] for cid, row in comments(runner).items()}

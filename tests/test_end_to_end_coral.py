@@ -12,8 +12,6 @@ Coral alone down nothing new is removed.
 """
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from flask import Flask
 
 from archive.capture.fetch.browser import browser_problem
 from archive.context import archive_context
+from tests import archive_commands as cli
 from tests.conftest import IN_CI, ArchiveRunner
 from tests.context_support import with_settings
 from tests.coral_server import CoralServer
@@ -62,34 +61,16 @@ def browser_app(sqlite_app: Flask) -> Flask:
     return sqlite_app
 
 
-def _capture(runner: ArchiveRunner, url: str) -> str:
-    result = runner.invoke("capture", url)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
-def _rows(runner: ArchiveRunner, what: str = "comments") -> list[dict]:
-    result = runner.invoke("export", what, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
-def _comments(runner: ArchiveRunner) -> dict[str, dict]:
-    return {row["comment_id"]: row for row in _rows(runner)}
 
 
-def _statuses(runner: ArchiveRunner) -> dict[str, str]:
-    return {cid: row["status"] for cid, row in _comments(runner).items()}
 
 
 def _watch(runner: ArchiveRunner, folder: Path, url: str) -> None:
-    path = folder / "watches.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["url", "adapter", "options"])
-        writer.writerow([url, "coral", ""])
-    result = runner.invoke("watch", "import", str(path))
-    assert result.exit_code == 0, result.output
+    cli.watch(runner, folder, url, "coral", None)
 
 
 def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer, tmp_path: Path) -> None:
@@ -101,12 +82,12 @@ def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer
     _watch(runner, tmp_path, url)
 
     coral.first_answer_delay = 2.5   # longer than the plan settles: the capture must wait for it
-    first = _capture(runner, url)
+    first = cli.capture(runner, url)
     coral.first_answer_delay = 0.0
     assert "[good]" in first and f"{len(SEED)} comments" in first, first
-    rows = _comments(runner)
+    rows = cli.comments(runner)
     assert set(rows) == set(key.values())
-    assert set(_statuses(runner).values()) == {"visible"}
+    assert set(cli.statuses(runner).values()) == {"visible"}
     assert rows[key["cy"]]["parent_id"] == key["ann"], "the second reply came by Show All Replies"
     assert rows[key["ann"]]["author"] == "Ann"
     assert rows[key["ann"]]["text"] == "Cafcass ignored the Parental Conflict Tool."
@@ -114,48 +95,48 @@ def test_coral_stream_through_the_browser(browser_app: Flask, coral: CoralServer
 
     # Clicks capped: the stream showed part of the thread, which proves nothing.
     with_settings(browser_app, browser_max_clicks=0)
-    partial = _capture(runner, url)
+    partial = cli.capture(runner, url)
     assert "[suspect]" in partial and "loaded" in partial, partial
-    assert set(_statuses(runner).values()) == {"visible"}
+    assert set(cli.statuses(runner).values()) == {"visible"}
     with_settings(browser_app, browser_max_clicks=20)
 
     coral.reject(key["rude"])
     coral.delete_account("Fay")     # her comment with a reply: a tombstone; her leaf: rejected
     coral.edit(key["hal"], "<p>Complaints data shows the opposite, as Ofsted knew.</p>")
-    assert "[good]" in _capture(runner, url)
-    statuses = _statuses(runner)
+    assert "[good]" in cli.capture(runner, url)
+    statuses = cli.statuses(runner)
     assert statuses[key["fay"]] == "removed", "a deleted account's tombstone is a removal at once"
     assert statuses[key["rude"]] == statuses[key["fay_leaf"]] == "missing"
     assert statuses[key["gus"]] == "visible", "a reply under a tombstone stays"
-    hal = _comments(runner)[key["hal"]]
+    hal = cli.comments(runner)[key["hal"]]
     assert (hal["status"], hal["edit_count"]) == ("visible", 1)
     assert hal["text"] == "Complaints data shows the opposite, as Ofsted knew."
 
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     removed = {cid for cid, row in rows.items() if row["status"] == "removed"}
     assert removed == {key["fay"], key["rude"], key["fay_leaf"]}
     for cid in removed:
         assert rows[cid]["times_removed"] == 1
         assert rows[cid]["removed_after"] <= rows[cid]["removed_before"], rows[cid]
     assert {rows[key[n]]["status"] for n in ("ann", "bob", "cy", "gus", "hal", "ida")} == {"visible"}
-    kinds = {(e["comment_id"], e["kind"]) for e in _rows(runner, "events")}
+    kinds = {(e["comment_id"], e["kind"]) for e in cli.export(runner, "events")}
     assert (key["fay"], "tombstoned") in kinds and (key["rude"], "removed") in kinds
     assert (key["hal"], "edited") in kinds
 
     # Coral and the article go down: the captures fail, nothing new is removed.
-    before = _statuses(runner)
+    before = cli.statuses(runner)
     with coral.stopped():
         for _ in range(2):
-            assert "[failed]" in _capture(runner, url)
-    assert _statuses(runner) == before
+            assert "[failed]" in cli.capture(runner, url)
+    assert cli.statuses(runner) == before
     # Coral alone goes down: the article loads, its stream never does.
     with_settings(browser_app, browser_seconds=DOWN_SECONDS)
     with coral.stopped(site=False):
         for _ in range(2):
-            down = _capture(runner, url)
+            down = cli.capture(runner, url)
             assert "[failed]" in down and "#comments-allComments-log" in down, down
-    assert _statuses(runner) == before
+    assert cli.statuses(runner) == before
     with_settings(browser_app, browser_seconds=LOAD_SECONDS)
-    assert "[good]" in _capture(runner, url)
-    assert _statuses(runner) == before
+    assert "[good]" in cli.capture(runner, url)
+    assert cli.statuses(runner) == before

@@ -9,13 +9,10 @@ or the whole of Disqus fails, nothing new may be called removed.
 """
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +21,7 @@ from archive import create_app
 from archive.capture.fetch.fetcher import Fetcher
 from archive.capture.preview import preview_url
 from archive.context import ArchiveContext, archive_context
+from tests import archive_commands as cli
 from tests.conftest import ArchiveRunner
 from tests.disqus_server import API_KEY, DisqusServer, FakeThread
 
@@ -44,30 +42,14 @@ def disqus() -> Iterator[DisqusServer]:
         yield server
 
 
-def _export(runner: ArchiveRunner, what: str = "comments") -> list[dict[str, Any]]:
-    result = runner.invoke("export", what, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return list(json.loads(result.output))
 
 
-def _comments(runner: ArchiveRunner) -> dict[str, dict[str, Any]]:
-    return {row["comment_id"]: row for row in _export(runner)}
 
 
-def _capture(runner: ArchiveRunner, url: str) -> str:
-    result = runner.invoke("capture", url)
-    assert result.exit_code == 0, result.output
-    return str(result.output)
 
 
 def _watch(runner: ArchiveRunner, folder: Path, url: str, options: dict[str, str]) -> None:
-    path = folder / "watches.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["url", "adapter", "options"])
-        writer.writerow([url, "disqus", json.dumps(options)])
-    result = runner.invoke("watch", "import", str(path))
-    assert result.exit_code == 0, result.output
+    cli.watch(runner, folder, url, "disqus", options)
 
 
 def _seed(disqus: DisqusServer) -> tuple[FakeThread, dict[str, int]]:
@@ -89,11 +71,11 @@ def test_disqus_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunner
     # the thread's identifier come from the article's embed code.
     _watch(runner, tmp_path, url, {"base": disqus.base_url, "api_key": API_KEY})
     before_api = len(disqus.api_requests())
-    first = _capture(runner, url)
+    first = cli.capture(runner, url)
     assert "[good]" in first and f"{len(SEED)} comments" in first, first
     api = disqus.api_requests()[before_api:]
     assert len(api) == 1 and "cursor=1%3A0%3A0" in api[0] and f"api_key={API_KEY}" in api[0]
-    rows = _comments(runner)
+    rows = cli.comments(runner)
     assert set(rows) == {key[n] for n in key if n != "held"}, "a held post is never public"
     assert {row["status"] for row in rows.values()} == {"visible"}
     assert rows[key["deep_reply"]]["parent_id"] == key["critic_reply"]
@@ -106,32 +88,32 @@ def test_disqus_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunner
     disqus.edit(ids["nell"], "<p>Lets assume they are not seeking to privatise Cafcass.</p>")
     assert thread.count() == 4 and len(thread.listed()) == 5
 
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     assert rows[key["critic"]]["status"] == "removed", "a tombstone is a removal at once"
     assert rows[key["leaf"]]["status"] == "missing"
     assert rows[key["nell"]]["edit_count"] == 1
     assert rows[key["nell"]]["text"].endswith("privatise Cafcass.")
 
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     removed = {cid for cid, row in rows.items() if row["status"] == "removed"}
     assert removed == {key["critic"], key["leaf"]}
     visible = {key[n] for n in ("wl", "critic_reply", "deep_reply", "nell")}
     assert {rows[c]["status"] for c in visible} == {"visible"}, "replies under a tombstone stay"
-    kinds = {(e["comment_id"], e["kind"]) for e in _export(runner, "events")}
+    kinds = {(e["comment_id"], e["kind"]) for e in cli.export(runner, "events")}
     assert (key["critic"], "tombstoned") in kinds and (key["leaf"], "removed") in kinds
 
     # Disqus's API fails, then the whole of Disqus: nothing new may be called removed.
-    before = _comments(runner)
+    before = cli.comments(runner)
     disqus.delete(ids["wl"])           # would be a removal, if a failed capture could prove one
     for what in ("api", "all"):
         with disqus.failing(what):
-            assert "[failed]" in _capture(runner, url)
-    assert _comments(runner) == before
+            assert "[failed]" in cli.capture(runner, url)
+    assert cli.comments(runner) == before
     disqus.post(thread, "Liz", "<p>Ofsted saw what Cafcass chose to show.</p>")
-    assert "[good]" in _capture(runner, url)
-    assert _comments(runner)[key["wl"]]["status"] == "missing", "only a good capture may see it go"
+    assert "[good]" in cli.capture(runner, url)
+    assert cli.comments(runner)[key["wl"]]["status"] == "missing", "only a good capture may see it go"
 
 
 def test_a_long_thread_needs_the_api_key_from_the_watch_or_the_setting(
@@ -141,10 +123,10 @@ def test_a_long_thread_needs_the_api_key_from_the_watch_or_the_setting(
     naming = {"base": disqus.base_url, "forum": "localnews", "identifier": thread.identifier}
     _watch(runner, tmp_path, url, naming)
     before_api = len(disqus.api_requests())
-    suspect = _capture(runner, url)
+    suspect = cli.capture(runner, url)
     assert "[suspect]" in suspect and "API key" in suspect, suspect
     assert len(disqus.api_requests()) == before_api, "no key, no API request"
-    assert _comments(runner) == {}, "a suspect capture records no comment"
+    assert cli.comments(runner) == {}, "a suspect capture records no comment"
     article_hits = [r for r in disqus.requests if r.startswith(thread.path)]
     assert article_hits == [], "options naming the thread start at the embed page"
 
@@ -156,9 +138,9 @@ def test_a_long_thread_needs_the_api_key_from_the_watch_or_the_setting(
     try:
         keyed = ArchiveRunner(app)
         _watch(keyed, tmp_path, url, naming)
-        assert "[good]" in _capture(keyed, url)
+        assert "[good]" in cli.capture(keyed, url)
         assert any(f"api_key={API_KEY}" in r for r in disqus.api_requests()[before_api:])
-        assert set(_comments(keyed)) == {str(pid) for name, pid in ids.items() if name != "held"}
+        assert set(cli.comments(keyed)) == {str(pid) for name, pid in ids.items() if name != "held"}
     finally:
         archive_context(app).close()
 
@@ -190,11 +172,11 @@ def test_a_thread_that_changes_while_it_is_read_is_never_a_false_removal(
     key = {name: str(pid) for name, pid in ids.items()}
     url = disqus.url(thread.path)
     _watch(runner, tmp_path, url, {"base": disqus.base_url, "api_key": API_KEY})
-    assert "[good]" in _capture(runner, url)
+    assert "[good]" in cli.capture(runner, url)
 
     # A post written after the embed page answered: listed, not held against its count.
     disqus.after_embed.append(lambda: disqus.post(thread, "Liz", "<p>Ofsted saw what it was shown.</p>"))
-    grown = _capture(runner, url)
+    grown = cli.capture(runner, url)
     assert "[good]" in grown and f"{len(SEED) + 1} comments" in grown, grown
 
     # wl is deleted after page 1 was read: deep_reply moves up onto page 1, unseen, and a
@@ -203,10 +185,10 @@ def test_a_thread_that_changes_while_it_is_read_is_never_a_false_removal(
         disqus.delete(ids["wl"])
         disqus.post(thread, "Max", "<p>Written during the capture.</p>")
     disqus.after_embed.append(shift)
-    shifted = _capture(runner, url)
+    shifted = cli.capture(runner, url)
     assert "[suspect]" in shifted and "posted by then" in shifted, shifted
-    assert {row["status"] for row in _comments(runner).values()} == {"visible"}
+    assert {row["status"] for row in cli.comments(runner).values()} == {"visible"}
 
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     assert rows[key["wl"]]["status"] == "missing" and rows[key["deep_reply"]]["status"] == "visible"

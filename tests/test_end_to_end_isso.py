@@ -12,19 +12,16 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from tests.archive_commands import capture, comments, statuses, watch
 from tests.conftest import ArchiveRunner
 from tests.isso_server import IssoServer
 from tests.isso_support import (
     PUBLIC,
-    capture,
     check_after_one_capture,
     check_after_two_captures,
     check_first,
-    comments,
     moderate,
     seed,
-    statuses,
-    watch,
 )
 from tests.local_server import LocalServer
 

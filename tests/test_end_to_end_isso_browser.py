@@ -25,19 +25,17 @@ from archive.capture.fetch.browser import browser_problem
 from archive.context import archive_context
 from archive.store.db import get_db
 from archive.store.models import Capture, Exchange
+from tests.archive_commands import capture, statuses, watch
 from tests.conftest import ArchiveRunner
 from tests.context_support import with_settings
 from tests.isso_server import IN_CI, IssoServer, running
 from tests.isso_support import (
     PUBLIC,
-    capture,
     check_after_one_capture,
     check_after_two_captures,
     check_first,
     moderate,
     seed,
-    statuses,
-    watch,
 )
 from tests.local_server import LocalServer
 from tests.test_warc_verify import read_warc

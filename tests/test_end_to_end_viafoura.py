@@ -11,7 +11,6 @@ new may be called removed.
 """
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from archive.context import archive_context
+from tests import archive_commands as cli
 from tests.conftest import ArchiveRunner
 from tests.viafoura_server import SITE, ViafouraServer, comment_object, serving
 
@@ -49,31 +49,15 @@ def viafoura(viafoura_module: ViafouraServer) -> ViafouraServer:
     return viafoura_module
 
 
-def _export(runner: ArchiveRunner, what: str = "comments") -> list[dict]:
-    result = runner.invoke("export", what, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
-def _comments(runner: ArchiveRunner) -> dict[str, dict]:
-    return {row["comment_id"]: row for row in _export(runner)}
 
 
-def _capture(runner: ArchiveRunner, url: str) -> str:
-    result = runner.invoke("capture", url)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def _watch(runner: ArchiveRunner, folder: Path, url: str, api: str) -> None:
     """The watch names the section UUID and the (loopback) API; the page gives the container id."""
-    path = folder / "watches.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["url", "adapter", "options"])
-        writer.writerow([url, "viafoura", json.dumps({"site": SITE, "api": api})])
-    result = runner.invoke("watch", "import", str(path))
-    assert result.exit_code == 0, result.output
+    cli.watch(runner, folder, url, "viafoura", {"site": SITE, "api": api})
 
 
 def test_the_server_answers_in_the_fixtures_shapes(viafoura: ViafouraServer) -> None:
@@ -98,9 +82,9 @@ def test_viafoura_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunn
     url = viafoura.article_url
     _watch(runner, tmp_path, url, viafoura.api_base)
 
-    first = _capture(runner, url)
+    first = cli.capture(runner, url)
     assert "[good]" in first and f"{len(SEED)} comments" in first, first
-    rows = _comments(runner)
+    rows = cli.comments(runner)
     assert set(rows) == set(ids.values())
     assert {row["status"] for row in rows.values()} == {"visible"}
     assert rows[ids["deep_reply"]]["parent_id"] == ids["critic_reply"]
@@ -111,13 +95,13 @@ def test_viafoura_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunn
     viafoura.tombstone(ids["critic"])      # has replies: Viafoura keeps its place
     viafoura.remove(ids["leaf"])           # deleted: gone from the listing
     viafoura.hide(ids["quiet"])            # disabled: gone from the listing too
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     assert rows[ids["critic"]]["status"] == "removed", "a tombstone is a removal at once"
     assert rows[ids["leaf"]]["status"] == rows[ids["quiet"]]["status"] == "missing"
 
-    assert "[good]" in _capture(runner, url)
-    rows = _comments(runner)
+    assert "[good]" in cli.capture(runner, url)
+    rows = cli.comments(runner)
     removed = {cid for cid, row in rows.items() if row["status"] == "removed"}
     assert removed == {ids["critic"], ids["leaf"], ids["quiet"]}
     for cid in removed:
@@ -125,27 +109,27 @@ def test_viafoura_moderation_is_detected_and_breakage_is_not(runner: ArchiveRunn
         assert rows[cid]["removed_after"] <= rows[cid]["removed_before"], rows[cid]
     kept = {ids[n] for n in ("wl", "critic_reply", "deep_reply", "third_reply", "nell", "late")}
     assert {rows[c]["status"] for c in kept} == {"visible"}, "replies under a tombstone stay"
-    kinds = {(e["comment_id"], e["kind"]) for e in _export(runner, "events")}
+    kinds = {(e["comment_id"], e["kind"]) for e in cli.export(runner, "events")}
     assert (ids["critic"], "tombstoned") in kinds and (ids["leaf"], "removed") in kinds
 
     # The platform's count says more than it lists: suspect, even though a comment went.
-    before = _comments(runner)
+    before = cli.comments(runner)
     viafoura.hide(ids["nell"])
     viafoura.miscount = 1
-    assert "[suspect]" in _capture(runner, url)
-    assert _comments(runner) == before
+    assert "[suspect]" in cli.capture(runner, url)
+    assert cli.comments(runner) == before
     viafoura.unhide(ids["nell"])
     viafoura.miscount = 0
 
     # The API fails, then the whole server goes: nothing new may be called removed.
     with viafoura.failing():
         for _ in range(2):
-            assert "[failed]" in _capture(runner, url)
+            assert "[failed]" in cli.capture(runner, url)
     with viafoura.stopped():
         for _ in range(2):
-            assert "[failed]" in _capture(runner, url)
-    assert _comments(runner) == before
+            assert "[failed]" in cli.capture(runner, url)
+    assert cli.comments(runner) == before
     # Back up: the next capture is good and every status is as it was.
-    assert "[good]" in _capture(runner, url)
-    assert {cid: row["status"] for cid, row in _comments(runner).items()} == \
+    assert "[good]" in cli.capture(runner, url)
+    assert {cid: row["status"] for cid, row in cli.comments(runner).items()} == \
         {cid: row["status"] for cid, row in before.items()}
