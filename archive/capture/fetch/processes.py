@@ -96,11 +96,24 @@ class LoadProcesses:
             time.sleep(0.05)
 
 
-def _reap(pids: set[int]) -> None:
+def _reap(pids: set[int], patience: float = 2.0) -> None:
     # Orphans go to PID 1 or the nearest subreaper. When that is this
     # process (a worker run as a container's first process), nobody else
     # collects them and each load would leave a dozen zombies: collect those
-    # that are ours. The child itself is the caller's (subprocess) to wait for.
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    # that are ours. An orphan becomes ours only once its dead parent is gone,
+    # which can come a moment after the kill, so those still in /proc are
+    # asked again until `patience` runs out. The child itself is the
+    # caller's (subprocess) to wait for.
+    until = time.monotonic() + patience
+    pending = set(pids)
+    while pending:
+        for pid in list(pending):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    pending.discard(pid)
+            except ChildProcessError:
+                if not os.path.exists(f"/proc/{pid}"):
+                    pending.discard(pid)   # collected by its parent or another reaper
+        if not pending or time.monotonic() > until:
+            return
+        time.sleep(0.02)
